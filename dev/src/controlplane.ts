@@ -1,0 +1,393 @@
+/**
+ * A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver,
+ * kube-controller-manager and kube-scheduler, configured like a production
+ * cluster (RBAC, the default admission plugins with Pod Security, service
+ * account tokens, every controller running under its own service account).
+ *
+ * Start-up order, and why:
+ * 1. etcd — the API server refuses to serve without its storage.
+ * 2. kube-apiserver, until /readyz: its post-start hooks create the RBAC
+ *    bootstrap roles the other components need.
+ * 3. kube-controller-manager and kube-scheduler, until /healthz.
+ * 4. The `default` ServiceAccount exists: created by the controller-manager,
+ *    and required by admission before any pod can be created. Only now is the
+ *    cluster "ready" for a test.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DevClusterError } from "./errors.ts";
+import { componentFailed, get, PortInUse, waitHealthy } from "./health.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import { ensurePki, type Pki } from "./pki.ts";
+import { assertPortFree, freePort } from "./ports.ts";
+import {
+  isRunning,
+  type Lifetime,
+  type ProcessRecord,
+  type Started,
+  sleep,
+  startProcess,
+  stopProcess,
+} from "./process.ts";
+import { ensureBinaries, readVersions } from "./toolchain.ts";
+
+export interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+}
+
+export interface ControlPlaneOptions {
+  /** Holds everything of this cluster: data, certificates, logs, kubeconfigs. */
+  dir: string;
+  /** Cluster (and kubeconfig context) name. */
+  name?: string;
+  lifetime: Lifetime;
+  /** Ports the user chose; the rest are picked free. */
+  ports?: Partial<Ports>;
+  /** Progress lines for a person watching. */
+  onProgress?: (message: string) => void;
+  /** @default 120000 */
+  timeoutMs?: number;
+}
+
+/** What `dev status` and `dev down` read back: written once the cluster is up. */
+export interface ClusterState {
+  name: string;
+  server: string;
+  kubeconfig: string;
+  ports: Ports;
+  kubernetesVersion: string;
+  processes: ProcessRecord[];
+  startedAt: string;
+}
+
+export interface ControlPlane extends ClusterState {
+  dir: string;
+  pki: Pki;
+  /** Stops every process and, unless `keepData`, deletes `dir`. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+}
+
+const stateFile = (dir: string) => join(dir, "state.json");
+
+export function readState(dir: string): ClusterState | undefined {
+  if (!existsSync(stateFile(dir))) return undefined;
+  return JSON.parse(readFileSync(stateFile(dir), "utf8")) as ClusterState;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const explicit = options.ports ?? {};
+  const flags: Record<keyof Ports, string> = {
+    etcdClient: "--etcd-port",
+    etcdPeer: "--etcd-peer-port",
+    apiserver: "--port",
+    controllerManager: "--controller-manager-port",
+    scheduler: "--scheduler-port",
+  };
+  for (const [key, port] of Object.entries(explicit) as [keyof Ports, number][]) {
+    await assertPortFree(port, flags[key]);
+  }
+  assertNoStaleCluster(options.dir);
+
+  const progress = options.onProgress ?? (() => {});
+  const binaries = await ensureBinaries(
+    ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"],
+    {
+      onBuild: (name, version) =>
+        progress(
+          `building ${name} (${version}) from Go modules — first run on this machine only`,
+        ),
+    },
+  );
+
+  // Free ports are only free until someone binds them; on a clash, start over
+  // on new ones (explicit ports are never changed).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, binaries, await choosePorts(explicit), progress);
+    } catch (error) {
+      const clash = error instanceof DevClusterError && error.cause instanceof PortInUse;
+      if (!clash || attempt >= 3 || Object.keys(explicit).length > 0) throw error;
+      progress("a port was taken during start-up; retrying on other ports");
+    }
+  }
+}
+
+async function choosePorts(explicit: Partial<Ports>): Promise<Ports> {
+  return {
+    etcdClient: explicit.etcdClient ?? (await freePort()),
+    etcdPeer: explicit.etcdPeer ?? (await freePort()),
+    apiserver: explicit.apiserver ?? (await freePort()),
+    controllerManager: explicit.controllerManager ?? (await freePort()),
+    scheduler: explicit.scheduler ?? (await freePort()),
+  };
+}
+
+/** A data directory whose processes are gone is what a crashed run leaves. */
+function assertNoStaleCluster(dir: string): void {
+  const state = readState(dir);
+  const leftovers = existsSync(join(dir, "etcd"));
+  if (!state && !leftovers) return;
+  if (state?.processes.some(isRunning)) {
+    throw new DevClusterError(
+      `A cluster "${state.name}" is already running from ${dir} (API server ${state.server}).`,
+      "Use it (`npx ballast dev status`), or stop it first with `npx ballast dev down`.",
+    );
+  }
+  throw new DevClusterError(
+    `${dir} holds the data of a cluster that is no longer running (a previous run crashed or was killed).`,
+    "Run `npx ballast dev down` to remove it, then start again.",
+  );
+}
+
+async function startOnce(
+  options: ControlPlaneOptions,
+  binaries: Record<string, string>,
+  ports: Ports,
+  progress: (message: string) => void,
+): Promise<ControlPlane> {
+  const name = options.name ?? "ballast";
+  const dir = options.dir;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const pki = await ensurePki(join(dir, "pki"));
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+  const started: Started[] = [];
+  const log = (component: string) => join(dir, "logs", `${component}.log`);
+  const launch = (component: string, command: string, args: string[]) => {
+    const s = startProcess({
+      name: component,
+      command,
+      args,
+      logFile: log(component),
+      lifetime: options.lifetime,
+    });
+    started.push(s);
+    return s;
+  };
+  const stopAll = async () => {
+    for (const s of [...started].reverse()) await stopProcess(s.record);
+  };
+
+  try {
+    progress(`starting etcd on 127.0.0.1:${ports.etcdClient}`);
+    const etcd = launch("etcd", binaries.etcd as string, etcdArgs(dir, ports));
+    await waitHealthy({
+      component: "etcd",
+      url: `http://127.0.0.1:${ports.etcdClient}/health`,
+      accept: (r) => r.status === 200 && r.body.includes('"health":"true"'),
+      timeoutMs,
+      logFile: log("etcd"),
+      exited: etcd.exited,
+    });
+
+    progress(`starting kube-apiserver on ${server}`);
+    const apiserver = launch(
+      "kube-apiserver",
+      binaries["kube-apiserver"] as string,
+      apiserverArgs(pki, ports),
+    );
+    const admin = pki.client("admin");
+    const adminTls = { ca: pki.caCert, cert: admin.cert, key: admin.key };
+    await waitHealthy({
+      component: "kube-apiserver",
+      url: `${server}/readyz`,
+      tls: adminTls,
+      timeoutMs,
+      logFile: log("kube-apiserver"),
+      exited: apiserver.exited,
+    });
+
+    const kubeconfigs = {
+      admin: join(dir, "kubeconfig"),
+      controllerManager: join(dir, "controller-manager.kubeconfig"),
+      scheduler: join(dir, "scheduler.kubeconfig"),
+    };
+    for (const [identity, path] of Object.entries(kubeconfigs)) {
+      const client = pki.client(identity);
+      writeKubeconfig(path, {
+        clusterName: name,
+        server,
+        caCertPath: pki.caCert,
+        user: identity,
+        clientCertPath: client.cert,
+        clientKeyPath: client.key,
+      });
+    }
+
+    progress("starting kube-controller-manager and kube-scheduler");
+    const kcm = launch(
+      "kube-controller-manager",
+      binaries["kube-controller-manager"] as string,
+      controllerManagerArgs(dir, pki, ports, name, kubeconfigs.controllerManager),
+    );
+    const scheduler = launch(
+      "kube-scheduler",
+      binaries["kube-scheduler"] as string,
+      schedulerArgs(dir, ports, kubeconfigs.scheduler),
+    );
+    await Promise.all([
+      waitHealthy({
+        component: "kube-controller-manager",
+        url: `https://127.0.0.1:${ports.controllerManager}/healthz`,
+        timeoutMs,
+        logFile: log("kube-controller-manager"),
+        exited: kcm.exited,
+      }),
+      waitHealthy({
+        component: "kube-scheduler",
+        url: `https://127.0.0.1:${ports.scheduler}/healthz`,
+        timeoutMs,
+        logFile: log("kube-scheduler"),
+        exited: scheduler.exited,
+      }),
+    ]);
+    await waitForDefaultServiceAccount(server, adminTls, timeoutMs, log("kube-controller-manager"));
+
+    const state: ClusterState = {
+      name,
+      server,
+      kubeconfig: kubeconfigs.admin,
+      ports,
+      kubernetesVersion: readVersions().kubernetes,
+      processes: started.map((s) => s.record),
+      startedAt: new Date().toISOString(),
+    };
+    writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
+    return {
+      ...state,
+      dir,
+      pki,
+      stop: async ({ keepData = false } = {}) => {
+        await stopAll();
+        if (!keepData) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    // Nothing of a failed start is worth keeping but its logs.
+    rmSync(join(dir, "etcd"), { recursive: true, force: true });
+    rmSync(stateFile(dir), { force: true });
+    throw error;
+  }
+}
+
+async function waitForDefaultServiceAccount(
+  server: string,
+  tls: { ca: string; cert: string; key: string },
+  timeoutMs: number,
+  kcmLog: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const result = await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls);
+    if (result.status === 200) return;
+    await sleep(250);
+  }
+  throw componentFailed(
+    "kube-controller-manager",
+    kcmLog,
+    "did not create the default ServiceAccount",
+  );
+}
+
+/** Stops a cluster started by another process (`dev down`), from its state file. */
+export async function stopCluster(dir: string): Promise<{ stopped: string[] }> {
+  const state = readState(dir);
+  const stopped: string[] = [];
+  for (const record of [...(state?.processes ?? [])].reverse()) {
+    if (isRunning(record)) {
+      await stopProcess(record);
+      stopped.push(record.name);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { stopped };
+}
+
+function etcdArgs(dir: string, ports: Ports): string[] {
+  const client = `http://127.0.0.1:${ports.etcdClient}`;
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return [
+    "--name=default",
+    `--data-dir=${join(dir, "etcd")}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=default=${peer}`,
+    // A throwaway cluster: durability across power loss buys nothing here.
+    "--unsafe-no-fsync",
+    "--log-level=warn",
+  ];
+}
+
+function apiserverArgs(pki: Pki, ports: Ports): string[] {
+  const kubeletClient = pki.client("kubeletClient");
+  return [
+    `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${ports.apiserver}`,
+    `--tls-cert-file=${pki.apiserverCert}`,
+    `--tls-private-key-file=${pki.apiserverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    "--authorization-mode=Node,RBAC",
+    // On top of the defaults (which include PodSecurity and ServiceAccount).
+    "--enable-admission-plugins=NodeRestriction",
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    "--service-cluster-ip-range=10.96.0.0/16",
+    `--kubelet-client-certificate=${kubeletClient.cert}`,
+    `--kubelet-client-key=${kubeletClient.key}`,
+    "--allow-privileged=true",
+    "--profiling=false",
+  ];
+}
+
+function controllerManagerArgs(
+  dir: string,
+  pki: Pki,
+  ports: Ports,
+  name: string,
+  kubeconfig: string,
+): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${ports.controllerManager}`,
+    `--cert-dir=${join(dir, "controller-manager-serving")}`,
+    "--leader-elect=false",
+    `--cluster-name=${name}`,
+    "--controllers=*",
+    // Each controller acts as its own service account, so RBAC is exercised
+    // the way it is in a real cluster.
+    "--use-service-account-credentials=true",
+    `--service-account-private-key-file=${pki.serviceAccountKey}`,
+    // Published into every namespace as kube-root-ca.crt, which projected
+    // service account volumes need.
+    `--root-ca-file=${pki.caCert}`,
+    `--cluster-signing-cert-file=${pki.caCert}`,
+    `--cluster-signing-key-file=${pki.caKey}`,
+    "--profiling=false",
+  ];
+}
+
+function schedulerArgs(dir: string, ports: Ports, kubeconfig: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${ports.scheduler}`,
+    `--cert-dir=${join(dir, "scheduler-serving")}`,
+    "--leader-elect=false",
+    "--profiling=false",
+  ];
+}

@@ -1,0 +1,107 @@
+/**
+ * The local cluster's certificates, made with the openssl command line: one CA
+ * that signs the API server's serving certificate and one client certificate
+ * per identity, so that RBAC sees the same users a kubeadm cluster has
+ * (system:kube-controller-manager, system:kube-scheduler, an admin in
+ * system:masters) rather than one all-powerful token.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface ClientIdentity {
+  /** Becomes the Kubernetes user name. */
+  commonName: string;
+  /** Become the user's groups. */
+  organizations?: string[];
+}
+
+export interface Pki {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  apiserverCert: string;
+  apiserverKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+  client(name: string): { cert: string; key: string };
+}
+
+/** The service IP range's first address: where `kubernetes.default` points. */
+export const kubernetesServiceIp = "10.96.0.1";
+
+export const identities = {
+  admin: { commonName: "ballast-admin", organizations: ["system:masters"] },
+  controllerManager: { commonName: "system:kube-controller-manager" },
+  scheduler: { commonName: "system:kube-scheduler" },
+  // The API server calls kubelets (logs, exec, port-forward) as this user.
+  kubeletClient: { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"] },
+} as const satisfies Record<string, ClientIdentity>;
+
+const days = "3650";
+// A config with no default extensions: every extension a certificate carries
+// is the one we add, so a leaf never inherits CA:TRUE from openssl's defaults.
+const minimalConfig = "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n";
+
+/** Creates any certificate missing from `dir`; existing ones are kept. */
+export async function ensurePki(dir: string): Promise<Pki> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const config = join(dir, "openssl.cnf");
+  writeFileSync(config, minimalConfig);
+  const file = (name: string) => join(dir, name);
+  const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+  if (!existsSync(file("ca.crt"))) {
+    await run("openssl", [
+      ...["req", "-x509", "-config", config, ...newKey],
+      ...["-keyout", file("ca.key"), "-out", file("ca.crt"), "-days", days],
+      ...["-subj", "/CN=ballast-local-ca"],
+      ...["-addext", "basicConstraints=critical,CA:TRUE"],
+      ...["-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"],
+    ]);
+  }
+
+  const signed = async (name: string, subject: string, extensions: string[]) => {
+    if (existsSync(file(`${name}.crt`))) return;
+    await run("openssl", [
+      ...["req", "-x509", "-config", config, ...newKey],
+      ...["-CA", file("ca.crt"), "-CAkey", file("ca.key")],
+      ...["-keyout", file(`${name}.key`), "-out", file(`${name}.crt`), "-days", days],
+      ...["-subj", subject],
+      ...["-addext", "basicConstraints=critical,CA:FALSE"],
+      ...["-addext", "keyUsage=critical,digitalSignature,keyEncipherment"],
+      ...extensions.flatMap((ext) => ["-addext", ext]),
+    ]);
+  };
+
+  await signed("apiserver", "/CN=kube-apiserver", [
+    "extendedKeyUsage=serverAuth",
+    `subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:${kubernetesServiceIp}`,
+  ]);
+  for (const [name, identity] of Object.entries(identities) as [string, ClientIdentity][]) {
+    const subject = [
+      ...(identity.organizations ?? []).map((o) => `/O=${o}`),
+      `/CN=${identity.commonName}`,
+    ].join("");
+    await signed(`client-${name}`, subject, ["extendedKeyUsage=clientAuth"]);
+  }
+
+  if (!existsSync(file("sa.key"))) {
+    await run("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", file("sa.key")]);
+    await run("openssl", ["pkey", "-in", file("sa.key"), "-pubout", "-out", file("sa.pub")]);
+  }
+
+  return {
+    dir,
+    caCert: file("ca.crt"),
+    caKey: file("ca.key"),
+    apiserverCert: file("apiserver.crt"),
+    apiserverKey: file("apiserver.key"),
+    serviceAccountKey: file("sa.key"),
+    serviceAccountPub: file("sa.pub"),
+    client: (name) => ({ cert: file(`client-${name}.crt`), key: file(`client-${name}.key`) }),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * A small command framework: every command declares its usage, options and
+ * help text in one place, so `--help` exists everywhere and errors name the
+ * command that failed.
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface Command<O extends Options = Options> {
+  /** e.g. "dev up" */
+  name: string;
+  summary: string;
+  usage: string;
+  /** Described options; `--help` is added to every command. */
+  options: O;
+  optionHelp?: Record<string, string>;
+  details?: string;
+  run(args: ParsedArgs<O>): Promise<number>;
+}
+
+export interface ParsedArgs<O extends Options> {
+  values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>["values"];
+  positionals: string[];
+}
+
+/** Thrown for a usage mistake: printed with the command's usage line. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export function defineCommand<O extends Options>(command: Command<O>): Command<O> {
+  return command;
+}
+
+export function helpText(command: Command): string {
+  const lines = [`${command.summary}`, "", `Usage: ${command.usage}`];
+  const described = Object.entries(command.options);
+  if (described.length > 0) {
+    lines.push("", "Options:");
+    for (const [flag, spec] of described) {
+      const arg = spec.type === "string" ? ` <${flag}>` : "";
+      const help = command.optionHelp?.[flag] ?? "";
+      lines.push(`  --${flag}${arg}`.padEnd(34) + help);
+    }
+  }
+  lines.push("  --help".padEnd(34) + "show this help");
+  if (command.details) lines.push("", command.details);
+  return lines.join("\n");
+}
+
+export function parse<O extends Options>(command: Command<O>, argv: string[]): ParsedArgs<O> | "help" {
+  if (argv.includes("--help") || argv.includes("-h")) return "help";
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: command.options,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values, positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

@@ -1,0 +1,186 @@
+/** `ballast dev …`: the local cluster. */
+import { mkdirSync, rmSync, symlinkSync, copyFileSync, existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import {
+  clientBinaries,
+  DevClusterError,
+  ensureBinaries,
+  isRunning,
+  type Ports,
+  readState,
+  repoRoot,
+  requireTool,
+  startControlPlane,
+  stopCluster,
+  type ToolName,
+  tools,
+} from "@ballast/dev";
+import { defineCommand, UsageError } from "../cli.ts";
+
+/** `.ballast/` of this checkout: kubeconfig, client links, cluster data. */
+export const ballastDir = () => process.env.BALLAST_HOME ?? join(repoRoot, ".ballast");
+const clusterDir = (name: string) => join(ballastDir(), "clusters", name);
+const kubeconfigPath = (name: string) =>
+  name === "ballast" ? join(ballastDir(), "kubeconfig") : join(ballastDir(), `${name}.kubeconfig`);
+
+const nameOption = { name: { type: "string", default: "ballast" } } as const;
+const nameHelp = { name: "cluster name, to run several side by side (default: ballast)" };
+
+function validName(name: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/.test(name)) {
+    throw new UsageError(
+      `cluster name "${name}" must be lower-case letters, digits and '-', at most 32 characters`,
+    );
+  }
+  return name;
+}
+
+function portOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`${flag} must be a TCP port number (1-65535), not "${value}"`);
+  }
+  return port;
+}
+
+const show = (path: string) => relative(process.cwd(), path) || ".";
+
+export const devUp = defineCommand({
+  name: "dev up",
+  summary: "start a local Kubernetes cluster on 127.0.0.1 (builds its binaries the first time)",
+  usage: "ballast dev up [--name NAME] [--port PORT]",
+  options: {
+    ...nameOption,
+    port: { type: "string" },
+    "etcd-port": { type: "string" },
+  },
+  optionHelp: {
+    ...nameHelp,
+    port: "kube-apiserver port (default: a free one)",
+    "etcd-port": "etcd client port (default: a free one)",
+  },
+  details:
+    "The cluster keeps running after this command returns; stop it with `ballast dev down`.\nBinaries are built from Go modules once per machine and cached in ~/.cache/ballast\n(or $BALLAST_CACHE_DIR).",
+  async run({ values }) {
+    const name = validName(values.name ?? "ballast");
+    const ports: Partial<Ports> = {};
+    const apiserver = portOption(values.port, "--port");
+    const etcd = portOption(values["etcd-port"], "--etcd-port");
+    if (apiserver !== undefined) ports.apiserver = apiserver;
+    if (etcd !== undefined) ports.etcdClient = etcd;
+
+    const started = Date.now();
+    const say = (message: string) => console.error(`• ${message}`);
+    const cluster = await startControlPlane({
+      dir: clusterDir(name),
+      name,
+      lifetime: "detached",
+      ports,
+      onProgress: say,
+    });
+    const clients = await ensureBinaries(clientBinaries, {
+      onBuild: (binary, version) => say(`building ${binary} (${version}) from Go modules — first run only`),
+    });
+    const binDir = join(ballastDir(), "bin");
+    mkdirSync(binDir, { recursive: true });
+    for (const [binary, path] of Object.entries(clients)) {
+      rmSync(join(binDir, binary), { force: true });
+      symlinkSync(path, join(binDir, binary));
+    }
+    copyFileSync(cluster.kubeconfig, kubeconfigPath(name));
+
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(
+      [
+        `Cluster "${name}" is up in ${seconds}s: Kubernetes ${cluster.kubernetesVersion}, API server ${cluster.server}`,
+        "",
+        "Use it:",
+        `  export KUBECONFIG=${kubeconfigPath(name)} PATH=${binDir}:$PATH`,
+        "  kubectl get --raw /readyz && kubectl get namespaces",
+        "",
+        `Logs: ${show(join(cluster.dir, "logs"))}/   Status: npx ballast dev status${name === "ballast" ? "" : ` --name ${name}`}   Stop: npx ballast dev down${name === "ballast" ? "" : ` --name ${name}`}`,
+      ].join("\n"),
+    );
+    return 0;
+  },
+});
+
+export const devDown = defineCommand({
+  name: "dev down",
+  summary: "stop a local cluster and delete its data; leaves no process behind",
+  usage: "ballast dev down [--name NAME]",
+  options: { ...nameOption },
+  optionHelp: nameHelp,
+  async run({ values }) {
+    const name = validName(values.name ?? "ballast");
+    const dir = clusterDir(name);
+    if (!existsSync(dir)) {
+      console.log(`No cluster "${name}" here (${show(dir)} does not exist); nothing to stop.`);
+      return 0;
+    }
+    const { stopped } = await stopCluster(dir);
+    rmSync(kubeconfigPath(name), { force: true });
+    console.log(
+      stopped.length > 0
+        ? `Cluster "${name}" stopped (${stopped.join(", ")}) and its data removed.`
+        : `Cluster "${name}" was not running; its leftover data was removed.`,
+    );
+    return 0;
+  },
+});
+
+export const devStatus = defineCommand({
+  name: "dev status",
+  summary: "show whether a local cluster runs, its processes and how to reach it",
+  usage: "ballast dev status [--name NAME]",
+  options: { ...nameOption },
+  optionHelp: nameHelp,
+  async run({ values }) {
+    const name = validName(values.name ?? "ballast");
+    const state = readState(clusterDir(name));
+    if (!state) {
+      console.log(`Cluster "${name}": not running. Start it with \`npx ballast dev up\`.`);
+      return 3;
+    }
+    const rows = state.processes.map((p) => {
+      const up = isRunning(p);
+      return { up, line: `  ${p.name.padEnd(26)}${up ? `running  pid ${p.pid}` : "STOPPED"}` };
+    });
+    const healthy = rows.every((r) => r.up);
+    console.log(
+      [
+        `Cluster "${name}": ${healthy ? "running" : "DEGRADED — some processes are gone"}`,
+        `  API server      ${state.server}  (Kubernetes ${state.kubernetesVersion})`,
+        `  kubeconfig      ${kubeconfigPath(name)}`,
+        `  started         ${state.startedAt}`,
+        "",
+        ...rows.map((r) => r.line),
+        ...(healthy ? [] : ["", "Restart it: `npx ballast dev down && npx ballast dev up`."]),
+      ].join("\n"),
+    );
+    return healthy ? 0 : 1;
+  },
+});
+
+export const devDoctor = defineCommand({
+  name: "dev doctor",
+  summary: "check the toolchains the local cluster and its data systems need",
+  usage: "ballast dev doctor",
+  options: {},
+  async run() {
+    let missing = 0;
+    for (const tool of Object.keys(tools) as ToolName[]) {
+      try {
+        console.log(`  ok       ${tool.padEnd(8)} ${requireTool(tool)}`);
+      } catch (error) {
+        if (!(error instanceof DevClusterError)) throw error;
+        missing++;
+        console.log(`  MISSING  ${tool.padEnd(8)} ${error.message}\n           → ${error.fix}`);
+      }
+    }
+    return missing === 0 ? 0 : 1;
+  },
+});
+
+export const devCommands = [devUp, devDown, devStatus, devDoctor];
