@@ -22,7 +22,9 @@ export interface ApiResponse<T = unknown> {
 
 interface KubeconfigJson {
   clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
-  users: { user: { "client-certificate-data"?: string; "client-key-data"?: string; token?: string } }[];
+  users: {
+    user: { "client-certificate-data"?: string; "client-key-data"?: string; token?: string };
+  }[];
 }
 
 /** Reads one of the kubeconfigs the control plane writes (JSON, certificates inlined). */

@@ -64,9 +64,21 @@ export interface ClusterState {
   startedAt: string;
 }
 
+export type ComponentName =
+  | "etcd"
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kube-scheduler";
+
 export interface ControlPlane extends ClusterState {
   dir: string;
   pki: Pki;
+  /**
+   * Stops one component (SIGTERM, then SIGKILL after `graceMs`) and starts it
+   * again with the same flags and data, resolving once it is healthy. For
+   * fault tests: an API server restart, an etcd restart.
+   */
+  restart(component: ComponentName, options?: { graceMs?: number }): Promise<void>;
   /** Stops every process and, unless `keepData`, deletes `dir`. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -97,9 +109,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"],
     {
       onBuild: (name, version) =>
-        progress(
-          `building ${name} (${version}) from Go modules — first run on this machine only`,
-        ),
+        progress(`building ${name} (${version}) from Go modules — first run on this machine only`),
     },
   );
 
@@ -156,8 +166,10 @@ async function startOnce(
   const pki = await ensurePki(join(dir, "pki"));
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const started: Started[] = [];
+  const specs = new Map<ComponentName, { command: string; args: string[] }>();
   const log = (component: string) => join(dir, "logs", `${component}.log`);
-  const launch = (component: string, command: string, args: string[]) => {
+  const launch = (component: ComponentName, command: string, args: string[]) => {
+    specs.set(component, { command, args });
     const s = startProcess({
       name: component,
       command,
@@ -173,33 +185,41 @@ async function startOnce(
   };
 
   try {
-    progress(`starting etcd on 127.0.0.1:${ports.etcdClient}`);
-    const etcd = launch("etcd", binaries.etcd as string, etcdArgs(dir, ports));
-    await waitHealthy({
-      component: "etcd",
-      url: `http://127.0.0.1:${ports.etcdClient}/health`,
-      accept: (r) => r.status === 200 && r.body.includes('"health":"true"'),
-      timeoutMs,
-      logFile: log("etcd"),
-      exited: etcd.exited,
-    });
-
-    progress(`starting kube-apiserver on ${server}`);
-    const apiserver = launch(
-      "kube-apiserver",
-      binaries["kube-apiserver"] as string,
-      apiserverArgs(pki, ports),
-    );
     const admin = pki.client("admin");
     const adminTls = { ca: pki.caCert, cert: admin.cert, key: admin.key };
-    await waitHealthy({
-      component: "kube-apiserver",
-      url: `${server}/readyz`,
-      tls: adminTls,
-      timeoutMs,
-      logFile: log("kube-apiserver"),
-      exited: apiserver.exited,
-    });
+    const healthChecks: Record<
+      ComponentName,
+      {
+        url: string;
+        tls?: typeof adminTls;
+        accept?: (r: { status: number; body: string }) => boolean;
+      }
+    > = {
+      etcd: {
+        url: `http://127.0.0.1:${ports.etcdClient}/health`,
+        accept: (r) => r.status === 200 && r.body.includes('"health":"true"'),
+      },
+      "kube-apiserver": { url: `${server}/readyz`, tls: adminTls },
+      "kube-controller-manager": { url: `https://127.0.0.1:${ports.controllerManager}/healthz` },
+      "kube-scheduler": { url: `https://127.0.0.1:${ports.scheduler}/healthz` },
+    };
+    const waitFor = (component: ComponentName, s: Started) =>
+      waitHealthy({
+        component,
+        ...healthChecks[component],
+        timeoutMs,
+        logFile: log(component),
+        exited: s.exited,
+      });
+
+    progress(`starting etcd on 127.0.0.1:${ports.etcdClient}`);
+    await waitFor("etcd", launch("etcd", binaries.etcd as string, etcdArgs(dir, ports)));
+
+    progress(`starting kube-apiserver on ${server}`);
+    await waitFor(
+      "kube-apiserver",
+      launch("kube-apiserver", binaries["kube-apiserver"] as string, apiserverArgs(pki, ports)),
+    );
 
     const kubeconfigs = {
       admin: join(dir, "kubeconfig"),
@@ -230,20 +250,8 @@ async function startOnce(
       schedulerArgs(dir, ports, kubeconfigs.scheduler),
     );
     await Promise.all([
-      waitHealthy({
-        component: "kube-controller-manager",
-        url: `https://127.0.0.1:${ports.controllerManager}/healthz`,
-        timeoutMs,
-        logFile: log("kube-controller-manager"),
-        exited: kcm.exited,
-      }),
-      waitHealthy({
-        component: "kube-scheduler",
-        url: `https://127.0.0.1:${ports.scheduler}/healthz`,
-        timeoutMs,
-        logFile: log("kube-scheduler"),
-        exited: scheduler.exited,
-      }),
+      waitFor("kube-controller-manager", kcm),
+      waitFor("kube-scheduler", scheduler),
     ]);
     await waitForDefaultServiceAccount(server, adminTls, timeoutMs, log("kube-controller-manager"));
 
@@ -257,15 +265,33 @@ async function startOnce(
       startedAt: new Date().toISOString(),
     };
     writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
-    return {
+    const restart = async (component: ComponentName, { graceMs = 10_000 } = {}) => {
+      const index = started.findIndex((s) => s.record.name === component);
+      const spec = specs.get(component);
+      const previous = started[index];
+      if (index < 0 || !spec || !previous) throw new Error(`no component named ${component}`);
+      await stopProcess(previous.record, graceMs);
+      const again = startProcess({
+        name: component,
+        ...spec,
+        logFile: log(component),
+        lifetime: options.lifetime,
+      });
+      started[index] = again;
+      controlPlane.processes = started.map((s) => s.record);
+      await waitFor(component, again);
+    };
+    const controlPlane: ControlPlane = {
       ...state,
       dir,
       pki,
+      restart,
       stop: async ({ keepData = false } = {}) => {
         await stopAll();
         if (!keepData) rmSync(dir, { recursive: true, force: true });
       },
     };
+    return controlPlane;
   } catch (error) {
     await stopAll();
     // Nothing of a failed start is worth keeping but its logs.
@@ -344,6 +370,14 @@ function apiserverArgs(pki: Pki, ports: Ports): string[] {
     "--service-cluster-ip-range=10.96.0.0/16",
     `--kubelet-client-certificate=${kubeletClient.cert}`,
     `--kubelet-client-key=${kubeletClient.key}`,
+    // The aggregation layer (metrics-server and other extension API servers).
+    `--requestheader-client-ca-file=${pki.frontProxyCaCert}`,
+    "--requestheader-allowed-names=front-proxy-client",
+    "--requestheader-username-headers=X-Remote-User",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    `--proxy-client-cert-file=${pki.frontProxyClientCert}`,
+    `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     "--allow-privileged=true",
     "--profiling=false",
   ];

@@ -1,7 +1,8 @@
 /** Waiting for the control plane's components to report healthy. */
+
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { readFileSync } from "node:fs";
 import { DevClusterError } from "./errors.ts";
 import { sleep, tail } from "./process.ts";
 

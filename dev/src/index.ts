@@ -4,6 +4,7 @@
  */
 export {
   type ClusterState,
+  type ComponentName,
   type ControlPlane,
   type ControlPlaneOptions,
   type Ports,
@@ -12,8 +13,8 @@ export {
   stopCluster,
 } from "./controlplane.ts";
 export { DevClusterError } from "./errors.ts";
-export { isRunning } from "./process.ts";
 export { cacheDir, repoRoot, workDir } from "./paths.ts";
+export { isRunning } from "./process.ts";
 export {
   allBinaries,
   type BinaryName,

@@ -27,6 +27,9 @@ export interface Pki {
   apiserverKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
+  frontProxyCaCert: string;
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
   client(name: string): { cert: string; key: string };
 }
 
@@ -54,21 +57,26 @@ export async function ensurePki(dir: string): Promise<Pki> {
   const file = (name: string) => join(dir, name);
   const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-  if (!existsSync(file("ca.crt"))) {
-    await run("openssl", [
-      ...["req", "-x509", "-config", config, ...newKey],
-      ...["-keyout", file("ca.key"), "-out", file("ca.crt"), "-days", days],
-      ...["-subj", "/CN=ballast-local-ca"],
-      ...["-addext", "basicConstraints=critical,CA:TRUE"],
-      ...["-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"],
-    ]);
-  }
-
-  const signed = async (name: string, subject: string, extensions: string[]) => {
+  const authority = async (name: string, commonName: string) => {
     if (existsSync(file(`${name}.crt`))) return;
     await run("openssl", [
       ...["req", "-x509", "-config", config, ...newKey],
-      ...["-CA", file("ca.crt"), "-CAkey", file("ca.key")],
+      ...["-keyout", file(`${name}.key`), "-out", file(`${name}.crt`), "-days", days],
+      ...["-subj", `/CN=${commonName}`],
+      ...["-addext", "basicConstraints=critical,CA:TRUE"],
+      ...["-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"],
+    ]);
+  };
+  await authority("ca", "ballast-local-ca");
+  // A separate CA for the aggregation layer, as kubeadm does: extension API
+  // servers trust request headers only from a client this CA signed.
+  await authority("front-proxy-ca", "ballast-front-proxy-ca");
+
+  const signed = async (name: string, subject: string, extensions: string[], ca = "ca") => {
+    if (existsSync(file(`${name}.crt`))) return;
+    await run("openssl", [
+      ...["req", "-x509", "-config", config, ...newKey],
+      ...["-CA", file(`${ca}.crt`), "-CAkey", file(`${ca}.key`)],
       ...["-keyout", file(`${name}.key`), "-out", file(`${name}.crt`), "-days", days],
       ...["-subj", subject],
       ...["-addext", "basicConstraints=critical,CA:FALSE"],
@@ -89,8 +97,23 @@ export async function ensurePki(dir: string): Promise<Pki> {
     await signed(`client-${name}`, subject, ["extendedKeyUsage=clientAuth"]);
   }
 
+  await signed(
+    "front-proxy-client",
+    "/CN=front-proxy-client",
+    ["extendedKeyUsage=clientAuth"],
+    "front-proxy-ca",
+  );
+
   if (!existsSync(file("sa.key"))) {
-    await run("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", file("sa.key")]);
+    await run("openssl", [
+      "genpkey",
+      "-algorithm",
+      "RSA",
+      "-pkeyopt",
+      "rsa_keygen_bits:2048",
+      "-out",
+      file("sa.key"),
+    ]);
     await run("openssl", ["pkey", "-in", file("sa.key"), "-pubout", "-out", file("sa.pub")]);
   }
 
@@ -102,6 +125,9 @@ export async function ensurePki(dir: string): Promise<Pki> {
     apiserverKey: file("apiserver.key"),
     serviceAccountKey: file("sa.key"),
     serviceAccountPub: file("sa.pub"),
+    frontProxyCaCert: file("front-proxy-ca.crt"),
+    frontProxyClientCert: file("front-proxy-client.crt"),
+    frontProxyClientKey: file("front-proxy-client.key"),
     client: (name) => ({ cert: file(`client-${name}.crt`), key: file(`client-${name}.key`) }),
   };
 }

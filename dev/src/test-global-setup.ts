@@ -3,7 +3,12 @@
  * cluster the test files share and hands it to them through the environment
  * (test files run in child processes, which inherit it).
  */
-import { type PrivateTestCluster, type SharedClusterInfo, sharedClusterEnv, startTestCluster } from "./testkit.ts";
+import {
+  type PrivateTestCluster,
+  type SharedClusterInfo,
+  sharedClusterEnv,
+  startTestCluster,
+} from "./testkit.ts";
 
 let cluster: PrivateTestCluster | undefined;
 

@@ -17,7 +17,13 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { apiRequest, type ApiAuth, type ApiResponse, authFromKubeconfig, type RequestOptions } from "./api.ts";
+import {
+  type ApiAuth,
+  type ApiResponse,
+  apiRequest,
+  authFromKubeconfig,
+  type RequestOptions,
+} from "./api.ts";
 import { type ControlPlane, startControlPlane } from "./controlplane.ts";
 import { ensureBinaries } from "./toolchain.ts";
 
@@ -78,7 +84,10 @@ export function useCluster(): Promise<TestCluster> {
   return shared;
 }
 
-export type PrivateTestCluster = TestCluster & { controlPlane: ControlPlane; stop(): Promise<void> };
+export type PrivateTestCluster = TestCluster & {
+  controlPlane: ControlPlane;
+  stop(): Promise<void>;
+};
 
 const running = new Set<ControlPlane>();
 

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { apiWatch, type TestCluster, useCluster, type WatchEvent } from "@ballast/dev/testkit";
 import { readVersions } from "@ballast/dev";
+import { apiWatch, type TestCluster, useCluster, type WatchEvent } from "@ballast/dev/testkit";
 
 let cluster: TestCluster;
 const namespace = `cp-${process.pid}`;
@@ -156,7 +156,9 @@ test("a Deployment produces a ReplicaSet and its Pods (the controller-manager wo
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
 
-  type Owned = { items: { metadata: { name: string; ownerReferences?: { kind: string; name: string }[] } }[] };
+  type Owned = {
+    items: { metadata: { name: string; ownerReferences?: { kind: string; name: string }[] } }[];
+  };
   const replicaSet = await eventually("a ReplicaSet owned by the Deployment", async () => {
     const { body } = await cluster.api<Owned>(`/apis/apps/v1/namespaces/${namespace}/replicasets`);
     return body.items.find((rs) =>
@@ -220,7 +222,12 @@ test("a Lease can be taken, renewed, and not renewed from a stale read", async (
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
       metadata: { name: "leader" },
-      spec: { holderIdentity: "one", leaseDurationSeconds: 15, acquireTime: now(), renewTime: now() },
+      spec: {
+        holderIdentity: "one",
+        leaseDurationSeconds: 15,
+        acquireTime: now(),
+        renewTime: now(),
+      },
     },
   });
   assert.equal(taken.status, 201, JSON.stringify(taken.body));
@@ -311,9 +318,7 @@ test("Pod Security admission rejects a privileged pod in a restricted namespace"
         kind: "Pod",
         metadata: { name: "root" },
         spec: {
-          containers: [
-            { name: "c", image: "busybox:1.36", securityContext: { privileged: true } },
-          ],
+          containers: [{ name: "c", image: "busybox:1.36", securityContext: { privileged: true } }],
         },
       },
     });
@@ -325,7 +330,13 @@ test("Pod Security admission rejects a privileged pod in a restricted namespace"
 });
 
 test("kubectl from the cache talks to the cluster", async () => {
-  const { code, stdout, stderr } = await cluster.kubectl("get", "namespace", namespace, "-o", "name");
+  const { code, stdout, stderr } = await cluster.kubectl(
+    "get",
+    "namespace",
+    namespace,
+    "-o",
+    "name",
+  );
   assert.equal(code, 0, stderr);
   assert.equal(stdout.trim(), `namespace/${namespace}`);
 });

@@ -18,9 +18,14 @@ if (major < 23 || (major === 23 && minor < 6)) {
     );
     process.exit(1);
   }
-  const result = spawnSync(projectNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: "inherit",
-  });
+  const result = spawnSync(
+    projectNode,
+    [fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+    },
+  );
   process.exit(result.status ?? 1);
 }
-await import("../src/main.ts");
+const { main } = await import("../src/main.ts");
+process.exitCode = await main(process.argv.slice(2));

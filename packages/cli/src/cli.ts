@@ -41,15 +41,18 @@ export function helpText(command: Command): string {
     for (const [flag, spec] of described) {
       const arg = spec.type === "string" ? ` <${flag}>` : "";
       const help = command.optionHelp?.[flag] ?? "";
-      lines.push(`  --${flag}${arg}`.padEnd(34) + help);
+      lines.push(`${`  --${flag}${arg}`.padEnd(34)}${help}`);
     }
   }
-  lines.push("  --help".padEnd(34) + "show this help");
+  lines.push(`${"  --help".padEnd(34)}show this help`);
   if (command.details) lines.push("", command.details);
   return lines.join("\n");
 }
 
-export function parse<O extends Options>(command: Command<O>, argv: string[]): ParsedArgs<O> | "help" {
+export function parse<O extends Options>(
+  command: Command<O>,
+  argv: string[],
+): ParsedArgs<O> | "help" {
   if (argv.includes("--help") || argv.includes("-h")) return "help";
   try {
     const { values, positionals } = parseArgs({

@@ -66,5 +66,3 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));

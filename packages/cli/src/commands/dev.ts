@@ -1,5 +1,5 @@
 /** `ballast dev …`: the local cluster. */
-import { mkdirSync, rmSync, symlinkSync, copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join, relative } from "node:path";
 import {
   clientBinaries,
@@ -80,7 +80,8 @@ export const devUp = defineCommand({
       onProgress: say,
     });
     const clients = await ensureBinaries(clientBinaries, {
-      onBuild: (binary, version) => say(`building ${binary} (${version}) from Go modules — first run only`),
+      onBuild: (binary, version) =>
+        say(`building ${binary} (${version}) from Go modules — first run only`),
     });
     const binDir = join(ballastDir(), "bin");
     mkdirSync(binDir, { recursive: true });

@@ -1,0 +1,49 @@
+/**
+ * The Kubernetes client: kubeconfig and in-cluster credentials (through
+ * client-node), our own keep-alive HTTPS transport, discovery-based
+ * addressing by `{ apiVersion, kind }`, typed CRUD, server-side apply and
+ * errors that carry the API server's Status.
+ */
+export {
+  type ApplyObject,
+  type ApplyOptions,
+  type DeleteOptions,
+  KubeClient,
+  type KubeClientOptions,
+  type ListOptions,
+  type PatchOptions,
+  type PatchType,
+  type Query,
+  type RawRequest,
+  type ReadOptions,
+  type WriteOptions,
+} from "./client.ts";
+export { type RestMapping, RestMapper } from "./discovery.ts";
+export {
+  type ErrorSubject,
+  ignoreNotFound,
+  isAlreadyExists,
+  isConflict,
+  isForbidden,
+  isGone,
+  isInvalid,
+  isNotFound,
+  KubeApiError,
+  KubeConnectionError,
+  NoKindMatchError,
+} from "./errors.ts";
+export { type RateLimitOptions, TokenBucket } from "./rate-limit.ts";
+export type {
+  KubeList,
+  KubeObject,
+  ListMeta,
+  ManagedFieldsEntry,
+  ObjectKey,
+  ObjectMeta,
+  OwnerReference,
+  ResourceType,
+  Status,
+  StatusCause,
+  StatusDetails,
+} from "./types.ts";
+export { objectKey } from "./types.ts";
