@@ -17,11 +17,12 @@ command -v npm >/dev/null || fail "npm is not on PATH. Install Node.js with npm 
 stamp=node_modules/.ballast-install-stamp
 if [[ ! -f $stamp || package-lock.json -nt $stamp || package.json -nt $stamp ]]; then
   echo "ballast setup: installing npm dependencies…" >&2
-  if [[ -f package-lock.json ]]; then
-    npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed (see above). Check access to the npm registry, then run the command again."
-  else
-    npm install --no-audit --no-fund --loglevel=error || fail "npm install failed (see above)."
-  fi
+  # `npm install`, not `npm ci`: the lock pins every version all the same, but
+  # `npm ci` also insists on lock entries for other platforms' optional
+  # packages (Biome's macOS and Windows binaries), which a registry mirror
+  # that serves only what Linux needs does not have.
+  npm install --no-audit --no-fund --loglevel=error ||
+    fail "npm install failed (see above). Check access to the npm registry, then run the command again."
   touch "$stamp"
 fi
 
