@@ -15,7 +15,12 @@ fail() {
 command -v npm >/dev/null || fail "npm is not on PATH. Install Node.js with npm (any version ≥ 18; the project brings its own Node LTS)."
 
 stamp=node_modules/.ballast-install-stamp
-if [[ ! -f $stamp || package-lock.json -nt $stamp || package.json -nt $stamp ]]; then
+# Reinstall when the lock or any workspace's package.json changed since.
+stale() {
+  [[ ! -f $stamp ]] ||
+    [[ -n "$(find package.json package-lock.json dev/package.json packages/*/package.json -newer "$stamp" 2>/dev/null)" ]]
+}
+if stale; then
   echo "ballast setup: installing npm dependencies…" >&2
   # `npm install`, not `npm ci`: the lock pins every version all the same, but
   # `npm ci` also insists on lock entries for other platforms' optional

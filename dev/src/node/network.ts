@@ -1,0 +1,152 @@
+/**
+ * Pod networking for the local nodes: one Linux bridge per cluster, one
+ * network namespace per pod joined to it by a veth pair.
+ *
+ *   host ── bridge bst<N> 10.<N>.0.1/16 ──┬── veth ── [netns of pod a] eth0 10.<N>.1.2
+ *                                         └── veth ── [netns of pod b] eth0 10.<N>.2.7
+ *
+ * Every pod reaches every other pod and the host on one L2 segment, with no
+ * NAT or iptables. Node i hands out addresses from 10.<N>.i.0/24. `ip netns
+ * exec` bind-mounts /etc/netns/<netns>/{resolv.conf,hosts} over /etc in the
+ * pod's processes, which is how each pod gets its own DNS settings.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+async function ip(...args: string[]): Promise<string> {
+  const { stdout } = await run("ip", args);
+  return stdout;
+}
+
+/** The cluster-wide network: chosen once by the control plane. */
+export interface ClusterNetwork {
+  /** The second octet: 10.<octet>.0.0/16. */
+  octet: number;
+  bridge: string;
+  /** The bridge's address: the host as seen from pods, and where DNS listens. */
+  gateway: string;
+}
+
+export function clusterNetworkOf(octet: number): ClusterNetwork {
+  return { octet, bridge: `bst${octet}`, gateway: `10.${octet}.0.1` };
+}
+
+/** Picks a 10.x.0.0/16 that no route on this machine uses yet, and creates its bridge. */
+export async function createClusterNetwork(): Promise<ClusterNetwork> {
+  const routes = await ip("-4", "route", "show");
+  const links = await ip("-o", "link", "show");
+  for (let octet = 200; octet < 250; octet++) {
+    const net = clusterNetworkOf(octet);
+    if (routes.includes(`10.${octet}.`) || links.includes(`${net.bridge}:`)) continue;
+    await ip("link", "add", net.bridge, "type", "bridge");
+    await ip("addr", "add", `${net.gateway}/16`, "dev", net.bridge);
+    await ip("link", "set", net.bridge, "up");
+    return net;
+  }
+  throw new Error("no free 10.200-249.0.0/16 network for the local cluster's pods");
+}
+
+export async function deleteClusterNetwork(net: ClusterNetwork): Promise<void> {
+  for (const ns of await listNetns()) {
+    if (ns.startsWith(`${net.bridge}-`)) await deletePodNetwork(ns);
+  }
+  await ip("link", "del", net.bridge).catch(() => {});
+}
+
+async function listNetns(): Promise<string[]> {
+  const out = await ip("netns", "list").catch(() => "");
+  return out
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter(Boolean);
+}
+
+export interface PodNetwork {
+  netns: string;
+  ip: string;
+  hostVeth: string;
+}
+
+/** Per-node address bookkeeping: a file per used address, so a node restart keeps its pods' IPs. */
+export class NodeIpam {
+  readonly #dir: string;
+  readonly #prefix: string;
+
+  constructor(stateDir: string, net: ClusterNetwork, nodeIndex: number) {
+    this.#dir = join(stateDir, "ipam");
+    this.#prefix = `10.${net.octet}.${nodeIndex}`;
+    mkdirSync(this.#dir, { recursive: true });
+  }
+
+  /** The address held for `podUid`, or a newly allocated one. */
+  allocate(podUid: string): string {
+    for (const file of readdirSync(this.#dir)) {
+      if (readFileSync(join(this.#dir, file), "utf8") === podUid) return `${this.#prefix}.${file}`;
+    }
+    for (let host = 2; host < 255; host++) {
+      const file = join(this.#dir, String(host));
+      if (!existsSync(file)) {
+        writeFileSync(file, podUid, { flag: "wx" });
+        return `${this.#prefix}.${host}`;
+      }
+    }
+    throw new Error(`node address range ${this.#prefix}.0/24 is full`);
+  }
+
+  release(podUid: string): void {
+    for (const file of readdirSync(this.#dir)) {
+      if (readFileSync(join(this.#dir, file), "utf8") === podUid) rmSync(join(this.#dir, file));
+    }
+  }
+}
+
+export function netnsName(net: ClusterNetwork, podUid: string): string {
+  return `${net.bridge}-${podUid.replaceAll("-", "").slice(0, 12)}`;
+}
+
+/** Creates (or finds) the pod's namespace, its veth pair and address. Idempotent. */
+export async function ensurePodNetwork(
+  net: ClusterNetwork,
+  podUid: string,
+  address: string,
+  files: { resolvConf: string; hosts: string },
+): Promise<PodNetwork> {
+  const netns = netnsName(net, podUid);
+  const hostVeth = `v${net.octet}${podUid.replaceAll("-", "").slice(0, 10)}`;
+  // `ip netns exec` mounts these over /etc/resolv.conf and /etc/hosts.
+  const etc = join("/etc/netns", netns);
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(join(etc, "resolv.conf"), files.resolvConf);
+  writeFileSync(join(etc, "hosts"), files.hosts);
+
+  if (!(await listNetns()).includes(netns)) {
+    await ip("netns", "add", netns);
+    await ip("link", "add", hostVeth, "type", "veth", "peer", "name", `${hostVeth}p`);
+    await ip("link", "set", `${hostVeth}p`, "netns", netns);
+    const inPod = (...args: string[]) => ip("-n", netns, ...args);
+    await inPod("link", "set", `${hostVeth}p`, "name", "eth0");
+    await inPod("addr", "add", `${address}/16`, "dev", "eth0");
+    await inPod("link", "set", "eth0", "up");
+    await inPod("link", "set", "lo", "up");
+    await inPod("route", "add", "default", "via", net.gateway);
+    await ip("link", "set", hostVeth, "master", net.bridge);
+    await ip("link", "set", hostVeth, "up");
+  }
+  return { netns, ip: address, hostVeth };
+}
+
+export async function deletePodNetwork(netns: string): Promise<void> {
+  // Deleting the namespace destroys its end of the veth, and with it the pair.
+  await ip("netns", "del", netns).catch(() => {});
+  rmSync(join("/etc/netns", netns), { recursive: true, force: true });
+}
+
+/** Rewrites the pod's /etc/hosts in place: the file is bind-mounted, so it must keep its inode. */
+export function updatePodHosts(netns: string, hosts: string): void {
+  const path = join("/etc/netns", netns, "hosts");
+  if (existsSync(path)) writeFileSync(path, hosts);
+}
