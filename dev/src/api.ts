@@ -63,6 +63,10 @@ function send(auth: ApiAuth, path: string, options: RequestOptions) {
   if (options.body !== undefined) {
     payload = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["content-type"] = options.contentType ?? "application/json";
+    // Always framed by length: Node sends a DELETE body neither chunked nor
+    // with a length, and the API server then reads it as the next request on
+    // the kept-alive connection ("400 Bad Request").
+    headers["content-length"] = String(Buffer.byteLength(payload));
   }
   const req = request(new URL(path, auth.server), {
     method: options.method ?? "GET",

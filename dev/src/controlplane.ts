@@ -18,6 +18,14 @@ import { join } from "node:path";
 import { DevClusterError } from "./errors.ts";
 import { componentFailed, get, PortInUse, waitHealthy } from "./health.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import {
+  type ClusterNetwork,
+  clusterNetworkOf,
+  createClusterNetwork,
+  deleteClusterNetwork,
+  registerNetworkUsers,
+} from "./node/network.ts";
+import { nodeMain, waitForNodeReady, writeNodeConfig, zoneOf } from "./nodes.ts";
 import { ensurePki, type Pki } from "./pki.ts";
 import { assertPortFree, freePort } from "./ports.ts";
 import {
@@ -51,6 +59,10 @@ export interface ControlPlaneOptions {
   onProgress?: (message: string) => void;
   /** @default 120000 */
   timeoutMs?: number;
+  /** Local nodes that run pods as real processes. @default 0 */
+  nodes?: number;
+  /** Zones the nodes are spread over, round-robin. @default ["zone-a", "zone-b", "zone-c"] */
+  zones?: string[];
 }
 
 /** What `dev status` and `dev down` read back: written once the cluster is up. */
@@ -61,6 +73,9 @@ export interface ClusterState {
   ports: Ports;
   kubernetesVersion: string;
   processes: ProcessRecord[];
+  /** The pods' network, when the cluster has nodes. */
+  networkOctet?: number;
+  nodes: string[];
   startedAt: string;
 }
 
@@ -68,7 +83,8 @@ export type ComponentName =
   | "etcd"
   | "kube-apiserver"
   | "kube-controller-manager"
-  | "kube-scheduler";
+  | "kube-scheduler"
+  | `node-${number}`;
 
 export interface ControlPlane extends ClusterState {
   dir: string;
@@ -79,6 +95,10 @@ export interface ControlPlane extends ClusterState {
    * fault tests: an API server restart, an etcd restart.
    */
   restart(component: ComponentName, options?: { graceMs?: number }): Promise<void>;
+  /** Stops one component and leaves it stopped (a node going down, for fault tests). */
+  stopComponent(component: ComponentName, options?: { graceMs?: number }): Promise<void>;
+  /** Starts a stopped component again and waits until it is healthy. */
+  startComponent(component: ComponentName): Promise<void>;
   /** Stops every process and, unless `keepData`, deletes `dir`. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -180,6 +200,7 @@ async function startOnce(
     started.push(s);
     return s;
   };
+  let network: ClusterNetwork | undefined;
   const stopAll = async () => {
     for (const s of [...started].reverse()) await stopProcess(s.record);
   };
@@ -188,7 +209,7 @@ async function startOnce(
     const admin = pki.client("admin");
     const adminTls = { ca: pki.caCert, cert: admin.cert, key: admin.key };
     const healthChecks: Record<
-      ComponentName,
+      string,
       {
         url: string;
         tls?: typeof adminTls;
@@ -204,13 +225,22 @@ async function startOnce(
       "kube-scheduler": { url: `https://127.0.0.1:${ports.scheduler}/healthz` },
     };
     const waitFor = (component: ComponentName, s: Started) =>
-      waitHealthy({
-        component,
-        ...healthChecks[component],
-        timeoutMs,
-        logFile: log(component),
-        exited: s.exited,
-      });
+      component.startsWith("node-")
+        ? waitForNodeReady(
+            server,
+            adminTls,
+            `${name}-${component}`,
+            timeoutMs,
+            log(component),
+            s.exited,
+          )
+        : waitHealthy({
+            component,
+            ...(healthChecks[component] as { url: string }),
+            timeoutMs,
+            logFile: log(component),
+            exited: s.exited,
+          });
 
     progress(`starting etcd on 127.0.0.1:${ports.etcdClient}`);
     await waitFor("etcd", launch("etcd", binaries.etcd as string, etcdArgs(dir, ports)));
@@ -255,6 +285,37 @@ async function startOnce(
     ]);
     await waitForDefaultServiceAccount(server, adminTls, timeoutMs, log("kube-controller-manager"));
 
+    const nodeNames: string[] = [];
+    if ((options.nodes ?? 0) > 0) {
+      network = await createClusterNetwork();
+      progress(
+        `starting ${options.nodes} local nodes (pods on ${network.bridge}, 10.${network.octet}.0.0/16)`,
+      );
+      const launches = [];
+      for (let i = 1; i <= (options.nodes ?? 0); i++) {
+        const nodeName = `${name}-node-${i}`;
+        const component: ComponentName = `node-${i}`;
+        const config = await writeNodeConfig({
+          dir,
+          pki,
+          server,
+          clusterName: name,
+          nodeName,
+          index: i,
+          zone: zoneOf(options.zones, i),
+          networkOctet: network.octet,
+          kubeletPort: await freePort(),
+        });
+        nodeNames.push(nodeName);
+        launches.push(waitFor(component, launch(component, process.execPath, [nodeMain, config])));
+      }
+      await Promise.all(launches);
+      registerNetworkUsers(
+        network,
+        started.map((s) => s.record.pid),
+      );
+    }
+
     const state: ClusterState = {
       name,
       server,
@@ -262,15 +323,24 @@ async function startOnce(
       ports,
       kubernetesVersion: readVersions().kubernetes,
       processes: started.map((s) => s.record),
+      ...(network ? { networkOctet: network.octet } : {}),
+      nodes: nodeNames,
       startedAt: new Date().toISOString(),
     };
     writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
-    const restart = async (component: ComponentName, { graceMs = 10_000 } = {}) => {
+    const find = (component: ComponentName) => {
       const index = started.findIndex((s) => s.record.name === component);
       const spec = specs.get(component);
       const previous = started[index];
       if (index < 0 || !spec || !previous) throw new Error(`no component named ${component}`);
-      await stopProcess(previous.record, graceMs);
+      return { index, spec, previous };
+    };
+    const stopComponent = async (component: ComponentName, { graceMs = 10_000 } = {}) => {
+      await stopProcess(find(component).previous.record, graceMs);
+    };
+    const startComponent = async (component: ComponentName) => {
+      const { index, spec, previous } = find(component);
+      if (isRunning(previous.record)) throw new Error(`${component} is already running`);
       const again = startProcess({
         name: component,
         ...spec,
@@ -281,19 +351,27 @@ async function startOnce(
       controlPlane.processes = started.map((s) => s.record);
       await waitFor(component, again);
     };
+    const restart = async (component: ComponentName, options: { graceMs?: number } = {}) => {
+      await stopComponent(component, options);
+      await startComponent(component);
+    };
     const controlPlane: ControlPlane = {
       ...state,
       dir,
       pki,
       restart,
+      stopComponent,
+      startComponent,
       stop: async ({ keepData = false } = {}) => {
         await stopAll();
+        if (network) await deleteClusterNetwork(network);
         if (!keepData) rmSync(dir, { recursive: true, force: true });
       },
     };
     return controlPlane;
   } catch (error) {
     await stopAll();
+    if (network) await deleteClusterNetwork(network);
     // Nothing of a failed start is worth keeping but its logs.
     rmSync(join(dir, "etcd"), { recursive: true, force: true });
     rmSync(stateFile(dir), { force: true });
@@ -330,6 +408,8 @@ export async function stopCluster(dir: string): Promise<{ stopped: string[] }> {
       stopped.push(record.name);
     }
   }
+  if (state?.networkOctet !== undefined)
+    await deleteClusterNetwork(clusterNetworkOf(state.networkOctet));
   rmSync(dir, { recursive: true, force: true });
   return { stopped };
 }
@@ -409,6 +489,9 @@ function controllerManagerArgs(
     `--root-ca-file=${pki.caCert}`,
     `--cluster-signing-cert-file=${pki.caCert}`,
     `--cluster-signing-key-file=${pki.caKey}`,
+    // Notice a stopped local node in ~20 s rather than the default 50 s.
+    "--node-monitor-period=2s",
+    "--node-monitor-grace-period=20s",
     "--profiling=false",
   ];
 }

@@ -31,6 +31,15 @@ export interface Pki {
   frontProxyClientCert: string;
   frontProxyClientKey: string;
   client(name: string): { cert: string; key: string };
+  /** A node's kubelet identities: system:node:<name> for the API, a serving certificate for its kubelet API. */
+  node(name: string): Promise<NodePki>;
+}
+
+export interface NodePki {
+  clientCert: string;
+  clientKey: string;
+  servingCert: string;
+  servingKey: string;
 }
 
 /** The service IP range's first address: where `kubernetes.default` points. */
@@ -117,8 +126,25 @@ export async function ensurePki(dir: string): Promise<Pki> {
     await run("openssl", ["pkey", "-in", file("sa.key"), "-pubout", "-out", file("sa.pub")]);
   }
 
+  const nodeFiles = async (node: string) => {
+    await signed(`node-${node}-client`, `/O=system:nodes/CN=system:node:${node}`, [
+      "extendedKeyUsage=clientAuth",
+    ]);
+    await signed(`node-${node}-serving`, `/CN=${node}`, [
+      "extendedKeyUsage=serverAuth",
+      `subjectAltName=DNS:${node},DNS:localhost,IP:127.0.0.1`,
+    ]);
+    return {
+      clientCert: file(`node-${node}-client.crt`),
+      clientKey: file(`node-${node}-client.key`),
+      servingCert: file(`node-${node}-serving.crt`),
+      servingKey: file(`node-${node}-serving.key`),
+    };
+  };
+
   return {
     dir,
+    node: nodeFiles,
     caCert: file("ca.crt"),
     caKey: file("ca.key"),
     apiserverCert: file("apiserver.crt"),

@@ -56,7 +56,9 @@ export function startProcess(spec: StartSpec): Started {
     child.on("exit", (code, signal) => resolve({ code, signal }));
     child.on("error", () => resolve({ code: 127, signal: null }));
   });
-  if (spec.lifetime === "detached") child.unref();
+  // Neither lifetime keeps the starting process alive: owned processes die
+  // with it (parent-death signal), detached ones outlive it on purpose.
+  child.unref();
   const pid = child.pid ?? -1;
   return {
     record: { name: spec.name, pid, startTime: startTimeOf(pid) ?? "", logFile: spec.logFile },

@@ -93,7 +93,7 @@ const running = new Set<ControlPlane>();
 
 /** A cluster for this caller alone; call `stop()` when done (exit also stops it). */
 export async function startTestCluster(
-  options: { name?: string; onProgress?: (message: string) => void } = {},
+  options: { name?: string; nodes?: number; onProgress?: (message: string) => void } = {},
 ): Promise<PrivateTestCluster> {
   installCleanup();
   const dir = mkdtempSync(join(tmpdir(), "ballast-test-"));
@@ -103,6 +103,7 @@ export async function startTestCluster(
       dir,
       name: options.name ?? "ballast-test",
       lifetime: "owned",
+      nodes: options.nodes ?? 0,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } catch (error) {

@@ -35,8 +35,54 @@ export function clusterNetworkOf(octet: number): ClusterNetwork {
   return { octet, bridge: `bst${octet}`, gateway: `10.${octet}.0.1` };
 }
 
+/**
+ * Networks are machine-wide, and a cluster killed with SIGKILL cannot delete
+ * its own. Each network records the processes that use it; a network none of
+ * whose processes is alive is a leftover and is removed by the next cluster
+ * that starts.
+ */
+const registry = "/run/ballast/networks";
+
+export function registerNetworkUsers(net: ClusterNetwork, pids: number[]): void {
+  mkdirSync(registry, { recursive: true });
+  writeFileSync(join(registry, String(net.octet)), JSON.stringify({ pids }));
+}
+
+async function sweepLeftoverNetworks(): Promise<void> {
+  for (const entry of safeReaddir(registry)) {
+    const octet = Number(entry);
+    let pids: number[] = [];
+    try {
+      pids = (JSON.parse(readFileSync(join(registry, entry), "utf8")) as { pids: number[] }).pids;
+    } catch {
+      // Unreadable: treat as abandoned.
+    }
+    if (!pids.some(alive)) {
+      await deleteClusterNetwork(clusterNetworkOf(octet));
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Picks a 10.x.0.0/16 that no route on this machine uses yet, and creates its bridge. */
 export async function createClusterNetwork(): Promise<ClusterNetwork> {
+  await sweepLeftoverNetworks();
   const routes = await ip("-4", "route", "show");
   const links = await ip("-o", "link", "show");
   for (let octet = 200; octet < 250; octet++) {
@@ -45,6 +91,7 @@ export async function createClusterNetwork(): Promise<ClusterNetwork> {
     await ip("link", "add", net.bridge, "type", "bridge");
     await ip("addr", "add", `${net.gateway}/16`, "dev", net.bridge);
     await ip("link", "set", net.bridge, "up");
+    registerNetworkUsers(net, [process.pid]);
     return net;
   }
   throw new Error("no free 10.200-249.0.0/16 network for the local cluster's pods");
@@ -55,6 +102,7 @@ export async function deleteClusterNetwork(net: ClusterNetwork): Promise<void> {
     if (ns.startsWith(`${net.bridge}-`)) await deletePodNetwork(ns);
   }
   await ip("link", "del", net.bridge).catch(() => {});
+  rmSync(join(registry, String(net.octet)), { force: true });
 }
 
 async function listNetns(): Promise<string[]> {

@@ -60,7 +60,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     const timer = resync > 0 ? setInterval(() => this.#resync(), resync) : undefined;
     try {
       await this.watcher.run((event) => this.#apply(event), signal);
-      if (!this.#synced) this.#sync.reject(signal.reason ?? new Error("informer stopped before it synced"));
+      if (!this.#synced)
+        this.#sync.reject(signal.reason ?? new Error("informer stopped before it synced"));
     } catch (error) {
       this.#sync.reject(error);
       throw error;
@@ -94,7 +95,9 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Every cached object, or those of one namespace. */
   list(namespace?: string): T[] {
-    return namespace === undefined ? this.#store.list() : this.#store.byIndex(namespaceIndex, namespace);
+    return namespace === undefined
+      ? this.#store.list()
+      : this.#store.byIndex(namespaceIndex, namespace);
   }
 
   byIndex(index: string, value: string): T[] {
@@ -177,7 +180,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   #emitUpdate(previous: T, current: T): void {
-    for (const h of this.#handlers) if (h.onUpdate) this.#call(() => h.onUpdate?.(previous, current));
+    for (const h of this.#handlers)
+      if (h.onUpdate) this.#call(() => h.onUpdate?.(previous, current));
   }
 
   #emitDelete(lastKnown: T, finalStateUnknown: boolean): void {

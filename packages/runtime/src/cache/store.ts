@@ -32,7 +32,8 @@ export class Store<T extends KubeObject = KubeObject> {
   readonly #indices = new Map<string, Map<string, Set<string>>>();
 
   constructor(indexers: Record<string, IndexFunc<T>> = {}) {
-    for (const [name, fn] of Object.entries(builtInIndexers)) this.addIndexer(name, fn as IndexFunc<T>);
+    for (const [name, fn] of Object.entries(builtInIndexers))
+      this.addIndexer(name, fn as IndexFunc<T>);
     for (const [name, fn] of Object.entries(indexers)) this.addIndexer(name, fn);
   }
 

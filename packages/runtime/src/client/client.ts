@@ -11,7 +11,7 @@ import { RestMapper, type RestMapping } from "./discovery.ts";
 import { type ErrorSubject, KubeApiError } from "./errors.ts";
 import { type RateLimitOptions, TokenBucket } from "./rate-limit.ts";
 import { type OpenStream, Transport } from "./transport.ts";
-import type { KubeList, KubeObject, ObjectKey, ResourceType, Status } from "./types.ts";
+import type { KubeList, KubeObject, ObjectKey, ObjectMeta, ResourceType, Status } from "./types.ts";
 
 export interface KubeClientOptions {
   /**
@@ -86,7 +86,10 @@ export interface PatchOptions extends WriteOptions {
 }
 
 /** What apply accepts: a partial object carrying its identity. */
-export type ApplyObject = Partial<KubeObject> & ResourceType & { metadata: { name: string } };
+export type ApplyObject =
+  | (ResourceType & { metadata: ObjectMeta & { name: string } })
+  // The open form lets literals carry `data`, `spec`, … without a declared type.
+  | (ResourceType & { metadata: ObjectMeta & { name: string }; [field: string]: unknown });
 
 const patchContentTypes: Record<PatchType, string> = {
   merge: "application/merge-patch+json",
@@ -131,7 +134,10 @@ export class KubeClient {
   }
 
   /** From a `KubeConfig` the caller built (e.g. one user with a bearer token). */
-  static async fromConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
+  static async fromConfig(
+    kubeConfig: KubeConfig,
+    options: KubeClientOptions = {},
+  ): Promise<KubeClient> {
     return new KubeClient(await Transport.create(kubeConfig), options);
   }
 
@@ -142,7 +148,11 @@ export class KubeClient {
   /** The URL path of a type (and optionally one object and subresource). */
   async path(
     type: ResourceType,
-    target: { namespace?: string | undefined; name?: string | undefined; subresource?: string } = {},
+    target: {
+      namespace?: string | undefined;
+      name?: string | undefined;
+      subresource?: string;
+    } = {},
   ): Promise<string> {
     return buildPath(await this.mapper.resolve(type), target);
   }
@@ -238,7 +248,8 @@ export class KubeClient {
     const body: Record<string, unknown> = { apiVersion: "v1", kind: "DeleteOptions" };
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
     if (options.preconditions) body.preconditions = options.preconditions;
-    if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
+    if (options.gracePeriodSeconds !== undefined)
+      body.gracePeriodSeconds = options.gracePeriodSeconds;
     if (options.dryRun) body.dryRun = ["All"];
     return this.request<KubeObject | Status>({
       method: "DELETE",
@@ -298,13 +309,22 @@ export class KubeClient {
     const response = await this.#transport.send({
       method,
       path,
-      body: req.body === undefined ? undefined : typeof req.body === "string" ? req.body : JSON.stringify(req.body),
+      body:
+        req.body === undefined
+          ? undefined
+          : typeof req.body === "string"
+            ? req.body
+            : JSON.stringify(req.body),
       contentType: req.contentType,
       signal: req.signal,
     });
     const body = parseBody(response.text);
     if (response.status >= 200 && response.status < 300) return body as T;
-    throw new KubeApiError(toStatus(body, response.status), response.status, req.subject ?? { request: `${method} ${path}` });
+    throw new KubeApiError(
+      toStatus(body, response.status),
+      response.status,
+      req.subject ?? { request: `${method} ${path}` },
+    );
   }
 
   /**
@@ -312,7 +332,12 @@ export class KubeClient {
    * caller reads and ends it. Non-2xx answers are read and thrown as
    * `KubeApiError`, so the caller only ever sees a 200 stream.
    */
-  async stream(path: string, query: Query, signal: AbortSignal, subject?: ErrorSubject): Promise<OpenStream> {
+  async stream(
+    path: string,
+    query: Query,
+    signal: AbortSignal,
+    subject?: ErrorSubject,
+  ): Promise<OpenStream> {
     const full = withQuery(path, query);
     if (this.#limiter) await this.#limiter.take(signal);
     const open = await this.#transport.open({ method: "GET", path: full, signal });
@@ -320,7 +345,11 @@ export class KubeClient {
     const chunks: Buffer[] = [];
     for await (const chunk of open.response) chunks.push(chunk as Buffer);
     const body = parseBody(Buffer.concat(chunks).toString("utf8"));
-    throw new KubeApiError(toStatus(body, open.status), open.status, subject ?? { request: `GET ${full}` });
+    throw new KubeApiError(
+      toStatus(body, open.status),
+      open.status,
+      subject ?? { request: `GET ${full}` },
+    );
   }
 
   /** Releases idle connections. */
@@ -328,7 +357,11 @@ export class KubeClient {
     this.#transport.close();
   }
 
-  async #put<T extends KubeObject>(object: T, subresource: string | undefined, options: WriteOptions): Promise<T> {
+  async #put<T extends KubeObject>(
+    object: T,
+    subresource: string | undefined,
+    options: WriteOptions,
+  ): Promise<T> {
     const mapping = await this.mapper.resolve(object);
     const key = keyOf(mapping, object);
     return this.request<T>({
@@ -403,11 +436,18 @@ function keyOf(mapping: RestMapping, object: KubeObject): ObjectKey {
 
 export function buildPath(
   mapping: RestMapping,
-  target: { namespace?: string | undefined; name?: string | undefined; subresource?: string | undefined },
+  target: {
+    namespace?: string | undefined;
+    name?: string | undefined;
+    subresource?: string | undefined;
+  },
 ): string {
-  const base = mapping.apiVersion.includes("/") ? `/apis/${mapping.apiVersion}` : `/api/${mapping.apiVersion}`;
+  const base = mapping.apiVersion.includes("/")
+    ? `/apis/${mapping.apiVersion}`
+    : `/api/${mapping.apiVersion}`;
   let path = base;
-  if (mapping.namespaced && target.namespace) path += `/namespaces/${encodeURIComponent(target.namespace)}`;
+  if (mapping.namespaced && target.namespace)
+    path += `/namespaces/${encodeURIComponent(target.namespace)}`;
   else if (mapping.namespaced && target.name) {
     throw new TypeError(`${mapping.kind} ${target.name} is namespaced: give its namespace`);
   }

@@ -41,7 +41,8 @@ function describeSubject(subject: ErrorSubject): string {
     const where = subject.namespace ? `${subject.namespace}/${subject.name}` : subject.name;
     return `${subject.kind} ${where}`;
   }
-  if (subject.kind) return subject.namespace ? `${subject.kind} in ${subject.namespace}` : subject.kind;
+  if (subject.kind)
+    return subject.namespace ? `${subject.kind} in ${subject.namespace}` : subject.kind;
   return subject.request ?? "request";
 }
 
@@ -78,7 +79,10 @@ export class NoKindMatchError extends Error {
   readonly apiVersion: string;
   readonly kind: string;
   constructor(apiVersion: string, kind: string, options?: ErrorOptions) {
-    super(`no resource for kind ${kind} in ${apiVersion}: the API server does not serve it`, options);
+    super(
+      `no resource for kind ${kind} in ${apiVersion}: the API server does not serve it`,
+      options,
+    );
     this.apiVersion = apiVersion;
     this.kind = kind;
   }
@@ -100,7 +104,9 @@ function isApi(error: unknown): error is KubeApiError {
 }
 
 export function isNotFound(error: unknown): boolean {
-  return isApi(error) && (error.reason === "NotFound" || (error.reason === "" && error.code === 404));
+  return (
+    isApi(error) && (error.reason === "NotFound" || (error.reason === "" && error.code === 404))
+  );
 }
 
 /** A 409: an optimistic-concurrency conflict, an SSA field conflict, or AlreadyExists. */
@@ -122,7 +128,9 @@ export function isInvalid(error: unknown): boolean {
 
 /** A 410: the resourceVersion asked for is older than the server keeps. */
 export function isGone(error: unknown): boolean {
-  return isApi(error) && (error.code === 410 || error.reason === "Expired" || error.reason === "Gone");
+  return (
+    isApi(error) && (error.code === 410 || error.reason === "Expired" || error.reason === "Gone")
+  );
 }
 
 /** Rethrows anything but NotFound; NotFound becomes `undefined`. */

@@ -18,7 +18,7 @@ export {
   type ReadOptions,
   type WriteOptions,
 } from "./client.ts";
-export { type RestMapping, RestMapper } from "./discovery.ts";
+export { RestMapper, type RestMapping } from "./discovery.ts";
 export {
   type ErrorSubject,
   ignoreNotFound,

@@ -45,7 +45,9 @@ export class TokenBucket {
     this.qps = options.qps ?? 20;
     this.burst = options.burst ?? 30;
     if (!(this.qps > 0) || !(this.burst >= 1)) {
-      throw new RangeError(`rate limit needs qps > 0 and burst >= 1, got qps=${this.qps} burst=${this.burst}`);
+      throw new RangeError(
+        `rate limit needs qps > 0 and burst >= 1, got qps=${this.qps} burst=${this.burst}`,
+      );
     }
     this.#clock = clock;
     this.#tokens = this.burst;

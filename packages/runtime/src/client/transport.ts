@@ -9,8 +9,15 @@
  * request; the Agent keeps TLS connections alive so steady-state requests
  * skip the handshake.
  */
+
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from "node:http";
 import { Agent, type RequestOptions, request } from "node:https";
-import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeConnectionError } from "./errors.ts";
 
@@ -41,17 +48,25 @@ const dynamicAuthRefreshMs = 30_000;
 
 export class Transport {
   readonly server: URL;
-  readonly #agent: Agent;
+  readonly #agent: Agent | HttpAgent;
+  readonly #request: typeof request;
   readonly #kubeConfig: KubeConfig;
   readonly #dynamicAuth: boolean;
   #headers: OutgoingHttpHeaders = {};
   #headersAt = Number.NEGATIVE_INFINITY;
   #headersPending: Promise<void> | undefined;
 
-  private constructor(kubeConfig: KubeConfig, server: URL, agent: Agent, dynamicAuth: boolean) {
+  private constructor(
+    kubeConfig: KubeConfig,
+    server: URL,
+    agent: Agent | HttpAgent,
+    dynamicAuth: boolean,
+  ) {
     this.#kubeConfig = kubeConfig;
     this.server = server;
     this.#agent = agent;
+    // Plain HTTP only for `kubectl proxy` and in-cluster ports 80/8080/8001.
+    this.#request = server.protocol === "http:" ? (httpRequest as typeof request) : request;
     this.#dynamicAuth = dynamicAuth;
   }
 
@@ -61,19 +76,28 @@ export class Transport {
     const user = kubeConfig.getCurrentUser();
     const tls: RequestOptions = {};
     await kubeConfig.applyToHTTPSOptions(tls);
-    const agent = new Agent({
+    const server = new URL(cluster.server);
+    const keepAlive = {
       keepAlive: true,
       // Watches hold a socket each for minutes; requests must not queue behind them.
       maxSockets: Number.POSITIVE_INFINITY,
       maxFreeSockets: 32,
-      ...(tls.ca ? { ca: tls.ca } : {}),
-      ...(tls.cert ? { cert: tls.cert } : {}),
-      ...(tls.key ? { key: tls.key } : {}),
-      ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
-      ...(tls.servername ? { servername: tls.servername } : {}),
-    });
+    };
+    const agent =
+      server.protocol === "http:"
+        ? new HttpAgent(keepAlive)
+        : new Agent({
+            ...keepAlive,
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            ...(tls.cert ? { cert: tls.cert } : {}),
+            ...(tls.key ? { key: tls.key } : {}),
+            ...(tls.rejectUnauthorized !== undefined
+              ? { rejectUnauthorized: tls.rejectUnauthorized }
+              : {}),
+            ...(tls.servername ? { servername: tls.servername } : {}),
+          });
     const dynamic = Boolean(user?.exec || user?.authProvider);
-    const transport = new Transport(kubeConfig, new URL(cluster.server), agent, dynamic);
+    const transport = new Transport(kubeConfig, server, agent, dynamic);
     transport.#headers = pickAuthHeaders(tls.headers, tls.auth);
     transport.#headersAt = performance.now();
     return transport;
@@ -118,7 +142,7 @@ export class Transport {
     return new Promise((resolve, reject) => {
       let clientRequest: ClientRequest;
       try {
-        clientRequest = request({
+        clientRequest = this.#request({
           protocol: this.server.protocol,
           hostname: this.server.hostname,
           port: this.server.port,
@@ -153,13 +177,18 @@ export class Transport {
         resolve({
           status,
           headers: response.headers,
-          text: chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8"),
+          text:
+            chunks.length === 1
+              ? (chunks[0] as Buffer).toString("utf8")
+              : Buffer.concat(chunks).toString("utf8"),
         }),
       );
       response.once("error", (error) =>
         reject(req.signal?.aborted ? req.signal.reason : new KubeConnectionError(label, error)),
       );
-      response.once("aborted", () => reject(new KubeConnectionError(label, new Error("response aborted"))));
+      response.once("aborted", () =>
+        reject(new KubeConnectionError(label, new Error("response aborted"))),
+      );
     });
   }
 

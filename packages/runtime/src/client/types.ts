@@ -100,6 +100,9 @@ export interface StatusCause {
 }
 
 /** `ns/name` for namespaced objects, `name` for cluster-scoped ones: the cache key. */
-export function objectKey(meta: { name?: string | undefined; namespace?: string | undefined }): string {
+export function objectKey(meta: {
+  name?: string | undefined;
+  namespace?: string | undefined;
+}): string {
   return meta.namespace ? `${meta.namespace}/${meta.name ?? ""}` : (meta.name ?? "");
 }

@@ -56,3 +56,24 @@ export function unknownFields(
   }
   return found;
 }
+
+/**
+ * Fills in defaults the way the API server does before it validates: a
+ * missing field with a default gets it, then the defaults below it apply to
+ * that value too. Mutates and returns `value`.
+ */
+export function applyDefaults(schema: JSONSchemaProps, value: unknown): unknown {
+  if (Array.isArray(value) && schema.items) {
+    for (const item of value) applyDefaults(schema.items, item);
+  } else if (isPlainObject(value) && schema.type === "object") {
+    for (const [key, child] of Object.entries(schema.properties ?? {})) {
+      if (value[key] === undefined && child.default !== undefined) {
+        value[key] = structuredClone(child.default);
+      }
+      if (value[key] !== undefined) applyDefaults(child, value[key]);
+    }
+    const values = schema.additionalProperties;
+    if (values) for (const child of Object.values(value)) applyDefaults(values, child);
+  }
+  return value;
+}

@@ -10,10 +10,18 @@ export interface ValidationRule {
   rule: string;
   /** Shown to the user when the rule fails. Must be one line. */
   message?: string;
-  /** CEL expression producing the message, for messages that quote values. */
+  /**
+   * CEL expression producing the message, for messages that quote values.
+   * Quote strings with a maxLength (or enums); the API server estimates
+   * `string(<int>)` as unbounded and refuses the CRD for its cost.
+   */
   messageExpression?: string;
   /** Status cause reason reported on failure. @default "FieldValueInvalid" */
-  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+  reason?:
+    | "FieldValueInvalid"
+    | "FieldValueForbidden"
+    | "FieldValueRequired"
+    | "FieldValueDuplicate";
   /** Field the failure is reported against, relative to this node (e.g. `.replicas`). */
   fieldPath?: string;
   /** Runs the transition rule on create too, with `oldSelf` an optional. */

@@ -13,7 +13,8 @@
  * - `addAfter` keeps only the earliest pending deadline per key: one reconcile
  *   at the earlier time observes everything a later one would.
  *
- * Keys are compared with `SameValueZero` (strings in practice: "ns/name").
+ * Keys are compared with `SameValueZero` (strings in practice: "ns/name") and
+ * must not be `undefined`, which `get()` uses to say the queue shut down.
  */
 
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";

@@ -61,10 +61,14 @@ export interface ReconcileContext {
 /**
  * Brings the object named by `ref` towards its desired state.
  *
- * `T` names the resource type the reconciler is written for. The call does not
- * carry the object (see the contract above): the reconciler reads it itself.
+ * The type parameter only documents which resource the reconciler is written
+ * for (`Reconciler<KafkaCluster>`); it is unused because the call carries the
+ * object's name, not the object (see the contract above).
  */
-export type Reconciler<T = unknown> = (ref: ObjectRef, ctx: ReconcileContext) => Promise<Action>;
+export type Reconciler<_Resource = unknown> = (
+  ref: ObjectRef,
+  ctx: ReconcileContext,
+) => Promise<Action>;
 
 /**
  * Decides what happens after a reconcile throws: an `Action` (including

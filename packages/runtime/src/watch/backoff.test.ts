@@ -11,15 +11,21 @@ test("Backoff.next() doubles from 0.8 s and stops at 30 s without jitter", () =>
 
 test("Backoff.next() stays within [base, min(max, base * (1 + jitter))] for any random draw", () => {
   fc.assert(
-    fc.property(fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 1, maxLength: 20 }), (draws) => {
-      let i = 0;
-      const backoff = new Backoff({ jitter: 0.5 }, () => draws[i++ % draws.length] ?? 0);
-      for (let n = 0; n < draws.length; n++) {
-        const base = Math.min(30_000, 800 * 2 ** n);
-        const delay = backoff.next();
-        assert.ok(delay >= base && delay <= Math.min(30_000, base * 1.5), `delay ${delay} for attempt ${n}`);
-      }
-    }),
+    fc.property(
+      fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 1, maxLength: 20 }),
+      (draws) => {
+        let i = 0;
+        const backoff = new Backoff({ jitter: 0.5 }, () => draws[i++ % draws.length] ?? 0);
+        for (let n = 0; n < draws.length; n++) {
+          const base = Math.min(30_000, 800 * 2 ** n);
+          const delay = backoff.next();
+          assert.ok(
+            delay >= base && delay <= Math.min(30_000, base * 1.5),
+            `delay ${delay} for attempt ${n}`,
+          );
+        }
+      },
+    ),
   );
 });
 

@@ -4,6 +4,7 @@
  */
 export { Backoff, type BackoffOptions } from "./backoff.ts";
 export {
+  type ListReason,
   realClock,
   type WatchClock,
   Watcher,

@@ -28,8 +28,10 @@ export type WatcherEvent<T extends KubeObject = KubeObject> =
   | { type: "added" | "modified" | "deleted"; object: T }
   | { type: "bookmark"; resourceVersion: string };
 
+export type ListReason = "initial" | "gone" | "requested";
+
 export type WatcherStatus =
-  | { state: "listing"; reason: "initial" | "gone" }
+  | { state: "listing"; reason: ListReason }
   | { state: "watching"; resourceVersion: string }
   | {
       state: "disconnected";
@@ -103,6 +105,7 @@ export class Watcher<T extends KubeObject = KubeObject> {
   #resourceVersion = "";
   #current: { destroy(error?: Error): void } | undefined;
   #running = false;
+  #relistRequested = false;
 
   constructor(client: KubeClient, type: ResourceType, options: WatcherOptions = {}) {
     this.#client = client;
@@ -119,9 +122,11 @@ export class Watcher<T extends KubeObject = KubeObject> {
 
   /**
    * Cuts the current watch connection as a network failure would; the watcher
-   * resumes by its usual rules. For fault tests, and to force a reconnect.
+   * resumes by its usual rules (or, with `relist`, lists afresh). For fault
+   * tests, and to force a reconnect.
    */
-  dropConnection(): void {
+  dropConnection(options: { relist?: boolean } = {}): void {
+    if (options.relist) this.#relistRequested = true;
     this.#current?.destroy(new DroppedError("watch connection dropped on request"));
   }
 
@@ -141,11 +146,12 @@ export class Watcher<T extends KubeObject = KubeObject> {
   }
 
   async #loop(sink: (event: WatcherEvent<T>) => void, signal: AbortSignal): Promise<void> {
-    let listReason: "initial" | "gone" | undefined = "initial";
+    let listReason: ListReason | undefined = "initial";
     while (!signal.aborted) {
       let delay = 0;
       try {
         if (listReason) {
+          this.#relistRequested = false;
           this.#status({ state: "listing", reason: listReason });
           await this.#list(sink, signal);
           listReason = undefined;
@@ -154,6 +160,7 @@ export class Watcher<T extends KubeObject = KubeObject> {
         const outcome = await this.#watchOnce(sink, signal);
         this.#backoff.connectionEnded(this.#clock.now() - startedAt);
         if (outcome === "gone") listReason = "gone";
+        else if (this.#relistRequested) listReason = "requested";
         else if (outcome !== "closed") delay = this.#backoff.next();
         this.#status({ state: "disconnected", reason: outcome, retryInMs: delay });
       } catch (error) {
@@ -199,21 +206,35 @@ export class Watcher<T extends KubeObject = KubeObject> {
     const connection = new AbortController();
     const onAbort = () => connection.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
+    // A server that accepts the connection but never answers stalls too.
+    let connectStalled = false;
+    const connectTimer = this.#clock.setTimeout(() => {
+      connectStalled = true;
+      connection.abort(new Error("no answer to the watch request"));
+    }, stallMs);
     try {
       const path = await this.#client.path(this.type, { namespace: o.namespace });
-      const { response, request } = await this.#client.stream(
-        path,
-        {
-          watch: 1,
-          resourceVersion: this.#resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds: serverTimeout,
-          labelSelector: o.labelSelector,
-          fieldSelector: o.fieldSelector,
-        },
-        connection.signal,
-        { kind: this.type.kind, namespace: o.namespace, request: `watch ${path}` },
-      );
+      const opened = await this.#client
+        .stream(
+          path,
+          {
+            watch: 1,
+            resourceVersion: this.#resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: serverTimeout,
+            labelSelector: o.labelSelector,
+            fieldSelector: o.fieldSelector,
+          },
+          connection.signal,
+          { kind: this.type.kind, namespace: o.namespace, request: `watch ${path}` },
+        )
+        .catch((error: unknown) => {
+          if (connectStalled && !signal.aborted) return "stalled" as const;
+          throw error;
+        })
+        .finally(() => this.#clock.clearTimeout(connectTimer));
+      if (opened === "stalled") return "stalled";
+      const { response, request } = opened;
       this.#status({ state: "watching", resourceVersion: this.#resourceVersion });
       return await new Promise<Outcome>((resolve, reject) => {
         let outcome: Outcome | undefined;
@@ -271,9 +292,12 @@ export class Watcher<T extends KubeObject = KubeObject> {
         });
         response.once("end", () => finish(outcome ?? "closed"));
         response.once("error", (error) => finish(outcome ?? error));
-        response.once("close", () => finish(outcome ?? new Error("watch connection closed mid-stream")));
+        response.once("close", () =>
+          finish(outcome ?? new Error("watch connection closed mid-stream")),
+        );
       });
     } finally {
+      this.#clock.clearTimeout(connectTimer);
       signal.removeEventListener("abort", onAbort);
       this.#current = undefined;
     }
@@ -285,14 +309,21 @@ export class Watcher<T extends KubeObject = KubeObject> {
     try {
       event = JSON.parse(line) as { type: string; object: unknown };
     } catch (error) {
-      return new Error(`watch of ${this.type.kind} sent a line that is not JSON: ${line.slice(0, 200)}`, {
-        cause: error,
-      });
+      return new Error(
+        `watch of ${this.type.kind} sent a line that is not JSON: ${line.slice(0, 200)}`,
+        {
+          cause: error,
+        },
+      );
     }
     if (event.type === "ERROR") {
       const status = event.object as Status;
-      if (status.code === 410 || status.reason === "Expired" || status.reason === "Gone") return "gone";
-      return new KubeApiError(status, status.code ?? 500, { kind: this.type.kind, request: "watch event" });
+      if (status.code === 410 || status.reason === "Expired" || status.reason === "Gone")
+        return "gone";
+      return new KubeApiError(status, status.code ?? 500, {
+        kind: this.type.kind,
+        request: "watch event",
+      });
     }
     const object = event.object as T;
     const rv = object.metadata?.resourceVersion;
@@ -305,7 +336,14 @@ export class Watcher<T extends KubeObject = KubeObject> {
       }
       return undefined;
     }
-    const type = event.type === "ADDED" ? "added" : event.type === "MODIFIED" ? "modified" : event.type === "DELETED" ? "deleted" : undefined;
+    const type =
+      event.type === "ADDED"
+        ? "added"
+        : event.type === "MODIFIED"
+          ? "modified"
+          : event.type === "DELETED"
+            ? "deleted"
+            : undefined;
     if (!type) return undefined;
     if (!this.#options.keepManagedFields) delete object.metadata.managedFields;
     try {
@@ -332,7 +370,10 @@ class SinkError extends Error {
   override name = "SinkError";
 }
 
-function deliver<T extends KubeObject>(sink: (event: WatcherEvent<T>) => void, event: WatcherEvent<T>): void {
+function deliver<T extends KubeObject>(
+  sink: (event: WatcherEvent<T>) => void,
+  event: WatcherEvent<T>,
+): void {
   try {
     sink(event);
   } catch (error) {

@@ -1,0 +1,101 @@
+/**
+ * Container images, mapped to how they run on the local nodes.
+ *
+ * There is no container runtime here: an image is a name for "this program,
+ * from a registry package, with this default entrypoint and environment". An
+ * image with no mapping is an image that cannot be pulled: the pod gets
+ * ErrImagePull with a message that lists what is known — never a silent fake.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { cacheDir } from "../paths.ts";
+
+export interface ImageRuntime {
+  /** The image's ENTRYPOINT and CMD, used when the container gives none. */
+  entrypoint: string[];
+  cmd: string[];
+  /** Prepended to the container's PATH. */
+  path: string[];
+  env: Record<string, string>;
+}
+
+export interface ImageSpec {
+  /** Repository names this mapping answers to, without registry or tag. */
+  names: string[];
+  describe: string;
+  /** Builds or checks what the image needs; throws an ImagePullError with the fix. */
+  prepare(): ImageRuntime;
+}
+
+export class ImagePullError extends Error {
+  override name = "ImagePullError";
+}
+
+/** `docker.io/library/busybox:1.36@sha256:…` → `busybox`. */
+export function repositoryOf(image: string): string {
+  let name = image.split("@")[0] ?? image;
+  const lastSlash = name.lastIndexOf("/");
+  const colon = name.lastIndexOf(":");
+  if (colon > lastSlash) name = name.slice(0, colon);
+  const parts = name.split("/");
+  // A first part with a dot or colon, or "localhost", is a registry host.
+  const first = parts[0] ?? "";
+  if (parts.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost")) {
+    parts.shift();
+  }
+  if (parts.length === 2 && parts[0] === "library") parts.shift();
+  return parts.join("/");
+}
+
+/** A directory of BusyBox applet links, built once from Debian's busybox. */
+function busyboxApplets(): string {
+  const busybox = ["/usr/bin/busybox", "/bin/busybox"].find((p) => existsSync(p));
+  if (!busybox) {
+    throw new ImagePullError(
+      "this image runs on the host's BusyBox, which is not installed: run `apt-get install busybox`",
+    );
+  }
+  const dir = join(cacheDir(), "images", "busybox", "bin");
+  if (existsSync(dir) && readdirSync(dir).length > 0) return dir;
+  const list = spawnSync(busybox, ["--list"], { encoding: "utf8" });
+  const staging = `${dir}.${process.pid}`;
+  mkdirSync(staging, { recursive: true });
+  for (const applet of list.stdout.split("\n").filter(Boolean)) {
+    symlinkSync(busybox, join(staging, applet));
+  }
+  mkdirSync(join(dir, ".."), { recursive: true });
+  try {
+    renameSync(staging, dir);
+  } catch {
+    // Another node built it first.
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+const busybox: ImageSpec = {
+  names: ["busybox", "alpine"],
+  describe: "BusyBox from Debian's busybox package (sh, httpd, wget, nc, …)",
+  prepare: () => ({
+    entrypoint: [],
+    cmd: ["sh"],
+    path: [busyboxApplets()],
+    env: {},
+  }),
+};
+
+export const images: ImageSpec[] = [busybox];
+
+/** Resolves an image to how it runs, or throws an ImagePullError saying why not. */
+export function resolveImage(image: string): ImageRuntime {
+  const repository = repositoryOf(image);
+  const spec = images.find((s) => s.names.includes(repository));
+  if (!spec) {
+    const known = images.flatMap((s) => s.names).join(", ");
+    throw new ImagePullError(
+      `image "${image}" has no local mapping (known: ${known}); add one in dev/src/node/images.ts`,
+    );
+  }
+  return spec.prepare();
+}

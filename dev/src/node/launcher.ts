@@ -1,0 +1,136 @@
+/**
+ * Starts one container as real processes, isolated the way a pod needs:
+ *
+ *   node agent
+ *   └─ setpriv --pdeathsig KILL          dies with the agent (a stopped node kills its pods)
+ *      └─ ip netns exec <pod netns>      the pod's network, /etc/hosts and resolv.conf
+ *         └─ unshare --mount --uts --pid --fork --kill-child
+ *            └─ sh: bind-mount volumes, set hostname, cd, drop privileges
+ *               └─ exec <the container's command>      PID 1 of its own PID namespace
+ *
+ * When the container's PID 1 exits, the kernel kills everything else in its
+ * PID namespace, so a container never leaves stray children behind; killing
+ * `unshare` kills PID 1 (--kill-child). Termination signals go to PID 1
+ * directly, which — as in any container — only acts on signals it handles.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export interface MountSpec {
+  /** Directory (or file, with subPath) on the node. */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface LaunchSpec {
+  netns: string;
+  hostname: string;
+  mounts: MountSpec[];
+  workingDir: string | undefined;
+  user: { uid: number; gid: number } | undefined;
+  env: Record<string, string>;
+  argv: string[];
+}
+
+export interface Launched {
+  /** Host pid of `unshare` — our child. */
+  pid: number;
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/** The script run as root inside the new namespaces, before exec'ing the container. */
+export function launchScript(spec: LaunchSpec): string {
+  const lines = ["set -e", `hostname ${shellQuote(spec.hostname)}`];
+  for (const mount of spec.mounts) {
+    const source = shellQuote(mount.source);
+    const target = shellQuote(mount.target);
+    if (isFile(mount.source)) {
+      lines.push(`mkdir -p "$(dirname ${target})"`, `[ -e ${target} ] || : > ${target}`);
+    } else {
+      lines.push(`mkdir -p ${target}`);
+    }
+    lines.push(`mount --bind ${source} ${target}`);
+    if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${target}`);
+  }
+  if (spec.workingDir)
+    lines.push(`mkdir -p ${shellQuote(spec.workingDir)}`, `cd ${shellQuote(spec.workingDir)}`);
+  const drop = spec.user
+    ? `setpriv --reuid=${spec.user.uid} --regid=${spec.user.gid} --clear-groups -- `
+    : "";
+  const env = Object.entries(spec.env).map(([k, v]) => shellQuote(`${k}=${v}`));
+  lines.push(`exec ${drop}env -i ${env.join(" ")} ${spec.argv.map(shellQuote).join(" ")}`);
+  return lines.join("\n");
+}
+
+export function launch(spec: LaunchSpec): Launched {
+  const child = spawn(
+    "setpriv",
+    [
+      ...["--pdeathsig", "KILL", "--"],
+      ...["ip", "netns", "exec", spec.netns],
+      ...["unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child", "--mount-proc"],
+      ...["--propagation", "private", "--", "/bin/sh", "-c", launchScript(spec), "ballast-launch"],
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+    child.on("error", () => resolve({ code: 128, signal: null }));
+  });
+  return { pid: child.pid ?? -1, stdout: child.stdout, stderr: child.stderr, exited };
+}
+
+/**
+ * Host pid of the container's PID 1: the one child of `unshare`. It appears a
+ * moment after spawn, so callers retry.
+ */
+export function containerPid(unsharePid: number): number | undefined {
+  try {
+    const children = readFileSync(
+      join("/proc", String(unsharePid), "task", String(unsharePid), "children"),
+      "utf8",
+    )
+      .trim()
+      .split(" ")
+      .filter(Boolean);
+    const pid = Number(children[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Command prefix that runs inside a running container's namespaces (for exec and probes). */
+export function enterArgs(
+  pid: number,
+  workingDir: string | undefined,
+  user: LaunchSpec["user"],
+): string[] {
+  return [
+    "nsenter",
+    `--target=${pid}`,
+    "--net",
+    "--mount",
+    "--uts",
+    "--pid",
+    ...(workingDir ? [`--wd=${workingDir}`] : []),
+    ...(user ? [`--setuid=${user.uid}`, `--setgid=${user.gid}`] : []),
+    "--",
+  ];
+}
+
+function isFile(path: string): boolean {
+  try {
+    return existsSync(path) && statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
