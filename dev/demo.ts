@@ -81,7 +81,11 @@ const manifest = {
               {
                 name: "httpd",
                 image: "busybox:1.36",
-                command: ["httpd", "-f", "-p", "8080"],
+                command: [
+                  "sh",
+                  "-c",
+                  'echo "hello from $(hostname)" > /tmp/index.html; exec httpd -f -v -p 8080 -h /tmp',
+                ],
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   capabilities: { drop: ["ALL"] },
@@ -96,22 +100,46 @@ const manifest = {
 };
 console.log(kubectl(["apply", "-f", "-"], JSON.stringify(manifest)).trim());
 
-// The controller-manager turns the Deployment into a ReplicaSet and Pods.
-const deadline = Date.now() + 30_000;
-while (Date.now() < deadline) {
-  const pods = kubectl(["get", "pods", "-n", "ballast-demo", "-o", "name"]).trim();
-  if (pods.split("\n").filter(Boolean).length >= 2) break;
+// The controller-manager makes a ReplicaSet and Pods, the scheduler places
+// them on the local nodes, and each node runs its pods as real processes.
+interface PodList {
+  items: {
+    metadata: { name: string };
+    spec: { nodeName?: string };
+    status: { phase?: string; podIP?: string };
+  }[];
+}
+const pods = async (): Promise<PodList["items"]> =>
+  (JSON.parse(kubectl(["get", "pods", "-n", "ballast-demo", "-o", "json"])) as PodList).items;
+const nodes = kubectl(["get", "nodes", "-o", "name"]).trim().split("\n").filter(Boolean);
+const deadline = Date.now() + 60_000;
+let running: PodList["items"] = [];
+while (Date.now() < deadline && nodes.length > 0) {
+  running = (await pods()).filter((p) => p.status.phase === "Running" && p.status.podIP);
+  if (running.length >= 2) break;
   await new Promise((r) => setTimeout(r, 250));
 }
-console.log(kubectl(["get", "deployment,replicaset,pods", "-n", "ballast-demo", "-o", "wide"]));
-console.log(
-  "The controller-manager created the ReplicaSet and its Pods; the scheduler keeps them Pending\n" +
-    "because this cluster has no nodes yet. Local nodes that run pods as real processes are the\n" +
-    "next piece of work (see the README's roadmap).",
-);
+console.log(kubectl(["get", "deployment,replicaset", "-n", "ballast-demo"]));
+console.log(kubectl(["get", "pods", "-n", "ballast-demo", "-o", "wide"]));
+if (nodes.length === 0) {
+  console.log("This cluster has no nodes (started with --nodes 0), so the pods stay Pending.");
+} else {
+  say("The pods really run: each answers on its own IP");
+  for (const pod of running) {
+    const answer = await fetch(`http://${pod.status.podIP}:8080/`)
+      .then(async (r) => `HTTP ${r.status}: ${(await r.text()).trim()}`)
+      .catch((e: Error) => `no answer (${e.message})`);
+    console.log(
+      `  ${pod.metadata.name} on ${pod.spec.nodeName} at ${pod.status.podIP}:8080 → ${answer}`,
+    );
+  }
+  console.log(kubectl(["get", "nodes", "-L", "topology.kubernetes.io/zone"]));
+}
 
 say("Reach the cluster yourself");
 console.log(`  export KUBECONFIG=${kubeconfig} PATH=${join(ballastDir(), "bin")}:$PATH
-  kubectl get all -n ballast-demo
+  kubectl get pods -n ballast-demo -o wide
+  kubectl logs -n ballast-demo deploy/hello
+  kubectl exec -n ballast-demo deploy/hello -- ps
   npx ballast dev status        # processes and ports
   npx ballast dev down          # stop it; nothing keeps running`);

@@ -25,7 +25,16 @@ import {
   deleteClusterNetwork,
   registerNetworkUsers,
 } from "./node/network.ts";
-import { nodeMain, waitForNodeReady, writeNodeConfig, zoneOf } from "./nodes.ts";
+import {
+  addonsMain,
+  grantAddonsRole,
+  nodeMain,
+  waitForLog,
+  waitForNodeReady,
+  writeAddonsConfig,
+  writeNodeConfig,
+  zoneOf,
+} from "./nodes.ts";
 import { ensurePki, type Pki } from "./pki.ts";
 import { assertPortFree, freePort } from "./ports.ts";
 import {
@@ -84,6 +93,7 @@ export type ComponentName =
   | "kube-apiserver"
   | "kube-controller-manager"
   | "kube-scheduler"
+  | "addons"
   | `node-${number}`;
 
 export interface ControlPlane extends ClusterState {
@@ -225,22 +235,24 @@ async function startOnce(
       "kube-scheduler": { url: `https://127.0.0.1:${ports.scheduler}/healthz` },
     };
     const waitFor = (component: ComponentName, s: Started) =>
-      component.startsWith("node-")
-        ? waitForNodeReady(
-            server,
-            adminTls,
-            `${name}-${component}`,
-            timeoutMs,
-            log(component),
-            s.exited,
-          )
-        : waitHealthy({
-            component,
-            ...(healthChecks[component] as { url: string }),
-            timeoutMs,
-            logFile: log(component),
-            exited: s.exited,
-          });
+      component === "addons"
+        ? waitForLog(component, log(component), /"addons ready"/, timeoutMs, s.exited)
+        : component.startsWith("node-")
+          ? waitForNodeReady(
+              server,
+              adminTls,
+              `${name}-${component}`,
+              timeoutMs,
+              log(component),
+              s.exited,
+            )
+          : waitHealthy({
+              component,
+              ...(healthChecks[component] as { url: string }),
+              timeoutMs,
+              logFile: log(component),
+              exited: s.exited,
+            });
 
     progress(`starting etcd on 127.0.0.1:${ports.etcdClient}`);
     await waitFor("etcd", launch("etcd", binaries.etcd as string, etcdArgs(dir, ports)));
@@ -291,7 +303,11 @@ async function startOnce(
       progress(
         `starting ${options.nodes} local nodes (pods on ${network.bridge}, 10.${network.octet}.0.0/16)`,
       );
-      const launches = [];
+      await grantAddonsRole(server, adminTls);
+      const addonsConfig = writeAddonsConfig(dir, pki, server, name, network.octet);
+      const launches = [
+        waitFor("addons", launch("addons", process.execPath, [addonsMain, addonsConfig])),
+      ];
       for (let i = 1; i <= (options.nodes ?? 0); i++) {
         const nodeName = `${name}-node-${i}`;
         const component: ComponentName = `node-${i}`;
@@ -448,6 +464,8 @@ function apiserverArgs(pki: Pki, ports: Ports): string[] {
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     "--service-cluster-ip-range=10.96.0.0/16",
+    // Local nodes' hostnames resolve nowhere; their kubelet API is on 127.0.0.1.
+    "--kubelet-preferred-address-types=InternalIP,Hostname",
     `--kubelet-client-certificate=${kubeletClient.cert}`,
     `--kubelet-client-key=${kubeletClient.key}`,
     // The aggregation layer (metrics-server and other extension API servers).

@@ -51,6 +51,8 @@ export const identities = {
   scheduler: { commonName: "system:kube-scheduler" },
   // The API server calls kubelets (logs, exec, port-forward) as this user.
   kubeletClient: { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"] },
+  // DNS and the local volume provisioner; its ClusterRole is in nodes.ts.
+  addons: { commonName: "system:ballast-local-addons" },
 } as const satisfies Record<string, ClientIdentity>;
 
 const days = "3650";

@@ -55,9 +55,9 @@ after(async () => {
 });
 
 test("dev up starts a cluster that kubectl reaches; dev status reports it; dev down leaves no process", async () => {
-  const up = await ballast(["dev", "up", "--name", "one"]);
+  const up = await ballast(["dev", "up", "--name", "one", "--nodes", "1"]);
   assert.equal(up.code, 0, up.stderr);
-  assert.match(up.stdout, /Cluster "one" is up/);
+  assert.match(up.stdout, /Cluster "one" is up .*1 node\(s\)/);
   assert.match(up.stdout, /export KUBECONFIG=/);
   const state = stateOf("one");
   seen.push(...state.processes);
@@ -96,8 +96,8 @@ test("dev up starts a cluster that kubectl reaches; dev status reports it; dev d
 
 test("two clusters run side by side on different ports", async () => {
   const [one, two] = await Promise.all([
-    ballast(["dev", "up", "--name", "one"]),
-    ballast(["dev", "up", "--name", "two"]),
+    ballast(["dev", "up", "--name", "one", "--nodes", "1"]),
+    ballast(["dev", "up", "--name", "two", "--nodes", "1"]),
   ]);
   assert.equal(one.code, 0, one.stderr);
   assert.equal(two.code, 0, two.stderr);
@@ -106,6 +106,7 @@ test("two clusters run side by side on different ports", async () => {
   seen.push(...a.processes, ...b.processes);
   assert.notEqual(a.server, b.server);
   assert.equal(new Set([...Object.values(a.ports), ...Object.values(b.ports)]).size, 10);
+  assert.notEqual(a.networkOctet, b.networkOctet, "each cluster has its own pod network");
   for (const name of ["one", "two"]) {
     assert.equal((await ballast(["dev", "status", "--name", name])).code, 0);
   }
@@ -120,7 +121,16 @@ test("a port in use gives one clear message and starts nothing", async () => {
   const address = server.address();
   assert.ok(address && typeof address === "object");
   try {
-    const up = await ballast(["dev", "up", "--name", "busy", "--port", String(address.port)]);
+    const up = await ballast([
+      "dev",
+      "up",
+      "--name",
+      "busy",
+      "--nodes",
+      "0",
+      "--port",
+      String(address.port),
+    ]);
     assert.equal(up.code, 1);
     assert.match(
       up.stderr,
@@ -135,7 +145,7 @@ test("a port in use gives one clear message and starts nothing", async () => {
 });
 
 test("a data directory left by a crashed run is reported with the fix, which works", async () => {
-  const up = await ballast(["dev", "up", "--name", "crash"]);
+  const up = await ballast(["dev", "up", "--name", "crash", "--nodes", "0"]);
   assert.equal(up.code, 0, up.stderr);
   const state = stateOf("crash");
   seen.push(...state.processes);
@@ -153,7 +163,7 @@ test("a data directory left by a crashed run is reported with the fix, which wor
   assert.match(status.stdout, /DEGRADED/);
 
   assert.equal((await ballast(["dev", "down", "--name", "crash"])).code, 0);
-  const fresh = await ballast(["dev", "up", "--name", "crash"]);
+  const fresh = await ballast(["dev", "up", "--name", "crash", "--nodes", "0"]);
   assert.equal(fresh.code, 0, fresh.stderr);
   seen.push(...stateOf("crash").processes);
   assert.equal((await ballast(["dev", "down", "--name", "crash"])).code, 0);

@@ -5,7 +5,7 @@
  *   └─ setpriv --pdeathsig KILL          dies with the agent (a stopped node kills its pods)
  *      └─ ip netns exec <pod netns>      the pod's network, /etc/hosts and resolv.conf
  *         └─ unshare --mount --uts --pid --fork --kill-child
- *            └─ sh: bind-mount volumes, set hostname, cd, drop privileges
+ *            └─ sh: private /tmp, bind-mount volumes, set hostname, cd, drop privileges
  *               └─ exec <the container's command>      PID 1 of its own PID namespace
  *
  * When the container's PID 1 exits, the kernel kills everything else in its
@@ -47,21 +47,47 @@ export function shellQuote(value: string): string {
 }
 
 /** The script run as root inside the new namespaces, before exec'ing the container. */
+/** A tmpfs private to each container's mount namespace (see launchScript). */
+export const stageDir = "/run/ballast-stage";
+
+/** Where an image's i-th PATH directory appears inside the container. */
+export const imagePathInContainer = (i: number) => `${stageDir}/image-${i}`;
+
 export function launchScript(spec: LaunchSpec): string {
-  const lines = ["set -e", `hostname ${shellQuote(spec.hostname)}`];
-  for (const mount of spec.mounts) {
-    const source = shellQuote(mount.source);
+  // Containers share the host's filesystem (there are no image root
+  // filesystems here), except their volumes and a private /tmp: without it,
+  // two replicas writing /tmp/x would see each other's files. Volume sources
+  // may themselves live under the host's /tmp, so each is first bound into a
+  // staging tmpfs private to this mount namespace, then /tmp is replaced,
+  // then each is bound at its mountPath.
+  const stage = stageDir;
+  const lines = [
+    "set -e",
+    `hostname ${shellQuote(spec.hostname)}`,
+    `mkdir -p ${stage}`,
+    `mount -t tmpfs -o size=1m tmpfs ${stage}`,
+  ];
+  spec.mounts.forEach((mount, i) => {
+    const staged = `${stage}/${i}`;
+    if (isFile(mount.source)) lines.push(`: > ${staged}`);
+    else lines.push(`mkdir ${staged}`);
+    lines.push(`mount --bind ${shellQuote(mount.source)} ${staged}`);
+  });
+  lines.push("mount -t tmpfs -o mode=1777,size=256m tmpfs /tmp");
+  spec.mounts.forEach((mount, i) => {
+    const staged = `${stage}/${i}`;
     const target = shellQuote(mount.target);
     if (isFile(mount.source)) {
       lines.push(`mkdir -p "$(dirname ${target})"`, `[ -e ${target} ] || : > ${target}`);
     } else {
       lines.push(`mkdir -p ${target}`);
     }
-    lines.push(`mount --bind ${source} ${target}`);
+    lines.push(`mount --bind ${staged} ${target}`);
     if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${target}`);
-  }
-  if (spec.workingDir)
+  });
+  if (spec.workingDir) {
     lines.push(`mkdir -p ${shellQuote(spec.workingDir)}`, `cd ${shellQuote(spec.workingDir)}`);
+  }
   const drop = spec.user
     ? `setpriv --reuid=${spec.user.uid} --regid=${spec.user.gid} --clear-groups -- `
     : "";

@@ -59,12 +59,12 @@ export class LogWriter {
   }
 }
 
+/** RFC 3339 with nanoseconds, monotonic within the process (lines keep their order). */
 function nanoTime(): string {
-  const now = new Date();
-  const ns = String(
-    now.getMilliseconds() * 1_000_000 + Number(process.hrtime.bigint() % 1_000_000n),
-  ).padStart(9, "0");
-  return `${now.toISOString().slice(0, 19)}.${ns}Z`;
+  const ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+  const seconds = ns / 1_000_000_000n;
+  const fraction = String(ns % 1_000_000_000n).padStart(9, "0");
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
 }
 
 export interface LogOptions {

@@ -6,7 +6,9 @@
 import { readFileSync } from "node:fs";
 import { authFromKubeconfig } from "../api.ts";
 import { NodeAgent } from "./agent.ts";
+import { agentRuntime } from "./api-runtime.ts";
 import { Kube } from "./kube.ts";
+import { startKubeletApi } from "./kubelet-api/index.ts";
 import { clusterNetworkOf, NodeIpam } from "./network.ts";
 
 export interface NodeConfig {
@@ -54,9 +56,18 @@ const agent = new NodeAgent({
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {
     log("stopping", { signal });
-    void agent.stop().finally(() => process.exit(0));
+    void agent
+      .stop()
+      .then(() => kubeletApi.close())
+      .finally(() => process.exit(0));
   });
 }
 
+const kubeletApi = await startKubeletApi({
+  host: "127.0.0.1",
+  port: config.kubeletPort,
+  tls: config.kubeletTls,
+  runtime: agentRuntime(agent),
+});
 await agent.start();
 log("node is up", { kubeletPort: config.kubeletPort, zone: config.zone });

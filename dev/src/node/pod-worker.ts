@@ -20,7 +20,7 @@ import { containerEnv, defaultPath, expand } from "./env.ts";
 import type { PodRuntimeFacts } from "./fields.ts";
 import { ImagePullError, repositoryOf, resolveImage } from "./images.ts";
 import type { Container, Kube, Pod, PodCondition, PodStatus } from "./kube.ts";
-import type { MountSpec } from "./launcher.ts";
+import { imagePathInContainer, type MountSpec } from "./launcher.ts";
 import {
   type ClusterNetwork,
   deletePodNetwork,
@@ -233,7 +233,9 @@ export class PodWorker {
     const image = resolveImage(container.image);
     const facts = this.#facts();
     const base: Record<string, string> = {
-      PATH: [...image.path, defaultPath].join(":"),
+      // Image directories are mounted into the container (the host's copies may
+      // sit where an unprivileged container user cannot reach them).
+      PATH: [...image.path.map((_, i) => imagePathInContainer(i)), defaultPath].join(":"),
       HOSTNAME: (this.pod.spec.hostname ?? this.pod.metadata.name).slice(0, 63),
       HOME: "/root",
       ...image.env,
@@ -245,7 +247,11 @@ export class PodWorker {
     if (argv.length === 0)
       throw new Error(`container "${container.name}" has no command and its image no default`);
 
-    const mounts: MountSpec[] = [];
+    const mounts: MountSpec[] = image.path.map((source, i) => ({
+      source,
+      target: imagePathInContainer(i),
+      readOnly: true,
+    }));
     for (const mount of container.volumeMounts ?? []) {
       const volume = this.pod.spec.volumes?.find((v) => v.name === mount.name);
       if (!volume) throw new Error(`volumeMount "${mount.name}" names no volume of the pod`);

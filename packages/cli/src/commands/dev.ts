@@ -49,14 +49,18 @@ const show = (path: string) => relative(process.cwd(), path) || ".";
 export const devUp = defineCommand({
   name: "dev up",
   summary: "start a local Kubernetes cluster on 127.0.0.1 (builds its binaries the first time)",
-  usage: "ballast dev up [--name NAME] [--port PORT]",
+  usage: "ballast dev up [--name NAME] [--nodes N] [--zones A,B,C] [--port PORT]",
   options: {
     ...nameOption,
+    nodes: { type: "string", default: "3" },
+    zones: { type: "string" },
     port: { type: "string" },
     "etcd-port": { type: "string" },
   },
   optionHelp: {
     ...nameHelp,
+    nodes: "local nodes that run pods as real processes (default: 3; 0 for a control plane only)",
+    zones: "zones the nodes are spread over, comma-separated (default: zone-a,zone-b,zone-c)",
     port: "kube-apiserver port (default: a free one)",
     "etcd-port": "etcd client port (default: a free one)",
   },
@@ -70,6 +74,19 @@ export const devUp = defineCommand({
     if (apiserver !== undefined) ports.apiserver = apiserver;
     if (etcd !== undefined) ports.etcdClient = etcd;
 
+    const nodes = Number(values.nodes ?? "3");
+    if (!Number.isInteger(nodes) || nodes < 0 || nodes > 20) {
+      throw new UsageError(`--nodes must be a whole number from 0 to 20, not "${values.nodes}"`);
+    }
+    const zones = values.zones
+      ?.split(",")
+      .map((z) => z.trim())
+      .filter(Boolean);
+    if (zones?.some((z) => !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(z))) {
+      throw new UsageError(
+        `--zones must be label values such as zone-a,zone-b, not "${values.zones}"`,
+      );
+    }
     const started = Date.now();
     const say = (message: string) => console.error(`• ${message}`);
     const cluster = await startControlPlane({
@@ -77,6 +94,8 @@ export const devUp = defineCommand({
       name,
       lifetime: "detached",
       ports,
+      nodes,
+      ...(zones ? { zones } : {}),
       onProgress: say,
     });
     const clients = await ensureBinaries(clientBinaries, {
@@ -94,11 +113,11 @@ export const devUp = defineCommand({
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(
       [
-        `Cluster "${name}" is up in ${seconds}s: Kubernetes ${cluster.kubernetesVersion}, API server ${cluster.server}`,
+        `Cluster "${name}" is up in ${seconds}s: Kubernetes ${cluster.kubernetesVersion}, API server ${cluster.server}, ${cluster.nodes.length} node(s)`,
         "",
         "Use it:",
         `  export KUBECONFIG=${kubeconfigPath(name)} PATH=${binDir}:$PATH`,
-        "  kubectl get --raw /readyz && kubectl get namespaces",
+        "  kubectl get nodes -L topology.kubernetes.io/zone && kubectl get pods -A -o wide",
         "",
         `Logs: ${show(join(cluster.dir, "logs"))}/   Status: npx ballast dev status${name === "ballast" ? "" : ` --name ${name}`}   Stop: npx ballast dev down${name === "ballast" ? "" : ` --name ${name}`}`,
       ].join("\n"),
@@ -154,6 +173,7 @@ export const devStatus = defineCommand({
         `Cluster "${name}": ${healthy ? "running" : "DEGRADED — some processes are gone"}`,
         `  API server      ${state.server}  (Kubernetes ${state.kubernetesVersion})`,
         `  kubeconfig      ${kubeconfigPath(name)}`,
+        `  nodes           ${state.nodes?.length ? state.nodes.join(", ") : "none (control plane only)"}${state.networkOctet !== undefined ? `; pods on 10.${state.networkOctet}.0.0/16` : ""}`,
         `  started         ${state.startedAt}`,
         "",
         ...rows.map((r) => r.line),

@@ -18,7 +18,13 @@ export {
   type StatusOf,
 } from "./define.ts";
 export { CrdInstallError, CrdSchemaError, ResourceDefinitionError } from "./errors.ts";
-export { type CrdSource, type InstallCrdsOptions, installCrds } from "./install.ts";
+export {
+  type CrdClient,
+  type CrdSource,
+  type InstallCrdsClientOptions,
+  type InstallCrdsOptions,
+  installCrds,
+} from "./install.ts";
 export { ConditionSchema, Conditions, IntOrString, PreserveUnknownFields } from "./schemas.ts";
 export { toStructuralSchema } from "./structural.ts";
 export type {

@@ -13,10 +13,14 @@
  * moment after the CRD is accepted, and nothing in the status says when; a
  * write in that window is still checked (and pruned) by the old schema.
  *
- * It takes the two API calls as functions, so it works with any client (and
- * with the test kit's bare `api()`).
+ * Two call shapes: `installCrds(client, crds)` with a `KubeClient` (the common
+ * case), or `installCrds(crds, { apply, get })` with the two API calls as
+ * functions, so it works with any client (and with the test kit's bare
+ * `api()`).
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { KubeClient } from "../client/client.ts";
+import { ignoreNotFound } from "../client/errors.ts";
 import { CrdInstallError } from "./errors.ts";
 import type { CustomResourceDefinition, CustomResourceDefinitionNames } from "./types.ts";
 
@@ -36,11 +40,55 @@ export interface InstallCrdsOptions {
 /** Anything that is, or can produce, a CRD (a ResourceDefinition can). */
 export type CrdSource = CustomResourceDefinition | { crd(): CustomResourceDefinition };
 
-/** Applies every CRD, then waits until all are ready. Throws CrdInstallError. */
+/** What `installCrds(client, …)` needs of a client; a `KubeClient` has it. */
+export type CrdClient = Pick<KubeClient, "apply" | "get">;
+
+/** Options of `installCrds(client, crds, options)`. */
+export type InstallCrdsClientOptions = Pick<InstallCrdsOptions, "timeoutMs" | "signal">;
+
+const crdType = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" };
+
+/**
+ * Applies every CRD, then waits until all are ready. Throws CrdInstallError.
+ *
+ * With a client, each CRD is server-side applied under the client's field
+ * manager with `force`: the installer is the CRD's owner, so fields another
+ * manager set (an earlier installer, a `kubectl edit`) are taken back rather
+ * than failing the upgrade with a conflict.
+ */
+export async function installCrds(
+  client: CrdClient,
+  crds: readonly CrdSource[],
+  options?: InstallCrdsClientOptions,
+): Promise<void>;
 export async function installCrds(
   crds: readonly CrdSource[],
   options: InstallCrdsOptions,
+): Promise<void>;
+export async function installCrds(
+  first: CrdClient | readonly CrdSource[],
+  second: readonly CrdSource[] | InstallCrdsOptions | undefined,
+  third?: InstallCrdsClientOptions,
 ): Promise<void> {
+  if (isCrdList(first)) return install(first, second as InstallCrdsOptions);
+  const client = first;
+  const { signal, timeoutMs } = third ?? {};
+  return install(second as readonly CrdSource[], {
+    apply: (crd) => client.apply(crd, { force: true, ...(signal ? { signal } : {}) }),
+    get: async (name) =>
+      (await client
+        .get<CustomResourceDefinition>(crdType, { name }, signal ? { signal } : {})
+        .catch(ignoreNotFound)) ?? undefined,
+    ...(signal ? { signal } : {}),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+}
+
+function isCrdList(value: CrdClient | readonly CrdSource[]): value is readonly CrdSource[] {
+  return Array.isArray(value);
+}
+
+async function install(crds: readonly CrdSource[], options: InstallCrdsOptions): Promise<void> {
   const manifests = crds.map((c) => ("crd" in c ? c.crd() : c));
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (const crd of manifests) {
