@@ -62,11 +62,14 @@ test("dev up starts a cluster that kubectl reaches; dev status reports it; dev d
   const state = stateOf("one");
   seen.push(...state.processes);
   assert.deepEqual(state.processes.map((p) => p.name).sort(), [
+    "addons",
     "etcd",
     "kube-apiserver",
     "kube-controller-manager",
     "kube-scheduler",
+    "node-1",
   ]);
+  assert.deepEqual(state.nodes, ["one-node-1"]);
 
   const kubectl = join(home, "bin", "kubectl");
   const kubeconfig = join(home, "one.kubeconfig");

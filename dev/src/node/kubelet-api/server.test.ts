@@ -426,7 +426,9 @@ describe("kubectl exec through the API server", () => {
       "--",
       "sh",
       "-c",
-      "'echo tty-out; echo tty-err >&2; exit 4'",
+      // The size travels on its own stream, concurrently with the command:
+      // give it a moment to arrive before the session ends.
+      "'echo tty-out; echo tty-err >&2; sleep 1; exit 4'",
     ].join(" ");
     const live = spawn(
       "script",
@@ -443,6 +445,9 @@ describe("kubectl exec through the API server", () => {
     assert.equal(await exitOf(live), 4, out);
     assert.match(out, /tty-out/);
     assert.match(out, /tty-err/);
+    for (let i = 0; i < 50 && runtime.resizes.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.deepEqual(runtime.resizes[0], { cols: 123, rows: 45 });
   });
 
