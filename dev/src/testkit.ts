@@ -158,3 +158,62 @@ function installCleanup(): void {
     });
   }
 }
+
+/**
+ * Polls `check` until it returns something other than `undefined`, and
+ * returns that; fails naming `what` (and the last error `check` threw, if
+ * any) after `timeoutMs`. For waiting on a real cluster to converge.
+ */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  { timeoutMs = 60_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  const why = lastError
+    ? ` (last error: ${(lastError as Error).message ?? String(lastError)})`
+    : "";
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${why}`);
+}
+
+/**
+ * Creates (if missing) a ServiceAccount and returns a token for it, to act as
+ * a principal with only the permissions a test grants it.
+ */
+export async function serviceAccountToken(
+  cluster: TestCluster,
+  namespace: string,
+  name: string,
+  expirationSeconds = 3600,
+): Promise<string> {
+  const base = `/api/v1/namespaces/${namespace}/serviceaccounts`;
+  const created = await cluster.api(base, {
+    method: "POST",
+    body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+  });
+  if (created.status !== 201 && created.status !== 409) {
+    throw new Error(`creating ServiceAccount ${namespace}/${name}: ${created.status}`);
+  }
+  const res = await cluster.api<{ status: { token: string } }>(`${base}/${name}/token`, {
+    method: "POST",
+    body: {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds },
+    },
+  });
+  if (res.status !== 201) throw new Error(`TokenRequest for ${namespace}/${name}: ${res.status}`);
+  return res.body.status.token;
+}

@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { readVersions } from "@ballast/dev";
-import { apiWatch, type TestCluster, useCluster, type WatchEvent } from "@ballast/dev/testkit";
+import {
+  apiWatch,
+  eventually,
+  serviceAccountToken,
+  type TestCluster,
+  useCluster,
+  type WatchEvent,
+} from "@ballast/dev/testkit";
 
 let cluster: TestCluster;
 const namespace = `cp-${process.pid}`;
@@ -22,21 +29,6 @@ before(async () => {
 after(async () => {
   await cluster.api(`/api/v1/namespaces/${namespace}`, { method: "DELETE" });
 });
-
-/** Polls `check` until it returns a value, or fails with what it last saw. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-}
 
 test("the API server reports the Kubernetes version it was built from", async () => {
   const { status, body } = await cluster.api<{ gitVersion: string; major: string }>("/version");
@@ -251,20 +243,7 @@ test("a Lease can be taken, renewed, and not renewed from a stale read", async (
 
 test("a service account lacking a permission is Forbidden, and allowed once granted", async () => {
   const ns = `/api/v1/namespaces/${namespace}`;
-  const sa = await cluster.api(`${ns}/serviceaccounts`, {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "reader" } },
-  });
-  assert.equal(sa.status, 201);
-  const tokenRequest = await cluster.api<{ status: { token: string } }>(
-    `${ns}/serviceaccounts/reader/token`,
-    {
-      method: "POST",
-      body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} },
-    },
-  );
-  assert.equal(tokenRequest.status, 201, JSON.stringify(tokenRequest.body));
-  const token = tokenRequest.body.status.token;
+  const token = await serviceAccountToken(cluster, namespace, "reader");
 
   const denied = await cluster.api<{ reason: string; message: string }>(`${ns}/secrets`, { token });
   assert.equal(denied.status, 403);

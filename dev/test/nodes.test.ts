@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type PrivateTestCluster, startTestCluster } from "@ballast/dev/testkit";
+import { eventually, type PrivateTestCluster, startTestCluster } from "@ballast/dev/testkit";
 
 let cluster: PrivateTestCluster;
 const ns = "nodes-test";
@@ -56,20 +56,6 @@ interface PodView {
   };
 }
 
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-}
-
 async function create(path: string, body: unknown): Promise<void> {
   const res = await cluster.api(`/api/v1/namespaces/${ns}/${path}`, { method: "POST", body });
   assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -88,7 +74,7 @@ async function succeeded(name: string, timeoutMs = 90_000): Promise<PodView> {
       const p = await pod(name);
       return p?.status.phase === "Succeeded" || p?.status.phase === "Failed" ? p : undefined;
     },
-    timeoutMs,
+    { timeoutMs },
   );
   assert.equal(
     done.status.phase,
@@ -486,7 +472,7 @@ test("killing a container's process restarts it, and restartCount goes up", asyn
       const status = (await pod("crashy"))?.status.containerStatuses?.[0];
       return status && status.restartCount >= 1 && status.state.running ? status : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   assert.equal(restarted.restartCount, 1);
 });
@@ -571,7 +557,7 @@ test("stopping a node makes its pods unreachable and the node NotReady; starting
       const ready = node.body.status.conditions.find((c) => c.type === "Ready");
       return ready && ready.status !== "True" ? true : undefined;
     },
-    120_000,
+    { timeoutMs: 120_000 },
   );
 
   await cluster.controlPlane.startComponent(component);

@@ -10,26 +10,25 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcessByStdio, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
+import { eventually, type TestCluster } from "@ballast/dev/testkit";
 import {
   findCondition,
   ignoreNotFound,
-  KubeClient,
+  type KubeClient,
   type KubeObject,
   type LeaseObject,
 } from "@ballast/runtime";
+import { createNamespaces, deleteNamespaces, uniqueName } from "../../src/_test-support.ts";
 import { Greeting } from "./api.ts";
 import { ConfigMap } from "./controller.ts";
 import { installGreetingCrd } from "./operator.ts";
 
-const ns = `hello-failover-${randomBytes(3).toString("hex")}`;
+const ns = uniqueName("hello-failover");
 const leaseName = "hello-operator";
 const timing = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
 /** Time for a new leader to start its controllers, list, and reconcile one Greeting. */
@@ -58,10 +57,8 @@ let client: KubeClient;
 const replicas: Replica[] = [];
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "failover-test" });
+  ({ cluster, client } = await createNamespaces([ns], { fieldManager: "failover-test" }));
   await installGreetingCrd(client);
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
 });
 
 after(async () => {
@@ -71,21 +68,7 @@ after(async () => {
     }
     await replica.exited;
   }
-  // Finalizers need the operator; with it gone, clear them so the namespace can go.
-  const left = await client
-    .list<Greeting>(Greeting, { namespace: ns })
-    .catch(() => ({ items: [] }));
-  for (const g of left.items) {
-    await client
-      .patch(
-        Greeting,
-        { namespace: ns, name: g.metadata.name ?? "" },
-        { metadata: { finalizers: null } },
-      )
-      .catch(ignoreNotFound);
-  }
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns], { unfinalized: [Greeting] });
 });
 
 function startReplica(identity: string): Replica {
@@ -112,24 +95,7 @@ function startReplica(identity: string): Replica {
   return replica;
 }
 
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await sleep(50);
-  }
-}
+const intervalMs = 50;
 
 async function putGreeting(name: string, message: string): Promise<void> {
   await client.apply({
@@ -141,8 +107,8 @@ async function putGreeting(name: string, message: string): Promise<void> {
 }
 
 /** Resolves (with the time) once the Greeting is Ready for its generation and its ConfigMap says `message`. */
-function converged(name: string, message: string, timeoutMs?: number): Promise<number> {
-  return until(
+function converged(name: string, message: string, timeoutMs = 30_000): Promise<number> {
+  return eventually(
     `${name} to converge on ${JSON.stringify(message)}`,
     async () => {
       const greeting = await client.get<Greeting>(Greeting, { namespace: ns, name });
@@ -158,7 +124,7 @@ function converged(name: string, message: string, timeoutMs?: number): Promise<n
         .catch(ignoreNotFound);
       return configMap?.data?.message === message ? Date.now() : undefined;
     },
-    timeoutMs,
+    { timeoutMs, intervalMs },
   );
 }
 
@@ -172,14 +138,18 @@ test("two replicas: exactly one reconciles; SIGKILL it and the other takes over 
   const [a, b] = [startReplica("replica-a"), startReplica("replica-b")];
 
   // Both up: one leads, the other has seen it lead and waits.
-  const leader = await until("a leader, seen by the other replica", () => {
-    const leading = [a, b].filter((r) => r.reports.some((x) => x.event === "leading"));
-    if (leading.length !== 1) return undefined;
-    const [first] = leading;
-    const other = first === a ? b : a;
-    const seen = other.reports.some((x) => x.event === "leader" && x.leader === first?.identity);
-    return seen ? first : undefined;
-  });
+  const leader = await eventually(
+    "a leader, seen by the other replica",
+    () => {
+      const leading = [a, b].filter((r) => r.reports.some((x) => x.event === "leading"));
+      if (leading.length !== 1) return undefined;
+      const [first] = leading;
+      const other = first === a ? b : a;
+      const seen = other.reports.some((x) => x.event === "leader" && x.leader === first?.identity);
+      return seen ? first : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs },
+  );
   const follower = leader === a ? b : a;
 
   // (a) Work arrives while both run: only the leader reconciles it.
@@ -201,7 +171,7 @@ test("two replicas: exactly one reconciles; SIGKILL it and the other takes over 
   const diedAt = Date.now();
   await putGreeting("after", "hello from the new leader");
   let lastRenewal = Date.parse(lease.spec?.renewTime ?? "");
-  const takenOver = await until(
+  const takenOver = await eventually(
     "the lease to change hands",
     async () => {
       const now = await client.get<LeaseObject>(LeaseType, { namespace: ns, name: leaseName });
@@ -212,7 +182,7 @@ test("two replicas: exactly one reconciles; SIGKILL it and the other takes over 
       }
       return now;
     },
-    timing.leaseDurationMs * 4,
+    { timeoutMs: timing.leaseDurationMs * 4, intervalMs },
   );
   assert.equal(takenOver.spec?.holderIdentity, follower.identity);
   assert.ok(Number.isFinite(lastRenewal), `renewTime ${lease.spec?.renewTime}`);

@@ -4,37 +4,34 @@
  * changes made through the API.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
+import { eventually } from "@ballast/dev/testkit";
 import {
   createLogger,
   findCondition,
   ignoreNotFound,
   isNotFound,
-  KubeClient,
+  type KubeClient,
   type KubeObject,
   MetricsRegistry,
 } from "@ballast/runtime";
+import { createNamespaces, deleteNamespaces, uniqueName } from "../../src/_test-support.ts";
 import { Greeting } from "./api.ts";
 import { ConfigMap, desiredConfigMap, finalizerName } from "./controller.ts";
 import { helloManager, installGreetingCrd } from "./operator.ts";
 
 type ConfigMapObject = KubeObject & { data?: Record<string, string> };
 
-const ns = `hello-test-${randomBytes(3).toString("hex")}`;
-let cluster: TestCluster;
+const ns = uniqueName("hello-test");
 let client: KubeClient;
 let operator: ReturnType<typeof helloManager>;
 const stop = new AbortController();
 let running: Promise<void>;
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "hello-operator" });
+  ({ client } = await createNamespaces([ns], { fieldManager: "hello-operator" }));
   await installGreetingCrd(client);
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   operator = helloManager(client, {
     namespace: ns,
     metricsPort: 0,
@@ -49,41 +46,10 @@ before(async () => {
 after(async () => {
   stop.abort();
   await running;
-  // Finalizers need the operator; with it stopped, clear them so the namespace can go.
-  const left = await client
-    .list<Greeting>(Greeting, { namespace: ns })
-    .catch(() => ({ items: [] }));
-  for (const g of left.items) {
-    await client
-      .patch(
-        Greeting,
-        { namespace: ns, name: g.metadata.name ?? "" },
-        { metadata: { finalizers: null } },
-      )
-      .catch(ignoreNotFound);
-  }
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns], { unfinalized: [Greeting] });
 });
 
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await sleep(50);
-  }
-}
+const patience = { timeoutMs: 30_000, intervalMs: 50 };
 
 const readGreeting = (name: string) => client.get<Greeting>(Greeting, { namespace: ns, name });
 const readConfigMap = (name: string) =>
@@ -100,17 +66,21 @@ async function createGreeting(name: string, message: string): Promise<Greeting> 
 
 /** Waits until the Greeting's status says Ready for its current generation, and returns both objects. */
 async function converged(name: string, message: string) {
-  return eventually(`${name} to converge on ${JSON.stringify(message)}`, async () => {
-    const greeting = await readGreeting(name);
-    const ready = findCondition(greeting.status?.conditions, "Ready");
-    if (greeting.status?.observedGeneration !== greeting.metadata.generation) return undefined;
-    if (ready?.status !== "True" || ready.observedGeneration !== greeting.metadata.generation) {
-      return undefined;
-    }
-    const configMap = await readConfigMap(name).catch(ignoreNotFound);
-    if (configMap?.data?.message !== message) return undefined;
-    return { greeting, configMap };
-  });
+  return eventually(
+    `${name} to converge on ${JSON.stringify(message)}`,
+    async () => {
+      const greeting = await readGreeting(name);
+      const ready = findCondition(greeting.status?.conditions, "Ready");
+      if (greeting.status?.observedGeneration !== greeting.metadata.generation) return undefined;
+      if (ready?.status !== "True" || ready.observedGeneration !== greeting.metadata.generation) {
+        return undefined;
+      }
+      const configMap = await readConfigMap(name).catch(ignoreNotFound);
+      if (configMap?.data?.message !== message) return undefined;
+      return { greeting, configMap };
+    },
+    patience,
+  );
 }
 
 test("desiredConfigMap() is controlled by its Greeting and carries the message", () => {
@@ -142,14 +112,18 @@ test("a new Greeting gets its ConfigMap, a finalizer and a Ready status", async 
 
 test("publishing is announced as an Event regarding the Greeting", async () => {
   const { greeting } = await converged("hello", "hello, world");
-  const event = await eventually("a Published event", async () => {
-    const list = await client.list<
-      KubeObject & { reason?: string; note?: string; regarding?: { uid?: string } }
-    >({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: ns });
-    return list.items.find(
-      (e) => e.reason === "Published" && e.regarding?.uid === greeting.metadata.uid,
-    );
-  });
+  const event = await eventually(
+    "a Published event",
+    async () => {
+      const list = await client.list<
+        KubeObject & { reason?: string; note?: string; regarding?: { uid?: string } }
+      >({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: ns });
+      return list.items.find(
+        (e) => e.reason === "Published" && e.regarding?.uid === greeting.metadata.uid,
+      );
+    },
+    patience,
+  );
   assert.match(event.note ?? "", /hello-greeting says "hello, world"/);
 });
 
@@ -164,10 +138,14 @@ test("changing the message updates the ConfigMap and the observed generation", a
 test("a deleted ConfigMap is recreated (owns() maps it back to its Greeting)", async () => {
   const { configMap } = await converged("hello", "bonjour");
   await client.delete(ConfigMap, { namespace: ns, name: "hello-greeting" });
-  const recreated = await eventually("the ConfigMap to come back", async () => {
-    const cm = await readConfigMap("hello").catch(ignoreNotFound);
-    return cm && cm.metadata.uid !== configMap.metadata.uid ? cm : undefined;
-  });
+  const recreated = await eventually(
+    "the ConfigMap to come back",
+    async () => {
+      const cm = await readConfigMap("hello").catch(ignoreNotFound);
+      return cm && cm.metadata.uid !== configMap.metadata.uid ? cm : undefined;
+    },
+    patience,
+  );
   assert.equal(recreated.data?.message, "bonjour");
 });
 
@@ -203,18 +181,21 @@ test("deleting a Greeting runs the finalizer and garbage-collects its ConfigMap"
   await createGreeting("bye", "see you");
   await converged("bye", "see you");
   await client.delete(Greeting, { namespace: ns, name: "bye" });
-  await eventually("the Greeting to be gone", async () =>
-    (await readGreeting("bye").catch((e: unknown) => (isNotFound(e) ? "gone" : undefined))) ===
-    "gone"
-      ? true
-      : undefined,
+  await eventually(
+    "the Greeting to be gone",
+    async () =>
+      (await readGreeting("bye").catch((e: unknown) => (isNotFound(e) ? "gone" : undefined))) ===
+      "gone"
+        ? true
+        : undefined,
+    patience,
   );
   // The garbage collector learns of a new kind on its discovery resync (30 s).
   await eventually(
     "the ConfigMap to be collected",
     async () =>
       (await readConfigMap("bye").catch(ignoreNotFound)) === undefined ? true : undefined,
-    90_000,
+    { ...patience, timeoutMs: 90_000 },
   );
 });
 

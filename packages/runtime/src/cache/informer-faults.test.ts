@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, type TestContext, test } from "node:test";
-import { type PrivateTestCluster, startTestCluster } from "@ballast/dev/testkit";
+import { eventually, type PrivateTestCluster, startTestCluster } from "@ballast/dev/testkit";
 import { KubeClient } from "../client/client.ts";
 import { isGone } from "../client/errors.ts";
 import type { KubeObject } from "../client/types.ts";
@@ -62,17 +62,9 @@ async function startInformer(t: TestContext, ns: string) {
   return { informer, statuses, clock };
 }
 
-async function eventually(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const patience = { timeoutMs: 30_000, intervalMs: 50 };
+/** For what waits on a restarted kube-apiserver. */
+const longPatience = { timeoutMs: 60_000, intervalMs: 50 };
 
 /** name → resourceVersion, the identity of a cached state. */
 function snapshot(objects: KubeObject[]): Record<string, string> {
@@ -85,12 +77,17 @@ function snapshot(objects: KubeObject[]): Record<string, string> {
 async function assertCacheEqualsFreshList(informer: Informer, ns: string): Promise<void> {
   let fresh: Record<string, string> = {};
   try {
-    await eventually("the cache to match a fresh list", async () => {
-      fresh = snapshot((await client.listAll(ConfigMap, { namespace: ns })).items);
-      return (
-        JSON.stringify(sortKeys(snapshot(informer.list()))) === JSON.stringify(sortKeys(fresh))
-      );
-    });
+    await eventually(
+      "the cache to match a fresh list",
+      async () => {
+        fresh = snapshot((await client.listAll(ConfigMap, { namespace: ns })).items);
+        return (
+          JSON.stringify(sortKeys(snapshot(informer.list()))) === JSON.stringify(sortKeys(fresh)) ||
+          undefined
+        );
+      },
+      patience,
+    );
   } catch {
     // Fall through to the assertion, which shows the difference.
   }
@@ -127,8 +124,8 @@ async function holdDisconnected(
   await cut();
   await eventually(
     "the reconnect to be held",
-    () => clock.waiting > 0 && statuses.at(-1)?.state === "disconnected",
-    60_000,
+    () => (clock.waiting > 0 && statuses.at(-1)?.state === "disconnected") || undefined,
+    longPatience,
   );
 }
 
@@ -140,7 +137,11 @@ test("after the watch connection is cut mid-stream, the cache equals a fresh lis
   const writer = (async () => {
     for (let i = 0; i < 30; i++) await client.create(configMap(ns, `stream-${i}`));
   })();
-  await eventually("some of the stream", () => informer.list().length > seeded.length + 5);
+  await eventually(
+    "some of the stream",
+    () => informer.list().length > seeded.length + 5 || undefined,
+    patience,
+  );
   await holdDisconnected(clock, statuses, () => informer.watcher.dropConnection());
   await churn(ns, "cut", seeded);
   clock.release();
@@ -153,10 +154,10 @@ test("after kube-apiserver restarts with changes made before the watch returns, 
   const ns = await namespace("fault-restart");
   const seeded = await seed(ns, 8);
   const { informer, statuses, clock } = await startInformer(t, ns);
-  await eventually("watching", () => statuses.at(-1)?.state === "watching");
+  await eventually("watching", () => statuses.at(-1)?.state === "watching" || undefined, patience);
   clock.hold();
   await cluster.controlPlane.restart("kube-apiserver");
-  await eventually("the watcher to notice", () => clock.waiting > 0, 60_000);
+  await eventually("the watcher to notice", () => clock.waiting > 0 || undefined, longPatience);
   await churn(ns, "restart", seeded);
   clock.release();
   await assertCacheEqualsFreshList(informer, ns);
@@ -171,7 +172,7 @@ test("after etcd compaction expires the watch's resourceVersion, the watcher rel
   const ns = await namespace("fault-compact");
   const seeded = await seed(ns, 8);
   const { informer, statuses, clock } = await startInformer(t, ns);
-  await eventually("watching", () => statuses.at(-1)?.state === "watching");
+  await eventually("watching", () => statuses.at(-1)?.state === "watching" || undefined, patience);
   const staleVersion = informer.watcher.resourceVersion;
   await holdDisconnected(clock, statuses, () => informer.watcher.dropConnection());
   await churn(ns, "compact", seeded);
@@ -200,8 +201,8 @@ test("after etcd compaction expires the watch's resourceVersion, the watcher rel
   clock.release();
   await eventually(
     "a relist after 410",
-    () => statuses.some((s) => s.state === "listing" && s.reason === "gone"),
-    60_000,
+    () => statuses.find((s) => s.state === "listing" && s.reason === "gone"),
+    longPatience,
   );
   await assertCacheEqualsFreshList(informer, ns);
 });

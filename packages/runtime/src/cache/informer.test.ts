@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { useCluster } from "@ballast/dev/testkit";
-import { KubeClient } from "../client/client.ts";
-import { ignoreNotFound } from "../client/errors.ts";
+import { eventually } from "@ballast/dev/testkit";
+import { createNamespaces, deleteNamespaces, uniqueName } from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import type { KubeObject } from "../client/types.ts";
 import { holdableClock } from "../watch/_testing.ts";
 import type { WatcherStatus } from "../watch/watcher.ts";
@@ -13,25 +12,18 @@ import { ownerIndex } from "./store.ts";
 const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
 type ConfigMapObject = KubeObject & { data?: Record<string, string> };
 
-const suffix = randomBytes(3).toString("hex");
-const ns = `informer-test-${suffix}`;
-const otherNs = `informer-other-${suffix}`;
+const ns = uniqueName("informer-test");
+const otherNs = uniqueName("informer-other");
 let client: KubeClient;
 const stops: AbortController[] = [];
 
 before(async () => {
-  const cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { rateLimit: false });
-  for (const name of [ns, otherNs])
-    await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  ({ client } = await createNamespaces([ns, otherNs], { rateLimit: false }));
 });
 
 after(async () => {
   for (const stop of stops) stop.abort();
-  for (const name of [ns, otherNs]) {
-    await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name }).catch(ignoreNotFound);
-  }
-  client.close();
+  await deleteNamespaces(client, [ns, otherNs]);
 });
 
 function configMap(
@@ -60,13 +52,7 @@ async function started(
   return informer;
 }
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const patience = { timeoutMs: 20_000, intervalMs: 50 };
 
 function names(objects: KubeObject[]): string[] {
   return objects.map((o) => o.metadata.name ?? "").sort();
@@ -97,14 +83,19 @@ test("create, update and delete reach the handlers with the previous object and 
       seen.push(`delete ${o.metadata.name} ${o.data?.v} unknown=${info.finalStateUnknown}`),
   });
   await client.create(configMap(ns, "crud", { set: "crud" }));
-  await eventually("the add", () => informer.get({ namespace: ns, name: "crud" }) !== undefined);
+  await eventually("the add", () => informer.get({ namespace: ns, name: "crud" }), patience);
   await client.patch(ConfigMap, { namespace: ns, name: "crud" }, { data: { v: "2" } });
   await eventually(
     "the update",
-    () => informer.get({ namespace: ns, name: "crud" })?.data?.v === "2",
+    () => informer.get({ namespace: ns, name: "crud" })?.data?.v === "2" || undefined,
+    patience,
   );
   await client.delete(ConfigMap, { namespace: ns, name: "crud" });
-  await eventually("the delete", () => informer.get({ namespace: ns, name: "crud" }) === undefined);
+  await eventually(
+    "the delete",
+    () => informer.get({ namespace: ns, name: "crud" }) === undefined || undefined,
+    patience,
+  );
   assert.deepEqual(seen, ["add crud 1", "update crud 1->2", "delete crud 2 unknown=false"]);
 });
 
@@ -128,15 +119,16 @@ test("a relist that finds objects unchanged delivers no updates; deletions it in
   assert.deepEqual(seen.sort(), ["add drop", "add keep"]);
   seen.length = 0;
   // Hold the watch down while "drop" goes, so only the relist can notice.
-  await eventually("watching", () => statuses.at(-1)?.state === "watching");
+  await eventually("watching", () => statuses.at(-1)?.state === "watching" || undefined, patience);
   clock.hold();
   informer.watcher.dropConnection({ relist: true });
-  await eventually("the reconnect to be held", () => clock.waiting === 1);
+  await eventually("the reconnect to be held", () => clock.waiting === 1 || undefined, patience);
   await client.delete(ConfigMap, { namespace: ns, name: "drop" });
   clock.release();
   await eventually(
     "the deletion",
-    () => informer.get({ namespace: ns, name: "drop" }) === undefined,
+    () => informer.get({ namespace: ns, name: "drop" }) === undefined || undefined,
+    patience,
   );
   assert.ok(statuses.some((s) => s.state === "listing" && s.reason === "requested"));
   assert.deepEqual(seen, ["delete drop unknown=true"]);
@@ -147,7 +139,7 @@ test("a label selector scopes the cache, and an object that stops matching is de
   const informer = await started({ namespace: ns, labelSelector: "tier=gold" });
   await client.create(configMap(ns, "gold-1", { tier: "gold" }));
   await client.create(configMap(ns, "silver-1", { tier: "silver" }));
-  await eventually("gold-1", () => informer.get({ namespace: ns, name: "gold-1" }) !== undefined);
+  await eventually("gold-1", () => informer.get({ namespace: ns, name: "gold-1" }), patience);
   await client.patch(
     ConfigMap,
     { namespace: ns, name: "gold-1" },
@@ -155,7 +147,8 @@ test("a label selector scopes the cache, and an object that stops matching is de
   );
   await eventually(
     "gold-1 leaving",
-    () => informer.get({ namespace: ns, name: "gold-1" }) === undefined,
+    () => informer.get({ namespace: ns, name: "gold-1" }) === undefined || undefined,
+    patience,
   );
   assert.equal(informer.get({ namespace: ns, name: "silver-1" }), undefined);
   assert.deepEqual(informer.list(), []);
@@ -165,10 +158,7 @@ test("a namespace-scoped informer never sees objects of other namespaces", async
   const informer = await started({ namespace: otherNs });
   await client.create(configMap(ns, "here", { set: "scope" }));
   await client.create(configMap(otherNs, "there", { set: "scope" }));
-  await eventually(
-    "there",
-    () => informer.get({ namespace: otherNs, name: "there" }) !== undefined,
-  );
+  await eventually("there", () => informer.get({ namespace: otherNs, name: "there" }), patience);
   assert.equal(informer.get({ namespace: ns, name: "here" }), undefined);
   assert.ok(informer.list().every((o) => o.metadata.namespace === otherNs));
   assert.deepEqual(
@@ -202,7 +192,7 @@ test("the owner index finds an owner's children, and custom indexes work by name
     ),
   );
   await client.create(configMap(ns, "orphan", { set: "owned", color: "red" }));
-  await eventually("all four", () => informer.list().length === 4);
+  await eventually("all four", () => informer.list().length === 4 || undefined, patience);
   assert.deepEqual(names(informer.byIndex(ownerIndex, ref.uid)), ["child-a", "child-b"]);
   assert.deepEqual(names(informer.byIndex("byColor", "red")), ["child-a", "orphan"]);
 });
@@ -216,7 +206,7 @@ test("resync replays every cached object to onUpdate with the same object on bot
   });
   const replays: boolean[] = [];
   informer.addEventHandler({ onUpdate: (previous, current) => replays.push(previous === current) });
-  await eventually("two resyncs", () => replays.length >= 2);
+  await eventually("two resyncs", () => replays.length >= 2 || undefined, patience);
   assert.ok(replays.every(Boolean));
 });
 

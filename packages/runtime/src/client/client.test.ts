@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "./client.ts";
+import { eventually, type TestCluster } from "@ballast/dev/testkit";
+import {
+  createNamespaces,
+  deleteNamespaces,
+  serviceAccountClient,
+  uniqueName,
+} from "../_test-support.ts";
+import type { KubeClient } from "./client.ts";
 import {
   ignoreNotFound,
   isAlreadyExists,
@@ -19,9 +23,8 @@ import type { KubeObject } from "./types.ts";
 const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
 type ConfigMapObject = KubeObject & { data?: Record<string, string> };
 
-const suffix = randomBytes(3).toString("hex");
-const ns = `client-test-${suffix}`;
-const group = `t${suffix}.ballast.test`;
+const ns = uniqueName("client-test");
+const group = `${uniqueName("t")}.ballast.test`;
 const Widget = { apiVersion: `${group}/v1`, kind: "Widget" } as const;
 type WidgetObject = KubeObject & {
   spec?: Record<string, unknown>;
@@ -32,20 +35,17 @@ let cluster: TestCluster;
 let client: KubeClient;
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "ballast-test" });
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  ({ cluster, client } = await createNamespaces([ns], { fieldManager: "ballast-test" }));
 });
 
 after(async () => {
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
   await client
     .delete(
       { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" },
       { name: `widgets.${group}` },
     )
     .catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns]);
 });
 
 function configMap(
@@ -242,34 +242,7 @@ test("label and field selectors narrow a list", async () => {
 });
 
 test("a ServiceAccount without permissions is forbidden, and the error names the object", async () => {
-  await client.create({
-    apiVersion: "v1",
-    kind: "ServiceAccount",
-    metadata: { name: "nobody", namespace: ns },
-  });
-  const tokenRequest = await cluster.api<{ status: { token: string } }>(
-    `/api/v1/namespaces/${ns}/serviceaccounts/nobody/token`,
-    {
-      method: "POST",
-      body: {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenRequest",
-        spec: { expirationSeconds: 600 },
-      },
-    },
-  );
-  assert.equal(tokenRequest.status, 201);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromClusterAndUser(
-    {
-      name: "test",
-      server: cluster.server,
-      caData: cluster.auth.ca.toString("base64"),
-      skipTLSVerify: false,
-    },
-    { name: "nobody", token: tokenRequest.body.status.token },
-  );
-  const weak = await KubeClient.fromConfig(kubeConfig);
+  const weak = await serviceAccountClient(cluster, ns, "nobody", 600);
   try {
     const error = await weak
       .get(ConfigMap, { namespace: ns, name: "guarded" })
@@ -311,25 +284,32 @@ test("a kind installed by a CRD at runtime is found by rediscovery, and its stat
       ],
     },
   } as KubeObject);
-  const path = await waitFor(async () => {
-    try {
-      return await client.path(Widget, { namespace: ns });
-    } catch (error) {
-      if (error instanceof NoKindMatchError) return undefined;
-      throw error;
-    }
-  });
+  const path = await eventually(
+    "rediscovery to find Widget",
+    async () => {
+      try {
+        return await client.path(Widget, { namespace: ns });
+      } catch (error) {
+        if (error instanceof NoKindMatchError) return undefined;
+        throw error;
+      }
+    },
+    { timeoutMs: 30_000 },
+  );
   assert.equal(path, `/apis/${group}/v1/namespaces/${ns}/widgets`);
 
-  const widget = await waitFor(() =>
-    client
-      .create<WidgetObject>({
-        ...Widget,
-        metadata: { name: "w1", namespace: ns },
-        spec: { size: 1 },
-        status: { phase: "ignored" },
-      })
-      .catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error))),
+  const widget = await eventually(
+    "the Widget resource to be served",
+    () =>
+      client
+        .create<WidgetObject>({
+          ...Widget,
+          metadata: { name: "w1", namespace: ns },
+          spec: { size: 1 },
+          status: { phase: "ignored" },
+        })
+        .catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error))),
+    { timeoutMs: 30_000 },
   );
   // The main resource ignores status: only the subresource writes it.
   assert.equal(widget.status, undefined);
@@ -360,13 +340,3 @@ test("an unknown kind is a NoKindMatchError naming the kind", async () => {
     /no resource for kind Gizmo in v1/,
   );
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

@@ -4,12 +4,11 @@
  * each other's objects.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeClient } from "../client/client.ts";
-import { ignoreNotFound } from "../client/errors.ts";
+import { eventually } from "@ballast/dev/testkit";
+import { createNamespaces, deleteNamespaces, uniqueName } from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import type { KubeObject } from "../client/types.ts";
 import { createLogger } from "../log/logger.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
@@ -23,20 +22,16 @@ const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
 const Secret = { apiVersion: "v1", kind: "Secret" } as const;
 type ConfigMapObject = KubeObject & { data?: Record<string, string> };
 
-const ns = `controller-test-${randomBytes(3).toString("hex")}`;
+const ns = uniqueName("controller-test");
 const quiet = createLogger({ level: "silent" });
-let cluster: TestCluster;
 let client: KubeClient;
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "controller-test" });
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  ({ client } = await createNamespaces([ns], { fieldManager: "controller-test" }));
 });
 
 after(async () => {
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns]);
 });
 
 async function createConfigMap(name: string, suite: string, data: Record<string, string> = {}) {
@@ -47,13 +42,7 @@ async function createConfigMap(name: string, suite: string, data: Record<string,
   });
 }
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const patience = { timeoutMs: 20_000, intervalMs: 20 };
 
 /** Runs `c` for the duration of `body`, then stops it and waits until it has stopped. */
 async function running<T extends KubeObject>(
@@ -69,7 +58,11 @@ async function running<T extends KubeObject>(
     failure = error;
   });
   try {
-    await eventually("caches to sync", () => c.hasSynced() || failure !== undefined);
+    await eventually(
+      "caches to sync",
+      () => c.hasSynced() || failure !== undefined || undefined,
+      patience,
+    );
     if (failure) throw failure;
     await body(metrics);
   } finally {
@@ -103,7 +96,7 @@ test("a reconcile that throws is retried with growing back-off until it succeeds
     });
   await running(c, async (metrics) => {
     await createConfigMap("retry", "retry");
-    await eventually("a successful attempt", () => attempts.length === 4);
+    await eventually("a successful attempt", () => attempts.length === 4 || undefined, patience);
     await sleep(1000);
     assert.equal(attempts.length, 4, "a success is not retried");
     const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] ?? 0));
@@ -140,7 +133,7 @@ test("a TerminalError is not retried, only reconciled again when the object chan
     });
   await running(c, async (metrics) => {
     await createConfigMap("terminal", "terminal");
-    await eventually("the first attempt", () => attempts === 1);
+    await eventually("the first attempt", () => attempts === 1 || undefined, patience);
     await sleep(1000);
     assert.equal(attempts, 1, "with a 10 ms back-off, a retry would have happened by now");
     assert.equal(
@@ -148,7 +141,7 @@ test("a TerminalError is not retried, only reconciled again when the object chan
       1,
     );
     await client.patch(ConfigMap, { namespace: ns, name: "terminal" }, { data: { fixed: "yes" } });
-    await eventually("a reconcile after the change", () => attempts === 2);
+    await eventually("a reconcile after the change", () => attempts === 2 || undefined, patience);
   });
 });
 
@@ -162,7 +155,7 @@ test("Action.requeueAfter(ms) reconciles again after the delay without any chang
     });
   await running(c, async (metrics) => {
     await createConfigMap("requeue", "requeue");
-    await eventually("three calls", () => calls.length === 3);
+    await eventually("three calls", () => calls.length === 3 || undefined, patience);
     const [first = 0, second = 0, third = 0] = calls;
     assert.ok(second - first >= 395, `requeued after ${second - first} ms`);
     assert.ok(third - second >= 395, `requeued after ${third - second} ms`);
@@ -202,8 +195,12 @@ test("maxConcurrentReconciles=2 runs two keys at once but never one key twice", 
       await client.patch(ConfigMap, { namespace: ns, name: "c-0" }, { data: { i: String(i) } });
       await sleep(30);
     }
-    await eventually("every key reconciled", () => names.every((n) => perKey.has(`${ns}/${n}`)));
-    await eventually("idle", () => active.size === 0);
+    await eventually(
+      "every key reconciled",
+      () => names.every((n) => perKey.has(`${ns}/${n}`)) || undefined,
+      patience,
+    );
+    await eventually("idle", () => active.size === 0 || undefined, patience);
     await sleep(300);
   });
   assert.deepEqual(overlaps, [], "one key was reconciled twice at once");
@@ -222,7 +219,7 @@ test("owns() reconciles the controlling owner when an owned object changes", asy
     });
   await running(c, async () => {
     const owner = await createConfigMap("owner", "owns");
-    await eventually("the owner's first reconcile", () => seen.length === 1);
+    await eventually("the owner's first reconcile", () => seen.length === 1 || undefined, patience);
     await client.create({
       ...Secret,
       metadata: {
@@ -239,8 +236,10 @@ test("owns() reconciles the controlling owner when an owned object changes", asy
         ],
       },
     });
-    await eventually("a reconcile seeing the owned Secret", () =>
-      seen.includes(`${ns}/owner owns 1`),
+    await eventually(
+      "a reconcile seeing the owned Secret",
+      () => seen.includes(`${ns}/owner owns 1`) || undefined,
+      patience,
     );
     // An owner reference without controller: true is not followed.
     const before = seen.length;
@@ -281,7 +280,7 @@ test("stopping drains the in-flight reconcile; abortInFlight aborts it at once",
   // Graceful stop: the reconcile finishes, its signal untouched.
   let stop = new AbortController();
   let run = c.run(stop.signal, { logger: quiet });
-  await eventually("a reconcile in flight", () => started === 1);
+  await eventually("a reconcile in flight", () => started === 1 || undefined, patience);
   stop.abort();
   await run;
   assert.deepEqual({ finished, aborted }, { finished: 1, aborted: 0 });
@@ -290,7 +289,11 @@ test("stopping drains the in-flight reconcile; abortInFlight aborts it at once",
   stop = new AbortController();
   const lost = new AbortController();
   run = c.run(stop.signal, { logger: quiet, abortInFlight: lost.signal });
-  await eventually("a reconcile in flight again (a new run lists everything)", () => started === 2);
+  await eventually(
+    "a reconcile in flight again (a new run lists everything)",
+    () => started === 2 || undefined,
+    patience,
+  );
   const t0 = performance.now();
   lost.abort();
   stop.abort();
@@ -320,7 +323,7 @@ test("every outcome is logged as a JSON line with the controller, key and durati
     c,
     async () => {
       await createConfigMap("logged", "logs");
-      await eventually("two calls", () => calls === 2);
+      await eventually("two calls", () => calls === 2 || undefined, patience);
       await sleep(100);
     },
     logger,

@@ -5,8 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
+import { eventually, type TestCluster } from "@ballast/dev/testkit";
 import Type from "typebox";
+import { createNamespaces, deleteNamespaces } from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import { sampleResource } from "./_sample.ts";
 import { defineResource } from "./define.ts";
 import { IntOrString, PreserveUnknownFields } from "./schemas.ts";
@@ -64,31 +66,26 @@ const Edge = defineResource({
 });
 
 let cluster: TestCluster;
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+let client: KubeClient;
 
 const crdsPath = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
 async function install(crd: CustomResourceDefinition): Promise<CustomResourceDefinition> {
   const created = await cluster.api(crdsPath, { method: "POST", body: crd });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  return eventually(`${crd.metadata.name} Established`, async () => {
-    const { body } = await cluster.api<CustomResourceDefinition>(
-      `${crdsPath}/${crd.metadata.name}`,
-    );
-    const established = body.status?.conditions?.some(
-      (c) => c.type === "Established" && c.status === "True",
-    );
-    return established ? body : undefined;
-  });
+  return eventually(
+    `${crd.metadata.name} Established`,
+    async () => {
+      const { body } = await cluster.api<CustomResourceDefinition>(
+        `${crdsPath}/${crd.metadata.name}`,
+      );
+      const established = body.status?.conditions?.some(
+        (c) => c.type === "Established" && c.status === "True",
+      );
+      return established ? body : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
 }
 
 const cachesPath = `/apis/${group}/v1alpha1/namespaces/${namespace}/${plural}`;
@@ -104,17 +101,12 @@ interface StatusBody {
 }
 
 before(async () => {
-  cluster = await useCluster();
-  const ns = await cluster.api("/api/v1/namespaces", {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
-  });
-  assert.equal(ns.status, 201, JSON.stringify(ns.body));
+  ({ cluster, client } = await createNamespaces([namespace]));
   await Promise.all([install(Cache.crd()), install(Edge.crd())]);
 });
 
 after(async () => {
-  await cluster.api(`/api/v1/namespaces/${namespace}`, { method: "DELETE" });
+  await deleteNamespaces(client, [namespace]);
   await cluster.api(`${crdsPath}/${Cache.crdName}`, { method: "DELETE" });
   await cluster.api(`${crdsPath}/${Edge.crdName}`, { method: "DELETE" });
 });

@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
+import type { TestCluster } from "@ballast/dev/testkit";
 import Type from "typebox";
+import { createNamespaces, deleteNamespaces } from "../_test-support.ts";
 import { KubeClient } from "../client/client.ts";
 import { ignoreNotFound } from "../client/errors.ts";
 import type { KubeObject } from "../client/types.ts";
@@ -45,20 +46,15 @@ function widget(version: 1 | 2) {
 }
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "installer" });
+  ({ cluster, client } = await createNamespaces([namespace], { fieldManager: "installer" }));
   other = await KubeClient.fromKubeconfig(cluster.kubeconfig, {
     fieldManager: "earlier-installer",
   });
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
 });
 
 after(async () => {
-  await client
-    .delete({ apiVersion: "v1", kind: "Namespace" }, { name: namespace })
-    .catch(ignoreNotFound);
   await client.delete(CRD, { name: widget(1).crdName }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [namespace]);
   other.close();
 });
 

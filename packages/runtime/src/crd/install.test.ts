@@ -5,8 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
+import type { TestCluster } from "@ballast/dev/testkit";
 import Type from "typebox";
+import { createNamespaces, deleteNamespaces } from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import { defineResource } from "./define.ts";
 import { CrdInstallError } from "./errors.ts";
 import { type InstallCrdsOptions, installCrds } from "./install.ts";
@@ -19,6 +21,7 @@ const crdsPath = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 const created = new Set<string>();
 
 let cluster: TestCluster;
+let client: KubeClient;
 
 function api(): Pick<InstallCrdsOptions, "apply" | "get"> {
   return {
@@ -56,16 +59,11 @@ function thing(options: { shortNames: string[]; withColor: boolean; plural?: str
 }
 
 before(async () => {
-  cluster = await useCluster();
-  const ns = await cluster.api("/api/v1/namespaces", {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
-  });
-  assert.equal(ns.status, 201, JSON.stringify(ns.body));
+  ({ cluster, client } = await createNamespaces([namespace]));
 });
 
 after(async () => {
-  await cluster.api(`/api/v1/namespaces/${namespace}`, { method: "DELETE" });
+  await deleteNamespaces(client, [namespace]);
   for (const name of created) await cluster.api(`${crdsPath}/${name}`, { method: "DELETE" });
 });
 

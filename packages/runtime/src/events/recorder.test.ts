@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeClient } from "../client/client.ts";
+import { createNamespaces, deleteNamespaces, uniqueName } from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import { ignoreNotFound } from "../client/errors.ts";
 import type { KubeObject } from "../client/types.ts";
 import { EventRecorder } from "./recorder.ts";
 
-const ns = `events-test-${randomBytes(3).toString("hex")}`;
+const ns = uniqueName("events-test");
 const EventType = { apiVersion: "events.k8s.io/v1", kind: "Event" } as const;
 
 interface StoredEvent extends KubeObject {
@@ -22,14 +21,11 @@ interface StoredEvent extends KubeObject {
   series?: { count: number; lastObservedTime: string };
 }
 
-let cluster: TestCluster;
 let client: KubeClient;
 let recorder: EventRecorder;
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "events-test" });
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  ({ client } = await createNamespaces([ns], { fieldManager: "events-test" }));
   recorder = new EventRecorder(client, {
     reportingController: "ballast.dev/events-test",
     reportingInstance: "events-test-0",
@@ -39,8 +35,7 @@ before(async () => {
 
 after(async () => {
   await recorder.close();
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns]);
 });
 
 async function configMap(name: string): Promise<KubeObject> {

@@ -1,45 +1,26 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeClient } from "../client/client.ts";
-import { ignoreNotFound, isNotFound } from "../client/errors.ts";
+import { createNamespaces, deleteNamespaces, uniqueName } from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
+import { isNotFound } from "../client/errors.ts";
 import type { KubeObject } from "../client/types.ts";
 import { Action } from "../reconcile/action.ts";
 import { isTerminalError, TerminalError } from "../reconcile/terminal-error.ts";
 import { FinalizerError, finalize } from "./finalize.ts";
 
 const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
-const ns = `finalizer-test-${randomBytes(3).toString("hex")}`;
+const ns = uniqueName("finalizer-test");
 const ours = "test.ballast.dev/cleanup";
 const foreign = "other.example.com/keep";
 
-let cluster: TestCluster;
 let client: KubeClient;
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "finalizer-test" });
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  ({ client } = await createNamespaces([ns], { fieldManager: "finalizer-test" }));
 });
 
 after(async () => {
-  // Strip leftovers' finalizers so the namespace can go.
-  const left = await client
-    .list(ConfigMap, { namespace: ns })
-    .catch(() => ({ items: [] as KubeObject[] }));
-  for (const cm of left.items) {
-    if (!cm.metadata.finalizers?.length || !cm.metadata.name) continue;
-    await client
-      .patch(
-        ConfigMap,
-        { namespace: ns, name: cm.metadata.name },
-        { metadata: { finalizers: null } },
-      )
-      .catch(ignoreNotFound);
-  }
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns], { unfinalized: [ConfigMap] });
 });
 
 const read = (name: string) => client.get(ConfigMap, { namespace: ns, name });

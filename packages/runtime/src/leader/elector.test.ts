@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "../client/client.ts";
-import { ignoreNotFound } from "../client/errors.ts";
+import { eventually, type TestCluster } from "@ballast/dev/testkit";
+import {
+  createNamespaces,
+  deleteNamespaces,
+  serviceAccountClient,
+  uniqueName,
+} from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import { LeaderElector, type LeaseObject } from "./elector.ts";
 
-const ns = `leader-test-${randomBytes(3).toString("hex")}`;
+const ns = uniqueName("leader-test");
 const LeaseType = { apiVersion: "coordination.k8s.io/v1", kind: "Lease" } as const;
 const timing = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 1_000 };
 
@@ -18,28 +21,18 @@ let cluster: TestCluster;
 let admin: KubeClient;
 
 before(async () => {
-  cluster = await useCluster();
-  admin = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "leader-test" });
-  await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  ({ cluster, client: admin } = await createNamespaces([ns], { fieldManager: "leader-test" }));
 });
 
 after(async () => {
-  await admin.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  admin.close();
+  await deleteNamespaces(admin, [ns]);
 });
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<number> {
-  const start = now();
-  while (!check()) {
-    if (now() - start > timeoutMs)
-      assert.fail(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(10);
-  }
-  return now();
-}
+/** Polls every 10 ms: the times the tests measure are taken when a wait ends. */
+const within = (timeoutMs: number) => ({ timeoutMs, intervalMs: 10 });
 
 /** An elector running in this process, with what happened to it and when. */
 function candidate(client: KubeClient, leaseName: string, identity: string) {
@@ -90,7 +83,7 @@ function watchExclusion(electors: () => LeaderElector[]) {
 
 test("one elector acquires the lease, a second waits, and a release hands over at once", async () => {
   const a = candidate(admin, "handover", "a");
-  await until("a leads", () => a.elector.isLeader(), 10_000);
+  await eventually("a leads", () => a.elector.isLeader() || undefined, within(10_000));
   const b = candidate(admin, "handover", "b");
   const exclusion = watchExclusion(() => [a.elector, b.elector]);
   await sleep(timing.leaseDurationMs + 2 * timing.retryPeriodMs);
@@ -106,7 +99,11 @@ test("one elector acquires the lease, a second waits, and a release hands over a
   await a.done;
   const releasedAt = now();
   assert.ok(a.seen.stoppedAt <= releasedAt && a.seen.signalAbortedAt <= releasedAt);
-  const takenAt = await until("b leads", () => b.elector.isLeader(), 10_000);
+  const takenAt = await eventually(
+    "b leads",
+    () => (b.elector.isLeader() ? now() : undefined),
+    within(10_000),
+  );
   // Without the release b would wait a whole lease duration.
   assert.ok(
     takenAt - releasedAt < timing.retryPeriodMs * 1.2 + 500,
@@ -124,7 +121,11 @@ test("two electors started together: exactly one leads, and never both at a samp
   const a = candidate(admin, "race", "a");
   const b = candidate(admin, "race", "b");
   const exclusion = watchExclusion(() => [a.elector, b.elector]);
-  await until("someone leads", () => a.elector.isLeader() || b.elector.isLeader(), 10_000);
+  await eventually(
+    "someone leads",
+    () => a.elector.isLeader() || b.elector.isLeader() || undefined,
+    within(10_000),
+  );
   await sleep(2 * timing.leaseDurationMs);
   assert.equal([a, b].filter((c) => c.elector.isLeader()).length, 1);
   // Hand over and back a few times to give overlaps a chance.
@@ -135,7 +136,11 @@ test("two electors started together: exactly one leads, and never both at a samp
     const next = leader === a ? candidate(admin, "race", "a") : candidate(admin, "race", "b");
     if (leader === a) Object.assign(a, next);
     else Object.assign(b, next);
-    await until("the other leads", () => a.elector.isLeader() || b.elector.isLeader(), 10_000);
+    await eventually(
+      "the other leads",
+      () => a.elector.isLeader() || b.elector.isLeader() || undefined,
+      within(10_000),
+    );
   }
   exclusion.stop();
   a.shutdown.abort();
@@ -147,11 +152,7 @@ test("two electors started together: exactly one leads, and never both at a samp
 async function revocableClient(
   name: string,
 ): Promise<{ client: KubeClient; revoke: () => Promise<void> }> {
-  await admin.create({
-    apiVersion: "v1",
-    kind: "ServiceAccount",
-    metadata: { name, namespace: ns },
-  });
+  const client = await serviceAccountClient(cluster, ns, name, 600);
   await admin.create({
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "Role",
@@ -172,29 +173,6 @@ async function revocableClient(
     subjects: [{ kind: "ServiceAccount", name, namespace: ns }],
   };
   await admin.create(binding);
-  const token = await cluster.api<{ status: { token: string } }>(
-    `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`,
-    {
-      method: "POST",
-      body: {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenRequest",
-        spec: { expirationSeconds: 600 },
-      },
-    },
-  );
-  assert.equal(token.status, 201);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromClusterAndUser(
-    {
-      name: "test",
-      server: cluster.server,
-      caData: cluster.auth.ca.toString("base64"),
-      skipTLSVerify: false,
-    },
-    { name, token: token.body.status.token },
-  );
-  const client = await KubeClient.fromConfig(kubeConfig);
   return {
     client,
     revoke: async () => {
@@ -206,7 +184,7 @@ async function revocableClient(
 test("a leader whose renewals are refused stops within renewDeadline, and the other takes over only after", async () => {
   const weak = await revocableClient("elector-a");
   const a = candidate(weak.client, "revoked", "a");
-  await until("a leads", () => a.elector.isLeader(), 15_000);
+  await eventually("a leads", () => a.elector.isLeader() || undefined, within(15_000));
   const b = candidate(admin, "revoked", "b");
   const exclusion = watchExclusion(() => [a.elector, b.elector]);
   await sleep(2 * timing.retryPeriodMs);
@@ -224,7 +202,11 @@ test("a leader whose renewals are refused stops within renewDeadline, and the ot
   assert.ok(a.seen.signalAbortedAt <= stoppedAt);
   assert.ok(!a.elector.isLeader());
 
-  const takenAt = await until("b leads", () => b.elector.isLeader(), 15_000);
+  const takenAt = await eventually(
+    "b leads",
+    () => (b.elector.isLeader() ? now() : undefined),
+    within(15_000),
+  );
   assert.ok(takenAt > stoppedAt, "b must not start before a stopped");
   // b waited for the lease to expire: it was not released.
   assert.ok(
@@ -260,7 +242,11 @@ test("a leader process killed with SIGKILL is replaced once its lease expires, n
     child.stdout.on("data", (chunk: string) => {
       output += chunk;
     });
-    await until("the child leads", () => output.includes("leading"), 20_000);
+    await eventually(
+      "the child leads",
+      () => output.includes("leading") || undefined,
+      within(20_000),
+    );
     const b = candidate(admin, "killed", "b");
     await sleep(timing.leaseDurationMs + timing.retryPeriodMs);
     assert.ok(!b.elector.isLeader(), "b waits while the child renews");
@@ -269,7 +255,11 @@ test("a leader process killed with SIGKILL is replaced once its lease expires, n
     child.kill("SIGKILL");
     await once(child, "exit");
     const killedAt = now();
-    const takenAt = await until("b leads", () => b.elector.isLeader(), 15_000);
+    const takenAt = await eventually(
+      "b leads",
+      () => (b.elector.isLeader() ? now() : undefined),
+      within(15_000),
+    );
     // The child renewed at most one retry period before dying; b must wait out the lease from its last sighting.
     assert.ok(
       takenAt - killedAt >= timing.leaseDurationMs - timing.retryPeriodMs,

@@ -4,13 +4,16 @@
  * under test is what the manager does when leadership comes and goes.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "../client/client.ts";
-import { ignoreNotFound } from "../client/errors.ts";
+import { eventually, type TestCluster } from "@ballast/dev/testkit";
+import {
+  createNamespaces,
+  deleteNamespaces,
+  serviceAccountClient,
+  uniqueName,
+} from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import type { KubeObject } from "../client/types.ts";
 import { controller } from "../controller/index.ts";
 import type { LeaderCallbacks } from "../leader/elector.ts";
@@ -21,15 +24,13 @@ import type { Elector } from "./elector.ts";
 import { Manager, ManagerError } from "./manager.ts";
 
 const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
-const ns = `manager-test-${randomBytes(3).toString("hex")}`;
+const ns = uniqueName("manager-test");
 const quiet = createLogger({ level: "silent" });
 let cluster: TestCluster;
 let client: KubeClient;
 
 before(async () => {
-  cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { fieldManager: "manager-test" });
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  ({ cluster, client } = await createNamespaces([ns], { fieldManager: "manager-test" }));
   await client.create({
     ...ConfigMap,
     metadata: { name: "one", namespace: ns, labels: { app: "m" } },
@@ -37,17 +38,10 @@ before(async () => {
 });
 
 after(async () => {
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns]);
 });
 
-async function eventually(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const patience = { timeoutMs: 20_000, intervalMs: 20 };
 
 async function get(port: number | undefined, path: string) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -85,15 +79,16 @@ test("the manager serves /metrics, /healthz and /readyz, ready once caches sync"
   );
   const stop = new AbortController();
   const started = manager.start(stop.signal);
-  await eventually("the servers to listen", () => manager.healthPort !== undefined);
+  await eventually("the servers to listen", () => manager.healthPort, patience);
   assert.notEqual(manager.metricsPort, manager.healthPort);
   assert.equal((await get(manager.healthPort, "/healthz")).status, 200);
   await eventually(
     "readiness",
-    async () => (await get(manager.healthPort, "/readyz")).status === 200,
+    async () => (await get(manager.healthPort, "/readyz")).status === 200 || undefined,
+    patience,
   );
   release();
-  await eventually("a reconcile", () => reconciled === 1);
+  await eventually("a reconcile", () => reconciled === 1 || undefined, patience);
 
   const metrics = await get(manager.metricsPort, "/metrics");
   assert.equal(metrics.status, 200);
@@ -114,27 +109,7 @@ test("the manager serves /metrics, /healthz and /readyz, ready once caches sync"
 test("/readyz answers 503 naming a controller whose cache cannot sync", async () => {
   // A service account with no permissions: discovery works, the list is
   // forbidden, and the informer keeps retrying without ever syncing.
-  await client.create({
-    apiVersion: "v1",
-    kind: "ServiceAccount",
-    metadata: { name: "nobody", namespace: ns },
-  });
-  const tokenRequest = await client.request<{ status: { token: string } }>({
-    method: "POST",
-    path: `/api/v1/namespaces/${ns}/serviceaccounts/nobody/token`,
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} },
-  });
-  const config = new KubeConfig();
-  config.loadFromFile(cluster.kubeconfig);
-  const current = config.getCurrentCluster();
-  assert.ok(current);
-  config.loadFromOptions({
-    clusters: [current],
-    users: [{ name: "nobody", token: tokenRequest.status.token }],
-    contexts: [{ name: "nobody", cluster: current.name, user: "nobody" }],
-    currentContext: "nobody",
-  });
-  const nobody = await KubeClient.fromConfig(config);
+  const nobody = await serviceAccountClient(cluster, ns, "nobody");
   const manager = newManager({ client: nobody, metricsPort: false });
   manager.add(
     controller(nobody, ConfigMap)
@@ -154,7 +129,7 @@ test("/readyz answers 503 naming a controller whose cache cannot sync", async ()
   const stop = new AbortController();
   const started = manager.start(stop.signal);
   try {
-    await eventually("listening", () => manager.healthPort !== undefined);
+    await eventually("listening", () => manager.healthPort, patience);
     await sleep(500);
     const ready = await get(manager.healthPort, "/readyz");
     assert.equal(ready.status, 503);
@@ -244,26 +219,34 @@ test("controllers run only while leading; a lost lease aborts in-flight reconcil
   );
   const stop = new AbortController();
   const started = manager.start(stop.signal);
-  await eventually("listening", () => manager.healthPort !== undefined);
+  await eventually("listening", () => manager.healthPort, patience);
   await sleep(300);
   assert.equal(events.length, 0, "a follower does not reconcile");
   assert.equal((await get(manager.healthPort, "/readyz")).status, 200, "a follower is ready");
   assert.match(await manager.metrics.render(), /leader_election_master_status\{name="test"\} 0/);
 
   elector.grant();
-  await eventually("a reconcile as leader", () => events.length === 1);
+  await eventually("a reconcile as leader", () => events.length === 1 || undefined, patience);
   assert.equal(manager.leading, true);
   assert.match(await manager.metrics.render(), /leader_election_master_status\{name="test"\} 1/);
 
   const t0 = performance.now();
   elector.revoke();
-  await eventually("the in-flight reconcile aborted", () => events.includes("aborted"));
+  await eventually(
+    "the in-flight reconcile aborted",
+    () => events.includes("aborted") || undefined,
+    patience,
+  );
   assert.ok(performance.now() - t0 < 1000, "a lost lease does not wait for a drain");
-  await eventually("campaigning again", () => elector.campaigns === 2);
+  await eventually("campaigning again", () => elector.campaigns === 2 || undefined, patience);
   assert.equal(manager.leading, false);
 
   elector.grant();
-  await eventually("a new term lists and reconciles again", () => events.length === 3);
+  await eventually(
+    "a new term lists and reconciles again",
+    () => events.length === 3 || undefined,
+    patience,
+  );
   stop.abort();
   await started;
   assert.ok(elector.released !== undefined, "the lease is released on shutdown");
@@ -292,7 +275,7 @@ test("on shutdown the lease is released only after in-flight reconciles drain", 
   const stop = new AbortController();
   const started = manager.start(stop.signal);
   elector.grant();
-  await eventually("a reconcile in flight", () => inFlight);
+  await eventually("a reconcile in flight", () => inFlight || undefined, patience);
   stop.abort();
   await started;
   assert.ok(finishedAt !== undefined, "the in-flight reconcile finished");
@@ -332,7 +315,11 @@ test("with a real Lease, one of two managers leads, and hands over at once on sh
   const a = replica("a");
   const b = replica("b");
   try {
-    await eventually("a leader", () => a.manager.leading || b.manager.leading);
+    await eventually(
+      "a leader",
+      () => a.manager.leading || b.manager.leading || undefined,
+      patience,
+    );
     await sleep(1_500);
     assert.notEqual(a.manager.leading, b.manager.leading, "exactly one replica leads");
     const [leader, follower] = a.manager.leading ? [a, b] : [b, a];
@@ -345,10 +332,18 @@ test("with a real Lease, one of two managers leads, and hands over at once on sh
     const t0 = performance.now();
     leader.stop.abort();
     await leader.started;
-    await eventually("the follower to take over", () => follower.manager.leading);
+    await eventually(
+      "the follower to take over",
+      () => follower.manager.leading || undefined,
+      patience,
+    );
     const took = performance.now() - t0;
     assert.ok(took < 2_500, `took over after ${Math.round(took)} ms: the lease was not released`);
-    await eventually("the new leader to reconcile", () => reconciled[followerId] > 0);
+    await eventually(
+      "the new leader to reconcile",
+      () => reconciled[followerId] > 0 || undefined,
+      patience,
+    );
     const lease = await client.get<KubeObject & { spec?: { holderIdentity?: string } }>(
       { apiVersion: "coordination.k8s.io/v1", kind: "Lease" },
       { namespace: ns, name: "handover" },

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
+import { eventually } from "@ballast/dev/testkit";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../client/client.ts";
 import { Watcher, type WatcherEvent, type WatcherStatus } from "./watcher.ts";
@@ -70,13 +71,8 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls often: the first test must stop the watch well within its stall timeout. */
+const patience = { timeoutMs: 10_000, intervalMs: 10 };
 
 test("a 410 HTTP answer to the watch request relists, a silent server is cut as stalled, and the watch resumes from the relist", async () => {
   const resumedFrom: string[] = [];
@@ -130,7 +126,7 @@ test("a 410 HTTP answer to the watch request relists, a silent server is cut as 
   );
   const stop = new AbortController();
   const done = watcher.run((e) => events.push(e), stop.signal);
-  await eventually("the bookmark", () => watcher.resourceVersion === "25");
+  await eventually("the bookmark", () => watcher.resourceVersion === "25" || undefined, patience);
   stop.abort();
   await done;
 
@@ -189,7 +185,8 @@ test("an ERROR event that is not 410 backs off and resumes from the same resourc
   const done = watcher.run(() => {}, stop.signal);
   await eventually(
     "the second watch",
-    () => resumedFrom.length === 2 && statuses.at(-1)?.state === "watching",
+    () => (resumedFrom.length === 2 && statuses.at(-1)?.state === "watching") || undefined,
+    patience,
   );
   stop.abort();
   await done;

@@ -1,27 +1,23 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
-import { useCluster } from "@ballast/dev/testkit";
-import { KubeClient } from "../client/client.ts";
-import { ignoreNotFound } from "../client/errors.ts";
+import { eventually } from "@ballast/dev/testkit";
+import { createNamespaces, deleteNamespaces, uniqueName } from "../_test-support.ts";
+import type { KubeClient } from "../client/client.ts";
 import type { KubeObject } from "../client/types.ts";
 import { Watcher, type WatcherEvent, type WatcherOptions, type WatcherStatus } from "./watcher.ts";
 
 const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
-const ns = `watch-test-${randomBytes(3).toString("hex")}`;
+const ns = uniqueName("watch-test");
 let client: KubeClient;
 const stops: AbortController[] = [];
 
 before(async () => {
-  const cluster = await useCluster();
-  client = await KubeClient.fromKubeconfig(cluster.kubeconfig, { rateLimit: false });
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  ({ client } = await createNamespaces([ns], { rateLimit: false }));
 });
 
 after(async () => {
   for (const stop of stops) stop.abort();
-  await client.delete({ apiVersion: "v1", kind: "Namespace" }, { name: ns }).catch(ignoreNotFound);
-  client.close();
+  await deleteNamespaces(client, [ns]);
 });
 
 function watch(options: WatcherOptions) {
@@ -38,13 +34,7 @@ function watch(options: WatcherOptions) {
   return { watcher, events, statuses, stop, done };
 }
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const patience = { timeoutMs: 20_000, intervalMs: 25 };
 
 const named = (name: string) => (e: WatcherEvent) =>
   e.type === "added" && e.object.metadata.name === name;
@@ -55,7 +45,7 @@ test("the watcher delivers a relisted snapshot first, then changes as events wit
     metadata: { name: "before", namespace: ns, labels: { t: "order" } },
   });
   const w = watch({ labelSelector: "t=order" });
-  await eventually("the snapshot", () => w.events.length > 0);
+  await eventually("the snapshot", () => w.events[0], patience);
   const first = w.events[0];
   assert.equal(first?.type, "relisted");
   assert.deepEqual(first.type === "relisted" ? first.objects.map((o) => o.metadata.name) : [], [
@@ -65,8 +55,11 @@ test("the watcher delivers a relisted snapshot first, then changes as events wit
     ...ConfigMap,
     metadata: { name: "after", namespace: ns, labels: { t: "order" } },
   });
-  await eventually("the added event", () => w.events.some(named("after")));
-  const added = w.events.find(named("after")) as { object: KubeObject };
+  const added = (await eventually(
+    "the added event",
+    () => w.events.find(named("after")),
+    patience,
+  )) as { object: KubeObject };
   assert.equal(added.object.metadata.managedFields, undefined);
   assert.match(w.watcher.resourceVersion, /^\d+$/);
 });
@@ -79,31 +72,38 @@ test("a watch with no traffic for stallTimeoutMs is cut and resumed without a re
   });
   await eventually(
     "a stall",
-    () => w.statuses.some((s) => s.state === "disconnected" && s.reason === "stalled"),
-    10_000,
+    () => w.statuses.find((s) => s.state === "disconnected" && s.reason === "stalled"),
+    { ...patience, timeoutMs: 10_000 },
   );
   await client.create({
     ...ConfigMap,
     metadata: { name: "after-stall", namespace: ns, labels: { t: "stall" } },
   });
-  await eventually("the event after the stall", () => w.events.some(named("after-stall")));
+  await eventually(
+    "the event after the stall",
+    () => w.events.find(named("after-stall")),
+    patience,
+  );
   assert.equal(w.statuses.filter((s) => s.state === "listing").length, 1, "only the initial list");
 });
 
 test("a watch the server ends at timeoutSeconds resumes at once from the last resourceVersion", async () => {
   const w = watch({ labelSelector: "t=timeout", serverTimeoutSeconds: 1 });
-  await eventually(
+  const closed = await eventually(
     "a server close",
-    () => w.statuses.some((s) => s.state === "disconnected" && s.reason === "closed"),
-    10_000,
+    () => w.statuses.find((s) => s.state === "disconnected" && s.reason === "closed"),
+    { ...patience, timeoutMs: 10_000 },
   );
-  const closed = w.statuses.find((s) => s.state === "disconnected" && s.reason === "closed");
-  assert.equal(closed?.state === "disconnected" ? closed.retryInMs : -1, 0);
+  assert.equal(closed.state === "disconnected" ? closed.retryInMs : -1, 0);
   await client.create({
     ...ConfigMap,
     metadata: { name: "after-close", namespace: ns, labels: { t: "timeout" } },
   });
-  await eventually("the event after the close", () => w.events.some(named("after-close")));
+  await eventually(
+    "the event after the close",
+    () => w.events.find(named("after-close")),
+    patience,
+  );
   assert.equal(w.statuses.filter((s) => s.state === "listing").length, 1, "only the initial list");
 });
 
@@ -121,7 +121,7 @@ test("run() rejects with the sink's error instead of retrying", async () => {
 
 test("run() resolves when its signal aborts mid-watch", async () => {
   const w = watch({ labelSelector: "t=abort" });
-  await eventually("watching", () => w.statuses.some((s) => s.state === "watching"));
+  await eventually("watching", () => w.statuses.find((s) => s.state === "watching"), patience);
   w.stop.abort();
   await w.done;
 });
