@@ -15,17 +15,29 @@ export interface ImageRuntime {
   /** The image's ENTRYPOINT and CMD, used when the container gives none. */
   entrypoint: string[];
   cmd: string[];
-  /** Prepended to the container's PATH. */
+  /** Host directories prepended to the container's PATH (mounted into it). */
   path: string[];
   env: Record<string, string>;
+  /**
+   * Pieces of the image's filesystem: host directories or files that appear
+   * at `target` in the container (e.g. a Kafka installation at /opt/kafka).
+   * Read-only unless `writable`.
+   */
+  files?: { source: string; target: string; writable?: boolean }[];
+  /** The image's WORKDIR, used when the container sets no workingDir. */
+  workingDir?: string;
 }
 
 export interface ImageSpec {
   /** Repository names this mapping answers to, without registry or tag. */
   names: string[];
   describe: string;
-  /** Builds or checks what the image needs; throws an ImagePullError with the fix. */
-  prepare(): ImageRuntime;
+  /**
+   * Builds or checks what the image needs (cached across runs, like the
+   * cluster's binaries); throws an ImagePullError that says what is missing.
+   * `tag` is the image's tag ("latest" when it has none).
+   */
+  prepare(tag: string): Promise<ImageRuntime>;
 }
 
 export class ImagePullError extends Error {
@@ -77,7 +89,7 @@ function busyboxApplets(): string {
 const busybox: ImageSpec = {
   names: ["busybox", "alpine"],
   describe: "BusyBox from Debian's busybox package (sh, httpd, wget, nc, …)",
-  prepare: () => ({
+  prepare: async () => ({
     entrypoint: [],
     cmd: ["sh"],
     path: [busyboxApplets()],
@@ -87,8 +99,15 @@ const busybox: ImageSpec = {
 
 export const images: ImageSpec[] = [busybox];
 
+/** `busybox:1.36` → `1.36`; no tag → `latest`. */
+export function tagOf(image: string): string {
+  const name = image.split("@")[0] ?? image;
+  const colon = name.lastIndexOf(":");
+  return colon > name.lastIndexOf("/") ? name.slice(colon + 1) : "latest";
+}
+
 /** Resolves an image to how it runs, or throws an ImagePullError saying why not. */
-export function resolveImage(image: string): ImageRuntime {
+export async function resolveImage(image: string): Promise<ImageRuntime> {
   const repository = repositoryOf(image);
   const spec = images.find((s) => s.names.includes(repository));
   if (!spec) {
@@ -97,5 +116,5 @@ export function resolveImage(image: string): ImageRuntime {
       `image "${image}" has no local mapping (known: ${known}); add one in dev/src/node/images.ts`,
     );
   }
-  return spec.prepare();
+  return spec.prepare(tagOf(image));
 }

@@ -230,7 +230,7 @@ export class PodWorker {
   }
 
   async #prepareContainer(container: Container): Promise<Prepared> {
-    const image = resolveImage(container.image);
+    const image = await resolveImage(container.image);
     const facts = this.#facts();
     const base: Record<string, string> = {
       // Image directories are mounted into the container (the host's copies may
@@ -247,11 +247,18 @@ export class PodWorker {
     if (argv.length === 0)
       throw new Error(`container "${container.name}" has no command and its image no default`);
 
-    const mounts: MountSpec[] = image.path.map((source, i) => ({
-      source,
-      target: imagePathInContainer(i),
-      readOnly: true,
-    }));
+    const mounts: MountSpec[] = [
+      ...image.path.map((source, i) => ({
+        source,
+        target: imagePathInContainer(i),
+        readOnly: true,
+      })),
+      ...(image.files ?? []).map((f) => ({
+        source: f.source,
+        target: f.target,
+        readOnly: !f.writable,
+      })),
+    ];
     for (const mount of container.volumeMounts ?? []) {
       const volume = this.pod.spec.volumes?.find((v) => v.name === mount.name);
       if (!volume) throw new Error(`volumeMount "${mount.name}" names no volume of the pod`);
@@ -270,7 +277,7 @@ export class PodWorker {
       argv,
       env,
       mounts,
-      workingDir: container.workingDir,
+      workingDir: container.workingDir ?? image.workingDir,
       user: uid !== undefined && uid !== 0 ? { uid, gid } : undefined,
       imageID: `ballast.dev/local/${repositoryOf(container.image)}`,
     };
