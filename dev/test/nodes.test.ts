@@ -445,7 +445,10 @@ test("killing a container's process restarts it, and restartCount goes up", asyn
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name: "crashy" },
-    spec: { terminationGracePeriodSeconds: 1, containers: [busybox("app", "exec sleep 3600")] },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [busybox("app", "echo run started at $(date +%s) $RANDOM; exec sleep 3600")],
+    },
   });
   const running = await eventually("crashy to run", async () => {
     const p = await pod("crashy");
@@ -475,6 +478,16 @@ test("killing a container's process restarts it, and restartCount goes up", asyn
     { timeoutMs: 60_000 },
   );
   assert.equal(restarted.restartCount, 1);
+  // Each run has its own log: --previous is the killed one.
+  const previous = await cluster.kubectl("logs", "-n", ns, "crashy", "--previous");
+  const current = await eventually("the new run's log", async () => {
+    const r = await cluster.kubectl("logs", "-n", ns, "crashy");
+    return r.stdout.includes("run started") ? r.stdout : undefined;
+  });
+  assert.equal(previous.code, 0, previous.stderr);
+  assert.match(previous.stdout, /^run started at \d+ \d+\n$/);
+  assert.match(current, /^run started at \d+ \d+\n$/);
+  assert.notEqual(previous.stdout, current, "--previous shows the earlier run");
 });
 
 test("kubectl logs, exec and port-forward reach a pod on a local node", async () => {

@@ -102,6 +102,13 @@ export class ContainerRunner {
     });
     log.attach(launched.stdout, "stdout");
     log.attach(launched.stderr, "stderr");
+    launched.toolStderr.on("data", (chunk: Buffer) => {
+      const text = chunk.toString().trim();
+      // unshare reports this when it re-raises an uncatchable SIGKILL: noise.
+      if (text && !text.includes("sigprocmask unblock failed")) {
+        console.error(JSON.stringify({ msg: "launcher", container: this.spec.name, output: text }));
+      }
+    });
     let recorded = () => {};
     this.#run = {
       launched,

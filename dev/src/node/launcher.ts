@@ -16,6 +16,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 
 export interface MountSpec {
   /** Directory (or file, with subPath) on the node. */
@@ -39,6 +40,8 @@ export interface Launched {
   pid: number;
   stdout: NodeJS.ReadableStream;
   stderr: NodeJS.ReadableStream;
+  /** What setpriv, ip and unshare themselves print: for the node's log. */
+  toolStderr: NodeJS.ReadableStream;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -62,6 +65,10 @@ export function launchScript(spec: LaunchSpec): string {
   // then each is bound at its mountPath.
   const stage = stageDir;
   const lines = [
+    // fd 3 is the container's stderr. The launch tools keep fd 2, so their
+    // own complaints (e.g. unshare's, when the container dies by SIGKILL)
+    // go to the node's log rather than the container's.
+    "exec 2>&3 3>&-",
     "set -e",
     `hostname ${shellQuote(spec.hostname)}`,
     `mkdir -p ${stage}`,
@@ -105,13 +112,19 @@ export function launch(spec: LaunchSpec): Launched {
       ...["unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child", "--mount-proc"],
       ...["--propagation", "private", "--", "/bin/sh", "-c", launchScript(spec), "ballast-launch"],
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe", "pipe"] },
   );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on("exit", (code, signal) => resolve({ code, signal }));
     child.on("error", () => resolve({ code: 128, signal: null }));
   });
-  return { pid: child.pid ?? -1, stdout: child.stdout, stderr: child.stderr, exited };
+  const [, stdout, toolStderr, containerStderr] = child.stdio as unknown as [
+    null,
+    Readable,
+    Readable,
+    Readable,
+  ];
+  return { pid: child.pid ?? -1, stdout, stderr: containerStderr, toolStderr, exited };
 }
 
 /**
