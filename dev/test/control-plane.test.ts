@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { readVersions } from "@ballast/dev";
+import { ensureBinaries, readVersions } from "@ballast/dev";
 import {
   apiWatch,
   eventually,
@@ -318,4 +318,46 @@ test("kubectl from the cache talks to the cluster", async () => {
   );
   assert.equal(code, 0, stderr);
   assert.equal(stdout.trim(), `namespace/${namespace}`);
+});
+
+test("helm from the cache installs a chart into the cluster", async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { execFile } = await import("node:child_process");
+  const helm = (await ensureBinaries(["helm"])).helm;
+  const chart = mkdtempSync(join(tmpdir(), "ballast-chart-"));
+  try {
+    mkdirSync(join(chart, "templates"));
+    writeFileSync(join(chart, "Chart.yaml"), "apiVersion: v2\nname: probe\nversion: 0.1.0\n");
+    writeFileSync(
+      join(chart, "templates", "cm.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+    );
+    const run = (...args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(helm, [`--kubeconfig=${cluster.kubeconfig}`, ...args], (error, stdout, stderr) =>
+          resolve({ code: error ? 1 : 0, out: stdout + stderr }),
+        ),
+      );
+    const version = await run("version", "--short");
+    assert.match(version.out, new RegExp(readVersions().helm.replaceAll(".", "\\.")));
+    const installed = await run(
+      "install",
+      "probe",
+      chart,
+      "-n",
+      namespace,
+      "--set",
+      "greeting=hi",
+      "--wait",
+    );
+    assert.equal(installed.code, 0, installed.out);
+    const cm = await cluster.api<{ data: { greeting: string } }>(
+      `/api/v1/namespaces/${namespace}/configmaps/probe-cm`,
+    );
+    assert.equal(cm.body.data.greeting, "hi");
+  } finally {
+    rmSync(chart, { recursive: true, force: true });
+  }
 });
