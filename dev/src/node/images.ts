@@ -10,6 +10,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "../paths.ts";
+import { kafka } from "./images/kafka.ts";
+import { zookeeper } from "./images/zookeeper.ts";
+import { postgres, redis } from "./images-debian/index.ts";
 
 export interface ImageRuntime {
   /** The image's ENTRYPOINT and CMD, used when the container gives none. */
@@ -40,9 +43,9 @@ export interface ImageSpec {
   prepare(tag: string): Promise<ImageRuntime>;
 }
 
-export class ImagePullError extends Error {
-  override name = "ImagePullError";
-}
+import { ImagePullError } from "./image-error.ts";
+
+export { ImagePullError };
 
 /** `docker.io/library/busybox:1.36@sha256:…` → `busybox`. */
 export function repositoryOf(image: string): string {
@@ -97,7 +100,7 @@ const busybox: ImageSpec = {
   }),
 };
 
-export const images: ImageSpec[] = [busybox];
+export const images: ImageSpec[] = [busybox, redis, postgres, kafka, zookeeper];
 
 /** `busybox:1.36` → `1.36`; no tag → `latest`. */
 export function tagOf(image: string): string {
