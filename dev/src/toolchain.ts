@@ -197,7 +197,7 @@ function goEnv(key: string, env: NodeJS.ProcessEnv): string {
  * A lock between processes (tests run in several), made from mkdir, which is
  * atomic. A lock whose owner died is taken over instead of waited on forever.
  */
-async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(join(lockDir, ".."), { recursive: true });
   for (;;) {
     try {

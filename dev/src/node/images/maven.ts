@@ -23,7 +23,6 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
-  readFileSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -32,7 +31,7 @@ import {
 import { dirname, join } from "node:path";
 import { DevClusterError } from "../../errors.ts";
 import { cacheDir } from "../../paths.ts";
-import { isAlive, requireTool } from "../../toolchain.ts";
+import { requireTool, withLock } from "../../toolchain.ts";
 import { ImagePullError } from "../image-error.ts";
 
 export interface MavenImage {
@@ -260,37 +259,4 @@ async function copyDependencies(spec: MavenImage, staging: string, libs: string)
 
 function escapeRegExp(text: string): string {
   return text.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/**
- * A lock between processes made from mkdir, which is atomic; a lock whose
- * owner died is taken over rather than waited on forever.
- */
-async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(join(lockDir, ".."), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lockDir);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      let owner = 0;
-      try {
-        owner = Number(readFileSync(join(lockDir, "pid"), "utf8"));
-      } catch {
-        // Taken a moment ago; its pid file is not written yet.
-      }
-      if (owner && !isAlive(owner)) {
-        rmSync(lockDir, { recursive: true, force: true });
-        continue;
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    writeFileSync(join(lockDir, "pid"), String(process.pid));
-    return await fn();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
 }
