@@ -549,6 +549,127 @@ test("kubectl logs, exec and port-forward reach a pod on a local node", async ()
   }
 });
 
+test("init containers run first and in order, in their workingDir; a Job's pod ends Succeeded", async () => {
+  const res = await cluster.api(`/apis/batch/v1/namespaces/${ns}/jobs`, {
+    method: "POST",
+    body: {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "ordered" },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: "Never",
+            terminationGracePeriodSeconds: 1,
+            volumes: [{ name: "work", emptyDir: {} }],
+            initContainers: ["one", "two"].map((step) =>
+              busybox(step, `pwd >> steps; echo ${step} >> steps`, {
+                workingDir: "/work",
+                volumeMounts: [{ name: "work", mountPath: "/work" }],
+              }),
+            ),
+            containers: [
+              busybox("main", `[ "$(cat /work/steps | tr '\\n' ' ')" = "/work one /work two " ]`, {
+                volumeMounts: [{ name: "work", mountPath: "/work" }],
+              }),
+            ],
+          },
+        },
+      },
+    },
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const job = await eventually("the Job to complete", async () => {
+    const j = await cluster.api<{ status: { succeeded?: number; failed?: number } }>(
+      `/apis/batch/v1/namespaces/${ns}/jobs/ordered`,
+    );
+    return (j.body.status.succeeded ?? 0) + (j.body.status.failed ?? 0) > 0
+      ? j.body.status
+      : undefined;
+  });
+  assert.deepEqual(job.succeeded, 1, "the main container saw both init steps, in order");
+});
+
+test("a failing httpGet liveness probe restarts the container", async () => {
+  await create("pods", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "unhealthy" },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        // Serves /healthz for its first ~2 s only.
+        busybox(
+          "app",
+          "mkdir -p /tmp/w; echo ok > /tmp/w/healthz; (sleep 2; rm /tmp/w/healthz) & exec httpd -f -p 8080 -h /tmp/w",
+          {
+            livenessProbe: {
+              httpGet: { path: "/healthz", port: 8080 },
+              periodSeconds: 1,
+              failureThreshold: 2,
+            },
+          },
+        ),
+      ],
+    },
+  });
+  const status = await eventually("a liveness restart", async () => {
+    const s = (await pod("unhealthy"))?.status.containerStatuses?.[0];
+    return s && s.restartCount >= 1 ? s : undefined;
+  });
+  assert.ok(status.restartCount >= 1);
+});
+
+test("deleting a claim of the local class deletes its volume and the directory", async () => {
+  const claimName = "scratch";
+  await create("persistentvolumeclaims", {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: claimName },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      storageClassName: "local",
+      resources: { requests: { storage: "1Gi" } },
+    },
+  });
+  await create(
+    "pods",
+    checkPod("writer", "echo data > /data/file", {
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 1,
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName } }],
+      containers: [
+        busybox("check", "echo data > /data/file", {
+          volumeMounts: [{ name: "data", mountPath: "/data" }],
+        }),
+      ],
+    }),
+  );
+  await succeeded("writer");
+  const claim = await cluster.api<{ spec: { volumeName: string } }>(
+    `/api/v1/namespaces/${ns}/persistentvolumeclaims/${claimName}`,
+  );
+  const pvName = claim.body.spec.volumeName;
+  const pv = await cluster.api<{ spec: { local: { path: string } } }>(
+    `/api/v1/persistentvolumes/${pvName}`,
+  );
+  const path = pv.body.spec.local.path;
+  assert.equal(readFileSync(join(path, "file"), "utf8"), "data\n");
+
+  await cluster.api(`/api/v1/namespaces/${ns}/pods/writer`, { method: "DELETE" });
+  await eventually("the writer pod to be gone", async () =>
+    (await pod("writer")) ? undefined : true,
+  );
+  await cluster.api(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claimName}`, {
+    method: "DELETE",
+  });
+  await eventually("the volume to be deleted", async () =>
+    (await cluster.api(`/api/v1/persistentvolumes/${pvName}`)).status === 404 ? true : undefined,
+  );
+  assert.equal(existsSync(path), false, "reclaim policy Delete removes the directory");
+});
+
 test("stopping a node makes its pods unreachable and the node NotReady; starting it brings both back", async () => {
   const echo = await pod("echo-0");
   assert.ok(echo?.spec.nodeName && echo.status.podIP);
