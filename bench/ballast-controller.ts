@@ -1,0 +1,111 @@
+/**
+ * The Ballast half of the benchmark: for each Widget, create a ConfigMap it
+ * owns, then mark the Widget ready — the same logic, the same API calls
+ * (create, then a merge patch of /status) as bench/reference/main.go.
+ *
+ *   node bench/ballast-controller.ts --kubeconfig=… --namespace=… --qps=… --burst=… --workers=…
+ */
+import {
+  Action,
+  controller,
+  isAlreadyExists,
+  KubeClient,
+  Manager,
+  noopLogger,
+} from "@ballast/runtime";
+import { countRequests, flags, say } from "./_protocol.ts";
+import { ConfigMap, stampAnnotation, Widget, wallMs } from "./widget.ts";
+
+const args = flags();
+const namespace = args.get("namespace") ?? "default";
+countRequests();
+
+const client = await KubeClient.fromKubeconfig(args.get("kubeconfig"), {
+  fieldManager: "bench-ballast",
+  rateLimit: { qps: Number(args.get("qps") ?? 20), burst: Number(args.get("burst") ?? 30) },
+});
+
+// Per key, the last stamp reported: a status write wakes the same key again,
+// and that second reconcile must not be counted as another update arriving.
+const seen = new Map<string, string>();
+
+const widgets = controller(client, Widget)
+  .owns(ConfigMap)
+  .withOptions({
+    name: "widget",
+    namespace,
+    maxConcurrentReconciles: Number(args.get("workers") ?? 1),
+  })
+  .build(async (ref, ctx) => {
+    const started = wallMs();
+    const widget = ctx.object;
+    if (!widget) return Action.done();
+    const key = `${ref.namespace ?? ""}/${ref.name}`;
+    const stamp = widget.metadata.annotations?.[stampAnnotation];
+    if (stamp !== undefined && seen.get(key) !== stamp) {
+      seen.set(key, stamp);
+      say(`LAT ${stamp} ${started.toFixed(3)}`);
+    }
+
+    const name = widget.metadata.name ?? "";
+    if (!ctx.owned(ConfigMap).some((cm) => cm.metadata.name === name)) {
+      try {
+        await ctx.client.create(
+          {
+            ...ConfigMap,
+            metadata: {
+              name,
+              namespace,
+              ownerReferences: [
+                {
+                  apiVersion: Widget.apiVersion,
+                  kind: Widget.kind,
+                  name,
+                  uid: widget.metadata.uid ?? "",
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            },
+            data: { data: widget.spec.data ?? "" },
+          },
+          { signal: ctx.signal },
+        );
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+      }
+    }
+
+    const generation = widget.metadata.generation;
+    if (widget.status?.ready === true && widget.status.observedGeneration === generation) {
+      return Action.done();
+    }
+    await ctx.client.patchStatus(
+      Widget,
+      { namespace, name },
+      { status: { ready: true, observedGeneration: generation } },
+      { type: "merge", signal: ctx.signal },
+    );
+    return Action.done();
+  });
+
+const manager = new Manager({
+  client,
+  metricsPort: false,
+  healthPort: false,
+  leaderElection: false,
+  logger: noopLogger,
+});
+manager.add(widgets);
+
+const ready = setInterval(() => {
+  if (!widgets.hasSynced()) return;
+  clearInterval(ready);
+  say("READY");
+}, 20);
+
+try {
+  await manager.start(manager.handleSignals());
+} finally {
+  client.close();
+}
