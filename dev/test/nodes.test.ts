@@ -461,11 +461,12 @@ test("killing a container's process restarts it, and restartCount goes up", asyn
     .map((l) => l.split(" ")[0] ?? "")
     .find((n) => n.endsWith(running.metadata.uid.replaceAll("-", "").slice(0, 12)));
   assert.ok(netns, "the pod has a network namespace");
-  const pids = execFileSync("ip", ["netns", "pids", netns], { encoding: "utf8" })
-    .trim()
-    .split("\n");
-  const sleeper = pids.find((pid) =>
-    readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"),
+  // The shell echoes, then execs sleep: wait for the sleep.
+  const sleeper = await eventually("the container's sleep process", () =>
+    execFileSync("ip", ["netns", "pids", netns], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep")),
   );
   assert.ok(sleeper, "found the container's process");
   process.kill(Number(sleeper), "SIGKILL");

@@ -3,8 +3,16 @@
  * the kubelet reports it, its probes and its termination.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { Container, ContainerState, ContainerStatus, Probe } from "./kube.ts";
-import { containerPid, enterArgs, type Launched, launch, type MountSpec } from "./launcher.ts";
+import {
+  containerPid,
+  enterArgs,
+  type Launched,
+  launch,
+  launchArgv0,
+  type MountSpec,
+} from "./launcher.ts";
 import { LogWriter, logFile } from "./logs.ts";
 import { type ActionTarget, runAction, runCommand } from "./probes.ts";
 
@@ -78,6 +86,32 @@ export class ContainerRunner {
     return run.pid1;
   }
 
+  /**
+   * Resolves once PID 1 has finished the launch script (volumes mounted,
+   * private /tmp in place) and exec'd the container's command — or has
+   * exited. Until then the container is not running yet as Kubernetes means
+   * it: a probe or exec would see the host's /tmp, not the container's.
+   */
+  async #commandStarted(run: CurrentRun): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    let exited = false;
+    void run.launched.exited.then(() => {
+      exited = true;
+    });
+    while (!exited && Date.now() < deadline) {
+      const pid = await this.pid1();
+      if (pid !== undefined) {
+        try {
+          const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+          if (!argv.includes(launchArgv0)) return;
+        } catch {
+          return; // gone: the exit path takes over
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   setWaiting(reason: string, message?: string): void {
     const next = { waiting: { reason, ...(message ? { message } : {}) } };
     if (JSON.stringify(next) !== JSON.stringify(this.state)) {
@@ -118,6 +152,8 @@ export class ContainerRunner {
         recorded = resolve;
       }),
     };
+    const current = this.#run;
+    if (current) await this.#commandStarted(current);
     const startedAt = now();
     this.state = { running: { startedAt } };
     this.ready = false;

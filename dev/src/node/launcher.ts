@@ -50,6 +50,9 @@ export function shellQuote(value: string): string {
 }
 
 /** The script run as root inside the new namespaces, before exec'ing the container. */
+/** `$0` of the launch script: tells "still setting up" from "running the command". */
+export const launchArgv0 = "ballast-launch";
+
 /** A tmpfs private to each container's mount namespace (see launchScript). */
 export const stageDir = "/run/ballast-stage";
 
@@ -110,7 +113,7 @@ export function launch(spec: LaunchSpec): Launched {
       ...["--pdeathsig", "KILL", "--"],
       ...["ip", "netns", "exec", spec.netns],
       ...["unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child", "--mount-proc"],
-      ...["--propagation", "private", "--", "/bin/sh", "-c", launchScript(spec), "ballast-launch"],
+      ...["--propagation", "private", "--", "/bin/sh", "-c", launchScript(spec), launchArgv0],
     ],
     { stdio: ["ignore", "pipe", "pipe", "pipe"] },
   );
