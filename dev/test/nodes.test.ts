@@ -322,6 +322,10 @@ test("deletion runs preStop, then SIGTERM; a container that ignores SIGTERM is k
     const all = await Promise.all(["polite", "stubborn"].map(pod));
     return all.every((p) => p?.status.phase === "Running") ? true : undefined;
   });
+  // Running means the command has started; wait until it has also set its trap.
+  await eventually("both containers to have started", () =>
+    ["polite", "stubborn"].every((name) => existsSync(join(hostDir, name))) ? true : undefined,
+  );
   const deleted = Date.now();
   for (const name of ["polite", "stubborn"]) {
     await cluster.api(`/api/v1/namespaces/${ns}/pods/${name}`, { method: "DELETE" });
