@@ -217,3 +217,24 @@ export async function serviceAccountToken(
   if (res.status !== 201) throw new Error(`TokenRequest for ${namespace}/${name}: ${res.status}`);
   return res.body.status.token;
 }
+
+/**
+ * Creates a namespace and waits for its `default` ServiceAccount (made by the
+ * controller-manager), without which admission refuses every pod in it.
+ */
+export async function createNamespace(cluster: TestCluster, name: string): Promise<void> {
+  const created = await cluster.api("/api/v1/namespaces", {
+    method: "POST",
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+  });
+  if (created.status !== 201) {
+    throw new Error(
+      `creating namespace ${name}: ${created.status} ${JSON.stringify(created.body)}`,
+    );
+  }
+  await eventually(`the default ServiceAccount of namespace ${name}`, async () =>
+    (await cluster.api(`/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200
+      ? true
+      : undefined,
+  );
+}

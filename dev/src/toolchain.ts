@@ -94,6 +94,24 @@ export const tools = {
     purpose: "run Kafka and ZooKeeper from their Maven Central jars on the local nodes",
     fix: "Install a Java runtime, 17 or newer (for example `apt-get install openjdk-17-jre-headless`), and put `java` on PATH.",
   },
+  mvn: {
+    command: "mvn",
+    versionArgs: ["-B", "--version"],
+    purpose: "fetch Kafka's and ZooKeeper's jars from Maven Central for their images",
+    fix: "Install Maven (`apt-get install maven`) and put `mvn` on PATH.",
+  },
+  ip: {
+    command: "ip",
+    versionArgs: ["-V"],
+    purpose: "give each pod of the local nodes its own network namespace and address",
+    fix: "Install iproute2 (`apt-get install iproute2`).",
+  },
+  busybox: {
+    command: "busybox",
+    versionArgs: ["--help"],
+    purpose: "run busybox and alpine images on the local nodes",
+    fix: "Install BusyBox (`apt-get install busybox`).",
+  },
   openssl: {
     command: "openssl",
     versionArgs: ["version"],

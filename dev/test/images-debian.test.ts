@@ -9,7 +9,12 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { eventually, type PrivateTestCluster, startTestCluster } from "@ballast/dev/testkit";
+import {
+  createNamespace,
+  eventually,
+  type PrivateTestCluster,
+  startTestCluster,
+} from "@ballast/dev/testkit";
 import { resolveImage } from "../src/node/images.ts";
 
 const run = promisify(execFile);
@@ -19,16 +24,7 @@ const password = "s3cret-pw";
 
 before(async () => {
   cluster = await startTestCluster({ name: "images-debian", nodes: 1 });
-  const created = await cluster.api("/api/v1/namespaces", {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-  });
-  assert.equal(created.status, 201);
-  await eventually("the default ServiceAccount of the namespace", async () =>
-    (await cluster.api(`/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200
-      ? true
-      : undefined,
-  );
+  await createNamespace(cluster, ns);
 });
 
 after(async () => {

@@ -8,7 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { eventually, type PrivateTestCluster, startTestCluster } from "@ballast/dev/testkit";
+import {
+  createNamespace,
+  eventually,
+  type PrivateTestCluster,
+  startTestCluster,
+} from "@ballast/dev/testkit";
 
 let cluster: PrivateTestCluster;
 const createdAt = new Map<string, number>();
@@ -96,16 +101,7 @@ exec kafka-server-start.sh /tmp/server.properties`;
 
 before(async () => {
   cluster = await startTestCluster({ name: "images-kafka", nodes: 1 });
-  const created = await cluster.api("/api/v1/namespaces", {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-  });
-  assert.equal(created.status, 201);
-  await eventually("the default ServiceAccount of the namespace", async () =>
-    (await cluster.api(`/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200
-      ? true
-      : undefined,
-  );
+  await createNamespace(cluster, ns);
   // All three start together: JVM start-up dominates, and the waits overlap.
   await create({
     apiVersion: "v1",

@@ -11,7 +11,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { eventually, type PrivateTestCluster, startTestCluster } from "@ballast/dev/testkit";
+import {
+  createNamespace,
+  eventually,
+  type PrivateTestCluster,
+  startTestCluster,
+} from "@ballast/dev/testkit";
 
 let cluster: PrivateTestCluster;
 const ns = "nodes-test";
@@ -19,16 +24,7 @@ const hostDir = mkdtempSync(join(tmpdir(), "ballast-nodes-test-"));
 
 before(async () => {
   cluster = await startTestCluster({ name: "nodes", nodes: 3 });
-  const created = await cluster.api("/api/v1/namespaces", {
-    method: "POST",
-    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-  });
-  assert.equal(created.status, 201);
-  await eventually("the default ServiceAccount of the namespace", async () =>
-    (await cluster.api(`/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200
-      ? true
-      : undefined,
-  );
+  await createNamespace(cluster, ns);
 });
 
 after(async () => {

@@ -132,14 +132,7 @@ function writeLayout(root: string, files: Layout): void {
 
 /** Java runs every container of these images; its home becomes the image's JAVA_HOME. */
 export function javaHome(): string {
-  try {
-    requireTool("java");
-  } catch (error) {
-    if (error instanceof DevClusterError) {
-      throw new ImagePullError(`${error.message} ${error.fix}`, { cause: error });
-    }
-    throw error;
-  }
+  requireAsImage("java");
   // Resolved on the host because containers see the host's filesystem, and a
   // java found only through the node's PATH would be missing from theirs.
   const found = spawnSync("sh", ["-c", 'readlink -f "$(command -v java)"'], { encoding: "utf8" });
@@ -147,13 +140,20 @@ export function javaHome(): string {
   return java.endsWith("/bin/java") ? java.slice(0, -"/bin/java".length) : "/usr";
 }
 
-function requireMaven(): void {
-  const result = spawnSync("mvn", ["-v"], { encoding: "utf8" });
-  if (result.error || result.status !== 0) {
-    throw new ImagePullError(
-      "Maven (`mvn`) is not on PATH: local nodes download Kafka and ZooKeeper jars from Maven Central with it. Install it (`apt-get install maven`) and put `mvn` on PATH.",
-    );
+/** The shared toolchain check, reported as an image that cannot be pulled. */
+function requireAsImage(tool: "java" | "mvn"): void {
+  try {
+    requireTool(tool);
+  } catch (error) {
+    if (error instanceof DevClusterError) {
+      throw new ImagePullError(`${error.message} ${error.fix}`, { cause: error });
+    }
+    throw error;
   }
+}
+
+function requireMaven(): void {
+  requireAsImage("mvn");
 }
 
 async function buildJars(spec: MavenImage, pomText: string, dir: string): Promise<void> {
