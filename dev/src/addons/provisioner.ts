@@ -5,7 +5,7 @@
  * pod always comes back to its data. A Released volume with reclaim policy
  * Delete has its directory removed and is deleted.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Kube } from "../node/kube.ts";
 import { listWatch } from "./list-watch.ts";
@@ -74,8 +74,10 @@ export function startProvisioner(options: {
     inFlight.add(pvName);
     try {
       const path = volumeDir(options.clusterDir, node, pvName);
-      // Writable by any pod user: local volumes have no fsGroup ownership handling.
-      mkdirSync(path, { recursive: true, mode: 0o777 });
+      // Writable by any pod user unless the pod asks for fsGroup ownership
+      // (the node applies it); mkdir's mode is cut by the umask, chmod's is not.
+      mkdirSync(path, { recursive: true });
+      chmodSync(path, 0o777);
       const res = await kube.request("/api/v1/persistentvolumes", {
         method: "POST",
         body: {

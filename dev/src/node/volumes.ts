@@ -7,7 +7,10 @@
  * mounted file sees the update (a subPath mount, as in Kubernetes, does not).
  */
 import {
+  chmodSync,
+  chownSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   renameSync,
@@ -56,6 +59,7 @@ export class PodVolumes {
       const dir = join(this.#root, volume.name);
       if (volume.emptyDir) {
         mkdirSync(dir, { recursive: true, mode: 0o777 });
+        this.#applyFsGroup(dir);
       } else if (volume.configMap) {
         const cm = await this.#configMap(volume.configMap.name, volume.configMap.optional);
         writeFiles(
@@ -92,6 +96,7 @@ export class PodVolumes {
       } else if (volume.persistentVolumeClaim) {
         const path = await this.#claimPath(volume.persistentVolumeClaim.claimName);
         if (!existsSync(path)) mkdirSync(path, { recursive: true });
+        this.#applyFsGroup(path);
       } else if (volume.hostPath) {
         const type = volume.hostPath.type ?? "";
         if (type === "DirectoryOrCreate") mkdirSync(volume.hostPath.path, { recursive: true });
@@ -102,6 +107,32 @@ export class PodVolumes {
         throw new VolumeError(`volume "${volume.name}" has a type the local nodes do not support`);
       }
     }
+  }
+
+  /**
+   * `securityContext.fsGroup`, as the kubelet applies it to volumes that
+   * support ownership management: every file group-owned by fsGroup and
+   * group-writable, directories setgid so new files inherit the group.
+   * Like `fsGroupChangePolicy: OnRootMismatch`, a volume whose root already
+   * has the group is left alone (a restart does not walk a large volume).
+   */
+  #applyFsGroup(root: string): void {
+    const gid = this.#pod.spec.securityContext?.fsGroup;
+    if (gid === undefined) return;
+    const rootStat = statSync(root);
+    if (rootStat.gid === gid && (rootStat.mode & 0o2070) === 0o2070) return;
+    const walk = (path: string) => {
+      const stat = lstatSync(path);
+      if (stat.isSymbolicLink()) return;
+      chownSync(path, stat.uid, gid);
+      if (stat.isDirectory()) {
+        chmodSync(path, (stat.mode & 0o7777) | 0o2070);
+        for (const entry of readdirSync(path)) walk(join(path, entry));
+      } else {
+        chmodSync(path, (stat.mode & 0o7777) | 0o060);
+      }
+    };
+    walk(root);
   }
 
   /** Removes the pod's own volumes (never PVC or hostPath data). */

@@ -6,7 +6,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { serviceAccountToken, type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient, type KubeClientOptions } from "./client/client.ts";
 import { ignoreNotFound } from "./client/errors.ts";
 import type { KubeObject, ResourceType } from "./client/types.ts";
@@ -69,15 +68,5 @@ export async function serviceAccountClient(
   expirationSeconds?: number,
 ): Promise<KubeClient> {
   const token = await serviceAccountToken(cluster, namespace, name, expirationSeconds);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromClusterAndUser(
-    {
-      name: "test",
-      server: cluster.server,
-      caData: cluster.auth.ca.toString("base64"),
-      skipTLSVerify: false,
-    },
-    { name, token },
-  );
-  return KubeClient.fromConfig(kubeConfig);
+  return KubeClient.fromConfig({ server: cluster.server, ca: cluster.auth.ca, token });
 }

@@ -6,9 +6,10 @@
  * discovery cache, the rate limiter and the operator's field manager, so
  * every server-side apply from the operator is owned by the same name.
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import { type ClientConfig, inClusterConfig } from "./config.ts";
 import { RestMapper, type RestMapping } from "./discovery.ts";
 import { type ErrorSubject, KubeApiError } from "./errors.ts";
+import { loadKubeconfig } from "./kubeconfig.ts";
 import { type RateLimitOptions, TokenBucket } from "./rate-limit.ts";
 import { type OpenStream, Transport } from "./transport.ts";
 import type { KubeList, KubeObject, ObjectKey, ObjectMeta, ResourceType, Status } from "./types.ts";
@@ -25,6 +26,11 @@ export interface KubeClientOptions {
    * @default { qps: 20, burst: 30 }
    */
   rateLimit?: RateLimitOptions | false;
+}
+
+export interface KubeconfigClientOptions extends KubeClientOptions {
+  /** The kubeconfig context to use instead of its `current-context` (kubectl's `--context`). */
+  context?: string;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -118,27 +124,29 @@ export class KubeClient {
     });
   }
 
-  /** From a kubeconfig file; without `path`, from $KUBECONFIG or ~/.kube/config. */
-  static async fromKubeconfig(path?: string, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const kubeConfig = new KubeConfig();
-    if (path) kubeConfig.loadFromFile(path);
-    else kubeConfig.loadFromDefault();
-    return KubeClient.fromConfig(kubeConfig, options);
+  /**
+   * From a kubeconfig file; without `path`, from $KUBECONFIG or
+   * `~/.kube/config`, or inside a pod with neither, from its service account.
+   */
+  static async fromKubeconfig(
+    path?: string,
+    options: KubeconfigClientOptions = {},
+  ): Promise<KubeClient> {
+    const { context, ...clientOptions } = options;
+    return KubeClient.fromConfig(await loadKubeconfig(path, { context }), clientOptions);
   }
 
-  /** Inside a pod: the service account's token and CA. */
+  /** Inside a pod: the service account's token (re-read as it rotates) and CA. */
   static async fromCluster(options: KubeClientOptions = {}): Promise<KubeClient> {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromCluster();
-    return KubeClient.fromConfig(kubeConfig, options);
+    return KubeClient.fromConfig(inClusterConfig(), options);
   }
 
-  /** From a `KubeConfig` the caller built (e.g. one user with a bearer token). */
+  /** From a `ClientConfig` the caller built (e.g. a server and a bearer token). */
   static async fromConfig(
-    kubeConfig: KubeConfig,
+    config: ClientConfig,
     options: KubeClientOptions = {},
   ): Promise<KubeClient> {
-    return new KubeClient(await Transport.create(kubeConfig), options);
+    return new KubeClient(Transport.create(config), options);
   }
 
   get server(): string {

@@ -1,6 +1,6 @@
 /**
- * The Kubernetes client: kubeconfig and in-cluster credentials (through
- * client-node), our own keep-alive HTTPS transport, discovery-based
+ * The Kubernetes client: kubeconfig and in-cluster credentials (our own
+ * loader, exec plugins included), a keep-alive HTTPS transport, discovery-based
  * addressing by `{ apiVersion, kind }`, typed CRUD, server-side apply and
  * errors that carry the API server's Status.
  */
@@ -10,6 +10,7 @@ export {
   type DeleteOptions,
   KubeClient,
   type KubeClientOptions,
+  type KubeconfigClientOptions,
   type ListOptions,
   type PatchOptions,
   type PatchType,
@@ -18,6 +19,19 @@ export {
   type ReadOptions,
   type WriteOptions,
 } from "./client.ts";
+export {
+  type ClientConfig,
+  InClusterConfigError,
+  type InClusterOptions,
+  inClusterConfig,
+} from "./config.ts";
+export {
+  type AuthMaterial,
+  CredentialError,
+  type Credentials,
+  ExecCredentials,
+  TokenFileCredentials,
+} from "./credentials.ts";
 export { RestMapper, type RestMapping } from "./discovery.ts";
 export {
   type ErrorSubject,
@@ -32,6 +46,7 @@ export {
   KubeConnectionError,
   NoKindMatchError,
 } from "./errors.ts";
+export { KubeconfigError, type KubeconfigOptions, loadKubeconfig } from "./kubeconfig.ts";
 export { type RateLimitOptions, TokenBucket } from "./rate-limit.ts";
 export type {
   KubeList,

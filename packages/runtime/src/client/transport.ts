@@ -1,13 +1,10 @@
 /**
  * The HTTP transport: node:https over one keep-alive Agent per client.
  *
- * client-node is used only to read the kubeconfig and produce credentials;
- * its own request stack is not, because its watch can stall without notice and
- * hides the socket we need to time out and cut. node:https (rather than
- * undici, which client-node also ships) gives the watch direct control of the
+ * node:https (rather than fetch/undici) gives the watch direct control of the
  * socket and its `IncomingMessage` stream, with no WHATWG-stream layer per
- * request; the Agent keeps TLS connections alive so steady-state requests
- * skip the handshake.
+ * request, so a stalled watch can be timed out and cut; the Agent keeps TLS
+ * connections alive so steady-state requests skip the handshake.
  */
 
 import {
@@ -17,8 +14,9 @@ import {
   type IncomingMessage,
   type OutgoingHttpHeaders,
 } from "node:http";
-import { Agent, type RequestOptions, request } from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { Agent, request } from "node:https";
+import type { ClientConfig } from "./config.ts";
+import type { Credentials } from "./credentials.ts";
 import { KubeConnectionError } from "./errors.ts";
 
 export interface TransportRequest {
@@ -43,40 +41,25 @@ export interface OpenStream {
   request: ClientRequest;
 }
 
-/** Credentials that change (exec plugins, projected token files) are re-read this often. */
-const dynamicAuthRefreshMs = 30_000;
-
 export class Transport {
   readonly server: URL;
   readonly #agent: Agent | HttpAgent;
   readonly #request: typeof request;
-  readonly #kubeConfig: KubeConfig;
-  readonly #dynamicAuth: boolean;
-  #headers: OutgoingHttpHeaders = {};
-  #headersAt = Number.NEGATIVE_INFINITY;
-  #headersPending: Promise<void> | undefined;
+  /** Fixed for the client's life: basic auth or a fixed token, impersonation. */
+  readonly #headers: OutgoingHttpHeaders;
+  readonly #credentials: Credentials | undefined;
 
-  private constructor(
-    kubeConfig: KubeConfig,
-    server: URL,
-    agent: Agent | HttpAgent,
-    dynamicAuth: boolean,
-  ) {
-    this.#kubeConfig = kubeConfig;
+  private constructor(config: ClientConfig, server: URL, agent: Agent | HttpAgent) {
     this.server = server;
     this.#agent = agent;
     // Plain HTTP only for `kubectl proxy` and in-cluster ports 80/8080/8001.
     this.#request = server.protocol === "http:" ? (httpRequest as typeof request) : request;
-    this.#dynamicAuth = dynamicAuth;
+    this.#credentials = config.credentials;
+    this.#headers = staticHeaders(config);
   }
 
-  static async create(kubeConfig: KubeConfig): Promise<Transport> {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster");
-    const user = kubeConfig.getCurrentUser();
-    const tls: RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(tls);
-    const server = new URL(cluster.server);
+  static create(config: ClientConfig): Transport {
+    const server = new URL(config.server);
     const keepAlive = {
       keepAlive: true,
       // Watches hold a socket each for minutes; requests must not queue behind them.
@@ -88,43 +71,20 @@ export class Transport {
         ? new HttpAgent(keepAlive)
         : new Agent({
             ...keepAlive,
-            ...(tls.ca ? { ca: tls.ca } : {}),
-            ...(tls.cert ? { cert: tls.cert } : {}),
-            ...(tls.key ? { key: tls.key } : {}),
-            ...(tls.rejectUnauthorized !== undefined
-              ? { rejectUnauthorized: tls.rejectUnauthorized }
-              : {}),
-            ...(tls.servername ? { servername: tls.servername } : {}),
+            ...(config.ca ? { ca: config.ca } : {}),
+            ...(config.cert ? { cert: config.cert } : {}),
+            ...(config.key ? { key: config.key } : {}),
+            ...(config.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+            ...(config.tlsServerName ? { servername: config.tlsServerName } : {}),
           });
-    const dynamic = Boolean(user?.exec || user?.authProvider);
-    const transport = new Transport(kubeConfig, server, agent, dynamic);
-    transport.#headers = pickAuthHeaders(tls.headers, tls.auth);
-    transport.#headersAt = performance.now();
-    return transport;
-  }
-
-  async #authHeaders(force = false): Promise<OutgoingHttpHeaders> {
-    if (!this.#dynamicAuth) return this.#headers;
-    if (!force && performance.now() - this.#headersAt < dynamicAuthRefreshMs) return this.#headers;
-    this.#headersPending ??= (async () => {
-      try {
-        const opts: RequestOptions = {};
-        await this.#kubeConfig.applyToHTTPSOptions(opts);
-        this.#headers = pickAuthHeaders(opts.headers, opts.auth);
-        this.#headersAt = performance.now();
-      } finally {
-        this.#headersPending = undefined;
-      }
-    })();
-    await this.#headersPending;
-    return this.#headers;
+    return new Transport(config, server, agent);
   }
 
   /** Opens a request and resolves with the response head; the body is the caller's to read. */
   async open(req: TransportRequest, accept = "application/json"): Promise<OpenStream> {
     const first = await this.#openOnce(req, accept, false);
     // A rotated token: refresh credentials once and retry, as client-go does.
-    if (first.status === 401 && this.#dynamicAuth) {
+    if (first.status === 401 && this.#credentials) {
       first.response.resume();
       return this.#openOnce(req, accept, true);
     }
@@ -132,8 +92,15 @@ export class Transport {
   }
 
   async #openOnce(req: TransportRequest, accept: string, forceAuth: boolean): Promise<OpenStream> {
-    const auth = await this.#authHeaders(forceAuth);
-    const headers: OutgoingHttpHeaders = { ...auth, accept };
+    const headers: OutgoingHttpHeaders = { ...this.#headers, accept };
+    // Client certificates from a plugin go per request: the agent pools
+    // connections by certificate, so a rotated one opens new connections.
+    let tls: { cert?: string; key?: string } = {};
+    if (this.#credentials) {
+      const material = await this.#credentials.get(forceAuth);
+      if (material.token) headers.authorization = `Bearer ${material.token}`;
+      if (material.cert && material.key) tls = { cert: material.cert, key: material.key };
+    }
     if (req.body !== undefined) {
       headers["content-type"] = req.contentType ?? "application/json";
       headers["content-length"] = Buffer.byteLength(req.body);
@@ -150,6 +117,7 @@ export class Transport {
           method: req.method,
           headers,
           agent: this.#agent,
+          ...tls,
           ...(req.signal ? { signal: req.signal } : {}),
         });
       } catch (error) {
@@ -198,18 +166,14 @@ export class Transport {
   }
 }
 
-function pickAuthHeaders(
-  headers: RequestOptions["headers"],
-  basic: string | null | undefined,
-): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  if (headers && !Array.isArray(headers)) {
-    for (const [name, value] of Object.entries(headers)) {
-      if (value !== undefined) out[name.toLowerCase()] = value;
-    }
+function staticHeaders(config: ClientConfig): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ...config.headers };
+  if (config.token) headers.authorization = `Bearer ${config.token}`;
+  if (config.basicAuth) {
+    const { username, password } = config.basicAuth;
+    headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
   }
-  if (basic) out.authorization = `Basic ${Buffer.from(basic).toString("base64")}`;
-  return out;
+  return headers;
 }
 
 function joinPath(base: string, path: string): string {

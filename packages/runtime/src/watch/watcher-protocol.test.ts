@@ -9,7 +9,6 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { eventually } from "@ballast/dev/testkit";
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../client/client.ts";
 import { Watcher, type WatcherEvent, type WatcherStatus } from "./watcher.ts";
 
@@ -50,12 +49,10 @@ let client: KubeClient;
 before(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromClusterAndUser(
-    { name: "fake", server: `http://127.0.0.1:${port}`, skipTLSVerify: true },
-    { name: "u", token: "t" },
+  client = await KubeClient.fromConfig(
+    { server: `http://127.0.0.1:${port}`, token: "t" },
+    { rateLimit: false },
   );
-  client = await KubeClient.fromConfig(kubeConfig, { rateLimit: false });
   client.mapper.register({
     apiVersion: "v1",
     kind: "ConfigMap",

@@ -1,0 +1,234 @@
+/**
+ * What the Kafka end-to-end scenarios share: a private local cluster with
+ * three nodes in three zones, the operator running as its own process, and
+ * ways to look at the KafkaCluster, its pods and Kafka itself.
+ */
+import {
+  createNamespace,
+  eventually,
+  type PrivateTestCluster,
+  startTestCluster,
+} from "@ballast/dev/testkit";
+import { KafkaAdmin } from "../src/admin/admin.ts";
+import type { KafkaCluster, KafkaTopic } from "../src/api.ts";
+import { type OperatorProcess, startOperator } from "../test-support/operator-process.ts";
+
+export const namespace = "kafka-e2e";
+
+export interface PodView {
+  metadata: {
+    name: string;
+    uid: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+  spec: { nodeName?: string; containers: { image: string }[] };
+  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+}
+
+export class Harness {
+  readonly cluster: PrivateTestCluster;
+  operator: OperatorProcess | undefined;
+  readonly logs: string[] = [];
+
+  constructor(cluster: PrivateTestCluster) {
+    this.cluster = cluster;
+  }
+
+  static async start(): Promise<Harness> {
+    const cluster = await startTestCluster({ name: "ballast-kafka-e2e", nodes: 3 });
+    const h = new Harness(cluster);
+    await createNamespace(cluster, namespace);
+    await h.startOperator(true);
+    // The operator installs its CRDs on start (--install-crds).
+    await eventually(
+      "the operator to install the Kafka CRDs",
+      async () => {
+        const res = await cluster.api<{ resources?: { name: string }[] }>(
+          "/apis/ballast.dev/v1alpha1",
+        );
+        const served = res.body.resources?.map((r) => r.name) ?? [];
+        return served.includes("kafkaclusters") && served.includes("kafkatopics")
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    return h;
+  }
+
+  async startOperator(installCrds = false): Promise<void> {
+    this.operator = await startOperator(this.cluster.kubeconfig, {
+      namespace,
+      installCrds,
+      logTo: (line) => {
+        this.logs.push(line);
+        if (this.logs.length > 5000) this.logs.splice(0, 1000);
+        if (process.env.KAFKA_E2E_VERBOSE) process.stderr.write(`[operator] ${line}\n`);
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.operator?.stop();
+    await this.cluster.stop();
+  }
+
+  async apply(object: unknown): Promise<void> {
+    const res = await this.kubectlInput(
+      ["apply", "--server-side", "--field-manager=e2e", "-f", "-"],
+      object,
+    );
+    if (res.code !== 0) throw new Error(`kubectl apply failed: ${res.stderr}`);
+  }
+
+  /** kubectl with a JSON document on stdin (the test kit's kubectl takes no input). */
+  async kubectlInput(
+    args: string[],
+    input: unknown,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const { spawn } = await import("node:child_process");
+    const { ensureBinaries } = await import("@ballast/dev");
+    const { kubectl } = await ensureBinaries(["kubectl"]);
+    return new Promise((resolve) => {
+      const child = spawn(kubectl, [`--kubeconfig=${this.cluster.kubeconfig}`, ...args]);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      child.stdin.end(JSON.stringify(input));
+    });
+  }
+
+  async patchCluster(name: string, patch: unknown): Promise<void> {
+    const res = await this.cluster.api(
+      `/apis/ballast.dev/v1alpha1/namespaces/${namespace}/kafkaclusters/${name}`,
+      { method: "PATCH", body: patch, contentType: "application/merge-patch+json" },
+    );
+    if (res.status !== 200)
+      throw new Error(`patch ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  async kafkaCluster(name: string): Promise<KafkaCluster> {
+    const res = await this.cluster.api<KafkaCluster>(
+      `/apis/ballast.dev/v1alpha1/namespaces/${namespace}/kafkaclusters/${name}`,
+    );
+    if (res.status !== 200) throw new Error(`get ${name}: ${res.status}`);
+    return res.body;
+  }
+
+  async topic(name: string): Promise<KafkaTopic | undefined> {
+    const res = await this.cluster.api<KafkaTopic>(
+      `/apis/ballast.dev/v1alpha1/namespaces/${namespace}/kafkatopics/${name}`,
+    );
+    return res.status === 200 ? res.body : undefined;
+  }
+
+  async pods(name: string): Promise<PodView[]> {
+    const res = await this.cluster.api<{ items: PodView[] }>(
+      `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io/instance%3D${name}`,
+    );
+    return res.body.items;
+  }
+
+  /** host:port of every ready broker pod: how a client on this machine reaches the cluster. */
+  async bootstrap(name: string, port = 9092): Promise<string[]> {
+    return (await this.pods(name))
+      .filter(
+        (p) =>
+          p.metadata.labels?.["kafka.ballast.dev/broker"] === "true" &&
+          !p.metadata.deletionTimestamp &&
+          p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+          p.status.podIP,
+      )
+      .map((p) => `${p.status?.podIP}:${port}`);
+  }
+
+  async admin(name: string): Promise<KafkaAdmin> {
+    const bootstrap = await this.bootstrap(name);
+    if (bootstrap.length === 0) throw new Error(`no ready broker of ${name}`);
+    return new KafkaAdmin({ bootstrap, clientId: "e2e" });
+  }
+
+  /** Runs `fn` with a fresh admin connection and closes it. */
+  async withAdmin<T>(name: string, fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+    const admin = await this.admin(name);
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.close();
+    }
+  }
+
+  condition(
+    object: {
+      status?: {
+        conditions?: { type: string; status: string; reason?: string; message?: string }[];
+      };
+    },
+    type: string,
+  ) {
+    return object.status?.conditions?.find((c) => c.type === type);
+  }
+
+  /** Waits until the cluster is Ready with no operation and every node on the current spec. */
+  async settled(name: string, timeoutMs = 300_000): Promise<KafkaCluster> {
+    return eventually(
+      `KafkaCluster ${name} Ready with no operation in progress`,
+      async () => {
+        const c = await this.kafkaCluster(name);
+        const ready = this.condition(c, "Ready");
+        if (
+          ready?.status === "True" &&
+          !c.status?.operation &&
+          c.status?.observedGeneration === c.metadata.generation
+        )
+          return c;
+        return undefined;
+      },
+      { timeoutMs, intervalMs: 1000 },
+    );
+  }
+
+  operatorLogTail(lines = 40): string {
+    return this.logs.slice(-lines).join("\n");
+  }
+}
+
+/** A 3-broker KRaft cluster small enough for two cores. */
+export function clusterManifest(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "ballast.dev/v1alpha1",
+    kind: "KafkaCluster",
+    metadata: { name, namespace },
+    spec: {
+      version: "3.9.1",
+      brokers: 3,
+      controllers: { replicas: 3, mode: "combined" },
+      storage: { size: "1Gi", storageClassName: "local" },
+      jvm: { heap: "256M" },
+      rack: { topologyKey: "topology.kubernetes.io/zone" },
+      config: {
+        "min.insync.replicas": 2,
+        // Quick leader moves back after a restart keep the test short.
+        "leader.imbalance.check.interval.seconds": 10,
+      },
+      ...extra,
+    },
+  };
+}
+
+export function topicManifest(name: string, cluster: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "ballast.dev/v1alpha1",
+    kind: "KafkaTopic",
+    metadata: { name, namespace },
+    spec: { cluster, partitions: 6, replicas: 3, config: { "min.insync.replicas": 2 }, ...extra },
+  };
+}

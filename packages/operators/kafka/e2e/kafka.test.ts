@@ -1,0 +1,369 @@
+/**
+ * The Kafka operator end to end, on the local cluster with real brokers
+ * (Kafka 3.9.1 from its Maven Central jars, one JVM per pod). One cluster
+ * goes through the scenarios in order; each operation runs under an acks=all
+ * workload whose every acknowledged message must be consumed afterwards, and
+ * a monitor that records how many nodes were down at once.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { eventually } from "@ballast/dev/testkit";
+import { monitorDisruption } from "../test-support/disruption-monitor.ts";
+import { startWorkload, type WorkloadReport } from "../test-support/workload.ts";
+import { clusterManifest, Harness, namespace, topicManifest } from "./harness.ts";
+
+const name = "events";
+const topic = "orders";
+let h: Harness;
+
+function nodeIds(): number[] {
+  return lastNodeIds;
+}
+let lastNodeIds = [0, 1, 2];
+
+async function refreshNodeIds(): Promise<void> {
+  const c = await h.kafkaCluster(name);
+  lastNodeIds = (c.status?.nodes ?? []).filter((n) => !n.removing).map((n) => n.id);
+}
+
+/** Runs `operation` under the workload and the disruption monitor; returns both reports. */
+async function underLoad(
+  operation: () => Promise<void>,
+): Promise<{ workload: WorkloadReport; maxDown: number; samples: number }> {
+  const workload = startWorkload({ bootstrap: () => h.bootstrap(name), topic, intervalMs: 20 });
+  const monitor = monitorDisruption(h.cluster, namespace, name, nodeIds);
+  try {
+    await operation();
+  } finally {
+    const disruption = await monitor.stop();
+    const report = await workload.stop();
+    process.stderr.write(
+      `[e2e] acknowledged=${report.acknowledged} failedSends=${report.failedSends} lost=${report.lost.length} maxDown=${disruption.maxDown} samples=${disruption.samples} timeline=${JSON.stringify(disruption.timeline.map(([t, d]) => [new Date(t).toISOString().slice(11, 19), d]))}\n`,
+    );
+    // Checked by the callers, after both are stopped.
+    Object.assign(lastRun, { workload: report, ...disruption });
+  }
+  return {
+    workload: lastRun.workload as WorkloadReport,
+    maxDown: lastRun.maxDown,
+    samples: lastRun.samples,
+  };
+}
+const lastRun: { workload?: WorkloadReport; maxDown: number; samples: number } = {
+  maxDown: 0,
+  samples: 0,
+};
+
+function assertNoLoss(run: { workload: WorkloadReport; maxDown: number; samples: number }) {
+  assert.ok(
+    run.workload.acknowledged > 100,
+    `only ${run.workload.acknowledged} messages acknowledged`,
+  );
+  assert.deepEqual(run.workload.lost, [], "acknowledged messages were lost");
+  assert.ok(run.samples > 10, "the disruption monitor barely sampled");
+  assert.ok(run.maxDown <= 1, `${run.maxDown} nodes were down at once`);
+}
+
+describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
+  before(async () => {
+    h = await Harness.start();
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  test("a 3-node KRaft cluster comes up Ready with ids, racks and a cluster id in status", async () => {
+    await h.apply(clusterManifest(name));
+    const c = await h.settled(name, 420_000);
+    assert.equal(c.status?.brokers, "3/3");
+    assert.equal(c.status?.version, "3.9.1");
+    assert.match(c.status?.clusterId ?? "", /^[A-Za-z0-9_-]{22}$/);
+    assert.deepEqual(
+      c.status?.nodes?.map((n) => [n.id, [...n.roles].sort().join("+"), n.ready]),
+      [
+        [0, "broker+controller", true],
+        [1, "broker+controller", true],
+        [2, "broker+controller", true],
+      ],
+    );
+    const racks = await h.withAdmin(name, (a) => a.brokers());
+    assert.deepEqual(
+      racks.map((b) => b.rack).sort(),
+      ["zone-a", "zone-b", "zone-c"],
+      "each broker's rack is its node's zone",
+    );
+    const clusterId = await h.withAdmin(name, (a) => a.clusterId());
+    assert.equal(clusterId, c.status?.clusterId, "storage was formatted with the id in status");
+    const table = await h.cluster.kubectl("get", "kafkaclusters", "-n", namespace);
+    assert.match(table.stdout, /events\s+3\/3\s+3\.9\.1\s+\S*\s*True/);
+  });
+
+  test("a KafkaTopic becomes a topic with its partitions, replicas and config", async () => {
+    await h.apply(topicManifest(topic, name));
+    await eventually(
+      "topic Ready",
+      async () => {
+        const t = await h.topic(topic);
+        return h.condition(t ?? {}, "Ready")?.status === "True" ? t : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const described = await h.withAdmin(name, (a) => a.describeTopic(topic));
+    assert.equal(described?.partitions, 6);
+    assert.equal(described?.replicationFactor, 3);
+    assert.equal(described?.config["min.insync.replicas"], "2");
+  });
+
+  test("a dynamic config change is applied without restarting any broker", async () => {
+    const before = new Map((await h.pods(name)).map((p) => [p.metadata.name, p.metadata.uid]));
+    await h.patchCluster(name, { spec: { config: { "log.cleaner.threads": 2 } } });
+    await eventually(
+      "every broker reports log.cleaner.threads=2",
+      async () => {
+        const values = await h.withAdmin(name, async (a) =>
+          Promise.all(
+            [0, 1, 2].map(
+              async (id) => (await a.brokerConfig(id)).get("log.cleaner.threads")?.value,
+            ),
+          ),
+        );
+        return values.every((v) => v === "2") ? values : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const afterPods = new Map((await h.pods(name)).map((p) => [p.metadata.name, p.metadata.uid]));
+    assert.deepEqual(afterPods, before, "no pod was replaced");
+    await h.settled(name);
+  });
+
+  test("a read-only config change rolls the brokers one at a time with no acknowledged message lost", async () => {
+    const before = new Map((await h.pods(name)).map((p) => [p.metadata.name, p.metadata.uid]));
+    const run = await underLoad(async () => {
+      await new Promise((r) => setTimeout(r, 3000));
+      await h.patchCluster(name, { spec: { config: { "socket.request.max.bytes": 104857601 } } });
+      await eventually(
+        "the roll starts",
+        async () =>
+          (await h.kafkaCluster(name)).status?.operation?.type === "Roll" ? true : undefined,
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      await h.settled(name, 600_000);
+    });
+    assertNoLoss(run);
+    const after = await h.pods(name);
+    for (const p of after)
+      assert.notEqual(
+        p.metadata.uid,
+        before.get(p.metadata.name),
+        `${p.metadata.name} was restarted`,
+      );
+  });
+
+  test("scale 3 → 4 adds broker 3 and moves partitions onto it under load", async () => {
+    const run = await underLoad(async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      await h.patchCluster(name, { spec: { brokers: 4 } });
+      await eventually("broker 3 recorded", async () => {
+        await refreshNodeIds();
+        return lastNodeIds.includes(3) ? true : undefined;
+      });
+      await h.settled(name, 600_000);
+    });
+    assertNoLoss(run);
+    const c = await h.kafkaCluster(name);
+    assert.equal(c.status?.brokers, "4/4");
+    const obs = await h.withAdmin(name, (a) => a.observe());
+    const onNew = obs.partitions.filter((p) => p.replicas.includes(3)).length;
+    assert.ok(onNew >= 6, `broker 3 hosts ${onNew} replicas after the rebalance`);
+    const counts = [0, 1, 2, 3].map(
+      (id) => obs.partitions.filter((p) => p.replicas.includes(id)).length,
+    );
+    assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `replicas per broker ${counts}`);
+  });
+
+  test("a scale-down below a topic's replication factor is refused and removes nothing", async () => {
+    await h.apply(topicManifest("wide", name, { partitions: 1, replicas: 4 }));
+    await eventually(
+      "topic wide Ready",
+      async () =>
+        h.condition((await h.topic("wide")) ?? {}, "Ready")?.status === "True" ? true : undefined,
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await h.patchCluster(name, { spec: { brokers: 3 } });
+    const c = await eventually(
+      "ScaleDownRefused",
+      async () => {
+        const c = await h.kafkaCluster(name);
+        return h.condition(c, "Degraded")?.reason === "ScaleDownRefused" ? c : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.match(h.condition(c, "Degraded")?.message ?? "", /wide \(replication factor 4\)/);
+    await new Promise((r) => setTimeout(r, 3000));
+    const still = await h.kafkaCluster(name);
+    assert.equal((await h.pods(name)).length, 4);
+    assert.deepEqual(
+      still.status?.nodes?.map((n) => [n.id, n.removing ?? false]),
+      [
+        [0, false],
+        [1, false],
+        [2, false],
+        [3, false],
+      ],
+    );
+    const obs = await h.withAdmin(name, (a) => a.observe());
+    assert.ok(
+      obs.partitions.some((p) => p.replicas.includes(3)),
+      "broker 3 still holds its replicas",
+    );
+  });
+
+  test("once nothing blocks it, scale 4 → 3 moves every partition off broker 3 before removing it", async () => {
+    const run = await underLoad(async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      // spec.brokers is already 3: removing the topic that blocked it lets the scale-down go on.
+      const res = await h.cluster.kubectl(
+        "delete",
+        "kafkatopic",
+        "wide",
+        "-n",
+        namespace,
+        "--wait=true",
+      );
+      assert.equal(res.code, 0, res.stderr);
+      await h.settled(name, 600_000);
+      await refreshNodeIds();
+    });
+    assertNoLoss(run);
+    const c = await h.kafkaCluster(name);
+    assert.equal(h.condition(c, "Degraded")?.status, "False");
+    assert.deepEqual(
+      c.status?.nodes?.map((n) => n.id),
+      [0, 1, 2],
+    );
+    assert.equal((await h.pods(name)).length, 3);
+    const claims = await h.cluster.api<{ items: { metadata: { name: string } }[] }>(
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+    );
+    assert.deepEqual(claims.body.items.map((i) => i.metadata.name).sort(), [
+      "data-events-0",
+      "data-events-1",
+      "data-events-2",
+    ]);
+    const obs = await h.withAdmin(name, (a) => a.observe());
+    assert.ok(!obs.liveBrokers.has(3));
+    assert.ok(obs.partitions.every((p) => !p.replicas.includes(3)));
+    const brokers = await h.withAdmin(name, (a) => a.brokers());
+    assert.deepEqual(brokers.map((b) => b.id).sort(), [0, 1, 2], "broker 3 is unregistered");
+  });
+
+  test("a roll survives the operator being SIGKILLed at random points, one node at a time", async () => {
+    const run = await underLoad(async () => {
+      await h.patchCluster(name, {
+        metadata: {
+          annotations: { "kafka.ballast.dev/restart-requested": new Date().toISOString() },
+        },
+      });
+      // Kill the operator three times mid-roll, each after a random delay.
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 4000 + Math.random() * 12_000));
+        await h.operator?.kill();
+        await new Promise((r) => setTimeout(r, 1000 + Math.random() * 3000));
+        await h.startOperator();
+      }
+      await h.settled(name, 900_000);
+    });
+    assertNoLoss(run);
+    const pods = await h.pods(name);
+    const c = await h.kafkaCluster(name);
+    const requested = c.metadata.annotations?.["kafka.ballast.dev/restart-requested"];
+    assert.ok(requested);
+    assert.equal(pods.length, 3);
+  });
+
+  test("partitions only grow: a decrease is refused in a condition, an increase is applied", async () => {
+    await h.apply(topicManifest(topic, name, { partitions: 4 }));
+    const refused = await eventually(
+      "PartitionDecreaseRefused",
+      async () => {
+        const t = await h.topic(topic);
+        return h.condition(t ?? {}, "Ready")?.reason === "PartitionDecreaseRefused" ? t : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.match(h.condition(refused, "Ready")?.message ?? "", /at least 6/);
+    assert.equal((await h.withAdmin(name, (a) => a.describeTopic(topic)))?.partitions, 6);
+    await h.apply(topicManifest(topic, name, { partitions: 8 }));
+    await eventually(
+      "8 partitions",
+      async () =>
+        (await h.withAdmin(name, (a) => a.describeTopic(topic)))?.partitions === 8
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+  });
+
+  test("deleting a KafkaTopic deletes the topic in Kafka", async () => {
+    await h.apply(topicManifest("scratch", name, { partitions: 1 }));
+    await eventually(
+      "scratch exists",
+      async () => ((await h.withAdmin(name, (a) => a.describeTopic("scratch"))) ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const res = await h.cluster.kubectl(
+      "delete",
+      "kafkatopic",
+      "scratch",
+      "-n",
+      namespace,
+      "--wait=true",
+    );
+    assert.equal(res.code, 0, res.stderr);
+    await eventually(
+      "scratch gone from Kafka",
+      async () => ((await h.withAdmin(name, (a) => a.describeTopic("scratch"))) ? undefined : true),
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+  });
+
+  test("invalid specs are rejected at admission or reported, and nothing changes", async () => {
+    const bad = clusterManifest("bad", { brokers: 1 });
+    const res = await h.kubectlInput(["apply", "-f", "-"], bad);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /spec.brokers must be at least spec.controllers.replicas/);
+
+    const quorum = await h.kubectlInput(
+      [
+        "patch",
+        "kafkacluster",
+        name,
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"controllers":{"replicas":5}}}',
+      ],
+      {},
+    );
+    assert.notEqual(quorum.code, 0);
+    assert.match(quorum.stderr, /controllers.replicas cannot change/);
+
+    const before = new Map((await h.pods(name)).map((p) => [p.metadata.name, p.metadata.uid]));
+    await h.patchCluster(name, { spec: { config: { "node.id": 7 } } });
+    const c = await eventually(
+      "InvalidSpec",
+      async () => {
+        const c = await h.kafkaCluster(name);
+        return h.condition(c, "Degraded")?.reason === "InvalidSpec" ? c : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.match(h.condition(c, "Degraded")?.message ?? "", /node\.id/);
+    await new Promise((r) => setTimeout(r, 3000));
+    const afterPods = new Map((await h.pods(name)).map((p) => [p.metadata.name, p.metadata.uid]));
+    assert.deepEqual(afterPods, before, "no pod was touched because of the bad key");
+    await h.patchCluster(name, { spec: { config: { "node.id": null } } });
+    await h.settled(name);
+  });
+});

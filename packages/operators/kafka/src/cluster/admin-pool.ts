@@ -1,0 +1,61 @@
+/**
+ * One Kafka admin connection per KafkaCluster, reused across reconciles
+ * and replaced when the brokers it was bootstrapped from are gone (pods get
+ * new IPs when they restart).
+ */
+import type { KafkaObservation, NodeId } from "../plan/state.ts";
+
+/** What the cluster controller asks of Kafka; `KafkaAdmin` implements it. */
+export interface ClusterAdmin {
+  observe(): Promise<KafkaObservation>;
+  brokerConfig(
+    id: NodeId,
+  ): Promise<Map<string, { value: string | null; readOnly: boolean; source: string }>>;
+  alterBrokerConfig(id: NodeId | "", set: Record<string, string>, remove: string[]): Promise<void>;
+  reassign(moves: readonly PartitionMove[]): Promise<void>;
+  /** Throttles the replication the moves cause (rate per broker, each direction). */
+  setThrottle(moves: readonly PartitionMove[], bytesPerSecond: number): Promise<unknown>;
+  clearThrottle(targets: { brokers: readonly NodeId[]; topics: readonly string[] }): Promise<void>;
+  unregisterBroker(id: NodeId): Promise<void>;
+  close(): Promise<void> | void;
+}
+
+/** A partition's target replica set, the preferred leader first. */
+export interface PartitionMove {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly NodeId[];
+}
+
+export type AdminFactory = (bootstrap: string[]) => ClusterAdmin;
+
+export class AdminPool {
+  readonly #factory: AdminFactory;
+  readonly #admins = new Map<string, { bootstrap: string[]; admin: ClusterAdmin }>();
+
+  constructor(factory: AdminFactory) {
+    this.#factory = factory;
+  }
+
+  /** An admin for `key`, re-created when none of its bootstrap addresses is still offered. */
+  get(key: string, bootstrap: string[]): ClusterAdmin {
+    const held = this.#admins.get(key);
+    if (held?.bootstrap.some((b) => bootstrap.includes(b))) return held.admin;
+    if (held) void Promise.resolve(held.admin.close()).catch(() => {});
+    const admin = this.#factory(bootstrap);
+    this.#admins.set(key, { bootstrap, admin });
+    return admin;
+  }
+
+  /** Drops the admin of `key` (after an error, so the next reconcile reconnects). */
+  async reset(key: string): Promise<void> {
+    const held = this.#admins.get(key);
+    this.#admins.delete(key);
+    if (held) await Promise.resolve(held.admin.close()).catch(() => {});
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#admins.keys()];
+    await Promise.all(all.map((k) => this.reset(k)));
+  }
+}

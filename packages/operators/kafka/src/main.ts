@@ -1,0 +1,45 @@
+/**
+ * Runs the Kafka operator against the cluster in $KUBECONFIG (or, inside a
+ * pod, its own cluster) until SIGTERM or Ctrl-C:
+ *
+ *   node packages/operators/kafka/src/main.ts [--install-crds] [--namespace NS]
+ *
+ * Environment: METRICS_PORT (8080), HEALTH_PORT (8081), POD_NAMESPACE (turns
+ * on leader election, for replicas in a Deployment), LEADER_ELECTION_NAMESPACE
+ * (the same out of cluster).
+ */
+import { parseArgs } from "node:util";
+import { KubeClient } from "@ballast/runtime";
+import { installKafkaCrds, kafkaOperator } from "./operator.ts";
+
+const { values } = parseArgs({
+  options: {
+    "install-crds": { type: "boolean", default: false },
+    namespace: { type: "string" },
+    kubeconfig: { type: "string" },
+  },
+});
+
+const options = { fieldManager: "ballast-kafka-operator" };
+const client = process.env.KUBERNETES_SERVICE_HOST
+  ? await KubeClient.fromCluster(options)
+  : await KubeClient.fromKubeconfig(values.kubeconfig, options);
+
+if (values["install-crds"]) await installKafkaCrds(client);
+
+const leaseNamespace = process.env.POD_NAMESPACE ?? process.env.LEADER_ELECTION_NAMESPACE;
+const { manager, admins } = kafkaOperator(client, {
+  ...(values.namespace ? { namespace: values.namespace } : {}),
+  metricsPort: Number(process.env.METRICS_PORT ?? 8080),
+  healthPort: Number(process.env.HEALTH_PORT ?? 8081),
+  leaderElection: leaseNamespace
+    ? { leaseName: "ballast-kafka-operator", namespace: leaseNamespace }
+    : false,
+});
+
+try {
+  await manager.start(manager.handleSignals());
+} finally {
+  await admins.closeAll();
+  client.close();
+}

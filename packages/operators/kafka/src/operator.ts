@@ -1,0 +1,58 @@
+/**
+ * The Kafka operator assembled: its CRDs, the KafkaCluster and KafkaTopic
+ * controllers sharing one pool of Kafka admin connections, under a
+ * Manager (metrics, health, leader election, graceful shutdown).
+ */
+import {
+  installCrds,
+  type KubeClient,
+  type Logger,
+  Manager,
+  type ManagerOptions,
+} from "@ballast/runtime";
+import { KafkaAdmin } from "./admin/admin.ts";
+import { KafkaCluster, KafkaTopic } from "./api.ts";
+import { type AdminFactory, AdminPool } from "./cluster/admin-pool.ts";
+import { kafkaClusterController } from "./cluster/controller.ts";
+import { kafkaTopicController } from "./topic/controller.ts";
+
+export const crds = [KafkaCluster, KafkaTopic];
+
+/** Applies the Kafka CRDs and waits until the API server serves them. */
+export async function installKafkaCrds(client: KubeClient, signal?: AbortSignal): Promise<void> {
+  await installCrds(client, crds, signal ? { signal } : {});
+}
+
+export interface KafkaOperatorOptions
+  extends Pick<
+    ManagerOptions,
+    "metricsPort" | "healthPort" | "host" | "leaderElection" | "metrics"
+  > {
+  /** Only watch this namespace. @default all namespaces */
+  namespace?: string;
+  logger?: Logger;
+  /** How Kafka is reached (tests may wrap it). @default a KafkaAdmin per cluster */
+  adminFactory?: AdminFactory;
+  /** How often a busy cluster is looked at again. @default 2000 */
+  busyRequeueMs?: number;
+}
+
+export function kafkaOperator(client: KubeClient, options: KafkaOperatorOptions = {}) {
+  const { namespace, adminFactory, busyRequeueMs, ...managerOptions } = options;
+  const manager = new Manager({ client, ...managerOptions });
+  const events = manager.eventRecorder({ reportingController: "ballast.dev/kafka-operator" });
+  const admins = new AdminPool(
+    adminFactory ??
+      ((bootstrap) => new KafkaAdmin({ bootstrap, clientId: "ballast-kafka-operator" })),
+  );
+  const scope = namespace ? { namespace } : {};
+  manager.add(
+    kafkaClusterController(
+      client,
+      { admins, events, ...(busyRequeueMs ? { busyRequeueMs } : {}) },
+      scope,
+    ),
+  );
+  manager.add(kafkaTopicController(client, { admins, events }, scope));
+  return { manager, admins };
+}

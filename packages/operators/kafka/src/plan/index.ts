@@ -1,0 +1,36 @@
+/**
+ * The Kafka operator's safety decisions: pure functions from what the
+ * cluster reports (`state.ts`) to what may happen next. The controller
+ * observes, asks these, and acts; nothing here does I/O.
+ */
+
+export {
+  type ConfigDiff,
+  configHash,
+  diffConfig,
+  operatorOwnedKeys,
+  PropertiesSyntaxError,
+  parseProperties,
+  renderProperties,
+  validateUserConfig,
+} from "./config.ts";
+export { assignNodeIds } from "./node-ids.ts";
+export {
+  type Assignment,
+  applyMoves,
+  type Move,
+  planReassignment,
+  ReassignmentError,
+  type ReassignmentOptions,
+  scaleDownBlockers,
+} from "./reassign.ts";
+export {
+  type Blocker,
+  chooseNextRestart,
+  describeBlocker,
+  type RestartDecision,
+  type RestartOptions,
+  restartBlockers,
+  restartOrder,
+} from "./restart.ts";
+export type * from "./state.ts";
