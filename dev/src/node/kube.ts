@@ -141,6 +141,8 @@ export interface PodSpec {
   volumes?: Volume[];
   securityContext?: { runAsUser?: number; runAsGroup?: number; fsGroup?: number };
   hostNetwork?: boolean;
+  /** Conditions another controller sets; the pod is Ready only when all are True. */
+  readinessGates?: { conditionType: string }[];
 }
 
 export interface ContainerState {

@@ -101,8 +101,20 @@ export class PodWorker {
 
   /** A newer version of the pod object arrived from the watch. */
   update(pod: Pod): void {
+    const gatesBefore = this.#gatesOpen();
     this.pod = pod;
     if (pod.metadata.deletionTimestamp) void this.terminate();
+    // A readiness gate set by another controller changes Ready.
+    else if (this.#gatesOpen() !== gatesBefore) this.#markChanged();
+  }
+
+  /** Every readiness gate's condition is True (as another controller set it). */
+  #gatesOpen(): boolean {
+    const gates = this.pod.spec.readinessGates ?? [];
+    const conditions = this.pod.status?.conditions ?? [];
+    return gates.every((g) =>
+      conditions.some((c) => c.type === g.conditionType && c.status === "True"),
+    );
   }
 
   async run(): Promise<void> {
@@ -418,13 +430,20 @@ export class PodWorker {
         ...(ok || !reason ? {} : { reason }),
       };
     };
-    const scheduled = previous.find((c) => c.type === "PodScheduled");
+    const containersReady = allReady && phase === "Running";
+    const gatesOpen = this.#gatesOpen();
+    // Only the kubelet's own conditions: the write is a strategic merge
+    // patch, which merges conditions by type, so those others own
+    // (PodScheduled, readiness gates) stay as they are.
     const conditions: PodCondition[] = [
       condition("PodReadyToStartContainers", this.podIP !== undefined),
       condition("Initialized", this.#initialized, "ContainersNotInitialized"),
-      condition("Ready", allReady && phase === "Running", "ContainersNotReady"),
-      condition("ContainersReady", allReady && phase === "Running", "ContainersNotReady"),
-      ...(scheduled ? [scheduled] : []),
+      condition(
+        "Ready",
+        containersReady && gatesOpen,
+        containersReady ? "ReadinessGatesNotReady" : "ContainersNotReady",
+      ),
+      condition("ContainersReady", containersReady, "ContainersNotReady"),
     ];
     return {
       phase,
@@ -454,7 +473,7 @@ export class PodWorker {
     const ns = this.pod.metadata.namespace ?? "default";
     const res = await this.#node.kube.request<Pod>(
       `/api/v1/namespaces/${ns}/pods/${this.pod.metadata.name}/status`,
-      { method: "PATCH", body, contentType: "application/merge-patch+json" },
+      { method: "PATCH", body, contentType: "application/strategic-merge-patch+json" },
     );
     if (res.status === 200) {
       this.#lastWritten = body;

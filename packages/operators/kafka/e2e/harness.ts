@@ -177,23 +177,42 @@ export class Harness {
     return object.status?.conditions?.find((c) => c.type === type);
   }
 
-  /** Waits until the cluster is Ready with no operation and every node on the current spec. */
+  /**
+   * Waits until the cluster is Ready, with no operation in progress, its
+   * spec acted on (observedGeneration, Degraded False) and exactly
+   * spec.brokers brokers recorded, none being removed.
+   */
   async settled(name: string, timeoutMs = 300_000): Promise<KafkaCluster> {
     return eventually(
       `KafkaCluster ${name} Ready with no operation in progress`,
       async () => {
         const c = await this.kafkaCluster(name);
         const ready = this.condition(c, "Ready");
+        const nodes = c.status?.nodes ?? [];
         if (
           ready?.status === "True" &&
+          this.condition(c, "Degraded")?.status === "False" &&
           !c.status?.operation &&
-          c.status?.observedGeneration === c.metadata.generation
+          c.status?.observedGeneration === c.metadata.generation &&
+          !nodes.some((n) => n.removing) &&
+          nodes.filter((n) => n.roles.includes("broker")).length === c.spec.brokers
         )
           return c;
         return undefined;
       },
       { timeoutMs, intervalMs: 1000 },
     );
+  }
+
+  /** The port the (latest) operator process serves /metrics on, from its "serving" log line. */
+  metricsPort(): number {
+    for (let i = this.logs.length - 1; i >= 0; i--) {
+      const line = this.logs[i] ?? "";
+      if (!line.includes('"serving"')) continue;
+      const port = (JSON.parse(line) as { metricsPort?: number }).metricsPort;
+      if (port) return port;
+    }
+    throw new Error("the operator has not said which port it serves metrics on");
   }
 
   operatorLogTail(lines = 40): string {

@@ -30,10 +30,20 @@ async function refreshNodeIds(): Promise<void> {
 async function underLoad(
   operation: () => Promise<void>,
 ): Promise<{ workload: WorkloadReport; maxDown: number; samples: number }> {
-  const workload = startWorkload({ bootstrap: () => h.bootstrap(name), topic, intervalMs: 20 });
+  const workload = startWorkload({
+    bootstrap: () => h.bootstrap(name),
+    topic,
+    intervalMs: 20,
+    // The final re-read of the whole topic is what decides "lost"; the live consumer may lag.
+    drainTimeoutMs: 15_000,
+  });
   const monitor = monitorDisruption(h.cluster, namespace, name, nodeIds);
   try {
+    // Load before, during and after the operation.
+    await workload.waitFor({ acknowledged: 100 }, 120_000);
+    const before = workload.progress().acknowledged;
     await operation();
+    await workload.waitFor({ acknowledged: before + 100 }, 120_000);
   } finally {
     const disruption = await monitor.stop();
     const report = await workload.stop();
@@ -96,6 +106,19 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
     assert.equal(clusterId, c.status?.clusterId, "storage was formatted with the id in status");
     const table = await h.cluster.kubectl("get", "kafkaclusters", "-n", namespace);
     assert.match(table.stdout, /events\s+3\/3\s+3\.9\.1\s+\S*\s*True/);
+    // Each broker pod is Ready only once Kafka lists it as running (the operator's readiness gate).
+    for (const p of await h.pods(name))
+      assert.equal(
+        p.status?.conditions?.find((c) => c.type === "kafka.ballast.dev/broker-running")?.status,
+        "True",
+      );
+    const metrics = await eventually("the operator's metrics", async () => {
+      const text = await (await fetch(`http://127.0.0.1:${h.metricsPort()}/metrics`)).text();
+      return /ballast_kafka_brokers_ready\{namespace="kafka-e2e",cluster="events"\} 3/.test(text)
+        ? text
+        : undefined;
+    });
+    assert.match(metrics, /ballast_kafka_under_replicated_partitions\{namespace="kafka-e2e",cluster="events"\} 0/);
   });
 
   test("a KafkaTopic becomes a topic with its partitions, replicas and config", async () => {
@@ -108,7 +131,12 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    const described = await h.withAdmin(name, (a) => a.describeTopic(topic));
+    // Kafka answers CreateTopics before every broker's metadata lists the topic.
+    const described = await eventually(
+      "the topic in Kafka's metadata",
+      () => h.withAdmin(name, (a) => a.describeTopic(topic)),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
     assert.equal(described?.partitions, 6);
     assert.equal(described?.replicationFactor, 3);
     assert.equal(described?.config["min.insync.replicas"], "2");

@@ -14,6 +14,7 @@ import { KafkaAdmin } from "./admin/admin.ts";
 import { KafkaCluster, KafkaTopic } from "./api.ts";
 import { type AdminFactory, AdminPool } from "./cluster/admin-pool.ts";
 import { kafkaClusterController } from "./cluster/controller.ts";
+import { KafkaMetrics } from "./cluster/metrics.ts";
 import { kafkaTopicController } from "./topic/controller.ts";
 
 export const crds = [KafkaCluster, KafkaTopic];
@@ -49,7 +50,12 @@ export function kafkaOperator(client: KubeClient, options: KafkaOperatorOptions 
   manager.add(
     kafkaClusterController(
       client,
-      { admins, events, ...(busyRequeueMs ? { busyRequeueMs } : {}) },
+      {
+        admins,
+        events,
+        metrics: new KafkaMetrics(manager.metrics.registry),
+        ...(busyRequeueMs ? { busyRequeueMs } : {}),
+      },
       scope,
     ),
   );

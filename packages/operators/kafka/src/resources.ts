@@ -32,6 +32,13 @@ export const annotations = {
 } as const;
 
 export const ports = { replication: 9091, controller: 9093 } as const;
+
+/**
+ * A broker pod's readiness gate: the operator sets it True once Kafka lists
+ * the broker as registered and unfenced (RUNNING), so "Ready" means serving,
+ * not merely "the port is open".
+ */
+export const brokerRunningGate = "kafka.ballast.dev/broker-running";
 export const dataPath = "/var/lib/kafka/data";
 const configPath = "/etc/kafka-operator";
 
@@ -255,6 +262,7 @@ export function pod(
     spec: {
       hostname: names.pod(c, node.id),
       subdomain: names.headless(c),
+      ...(broker ? { readinessGates: [{ conditionType: brokerRunningGate }] } : {}),
       // Controlled shutdown (leadership moved away, logs flushed) can take a while.
       terminationGracePeriodSeconds: 120,
       restartPolicy: "Always",

@@ -31,6 +31,7 @@ import type { KafkaObservation, NodeId } from "../plan/state.ts";
 import {
   annotations,
   bootstrapService,
+  brokerRunningGate,
   claim,
   configMap,
   defaultConfig,
@@ -45,7 +46,14 @@ import {
 } from "../resources.ts";
 import type { AdminPool, ClusterAdmin } from "./admin-pool.ts";
 import { activeBrokers, type MemberNode, planMembership } from "./membership.ts";
-import { buildStatus, type PodLike, podReady, type StatusFacts } from "./status.ts";
+import type { KafkaMetrics } from "./metrics.ts";
+import {
+  buildStatus,
+  containersReady,
+  type PodLike,
+  podReady,
+  type StatusFacts,
+} from "./status.ts";
 
 const Pod = { apiVersion: "v1", kind: "Pod" } as const;
 const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
@@ -56,6 +64,7 @@ const Claim = { apiVersion: "v1", kind: "PersistentVolumeClaim" } as const;
 export interface ClusterControllerDeps {
   admins: AdminPool;
   events?: EventRecorder;
+  metrics?: KafkaMetrics;
   /** How often a busy cluster is looked at again. @default 2000 */
   busyRequeueMs?: number;
   /** How often a quiet cluster's health is re-read from Kafka. @default 30000 */
@@ -76,6 +85,7 @@ export function kafkaClusterController(
     .build(async (ref, ctx) => {
       if (!ctx.object) {
         await deps.admins.reset(`${ref.namespace}/${ref.name}`);
+        deps.metrics?.forget(ref.namespace ?? "default", ref.name);
         return Action.done();
       }
       // Fresh, not cached: see the module comment.
@@ -92,6 +102,8 @@ export function kafkaClusterController(
       } catch (err) {
         if (isKafkaError(err)) await deps.admins.reset(step.key);
         throw err;
+      } finally {
+        deps.metrics?.record(step.c, step.facts.observation);
       }
     });
 }
@@ -165,6 +177,7 @@ class Step {
     }
     const obs = await admin.observe();
     this.facts.observation = obs;
+    await this.setRunningGates(nodes, obs);
 
     if (change.kind === "refuse") {
       await this.writeStatus({ blocked: { reason: "ScaleDownRefused", message: change.message } });
@@ -247,17 +260,53 @@ class Step {
 
   // ---- Kafka --------------------------------------------------------------
 
-  /** Bootstrap from every ready broker pod; none ready → no admin yet. */
+  /**
+   * Bootstrap from every broker pod whose container is up (not Ready: that
+   * waits for the broker-running gate this operator sets from what Kafka
+   * says); none up → no admin yet.
+   */
   admin(nodes: readonly MemberNode[]): ClusterAdmin | undefined {
     const bootstrap: string[] = [];
     for (const node of nodes) {
       if (!node.roles.includes("broker")) continue;
       const p = this.pods.get(node.id);
-      if (p && podReady(p) && p.status?.podIP)
+      if (p && containersReady(p) && p.status?.podIP)
         bootstrap.push(`${p.status.podIP}:${this.c.spec.clientPort}`);
     }
     if (bootstrap.length === 0) return undefined;
     return this.deps.admins.get(this.key, bootstrap.sort());
+  }
+
+  /** Each broker pod's readiness gate says whether Kafka lists it as running. */
+  async setRunningGates(nodes: readonly MemberNode[], obs: KafkaObservation): Promise<void> {
+    for (const node of nodes) {
+      const p = this.pods.get(node.id);
+      if (!p || !node.roles.includes("broker") || p.metadata.deletionTimestamp) continue;
+      const running = containersReady(p) && obs.liveBrokers.has(node.id);
+      const status = running ? "True" : "False";
+      const current = p.status?.conditions?.find((c) => c.type === brokerRunningGate);
+      if (current?.status === status) continue;
+      await this.ctx.client.patchStatus(
+        Pod,
+        { namespace: namespaceOf(this.c), name: p.metadata.name ?? "" },
+        {
+          status: {
+            conditions: [
+              {
+                type: brokerRunningGate,
+                status,
+                reason: running ? "BrokerRunning" : "BrokerNotRunning",
+                message: running
+                  ? `broker ${node.id} is registered and unfenced`
+                  : `broker ${node.id} is not (yet) an unfenced member of the cluster`,
+                lastTransitionTime: new Date().toISOString(),
+              },
+            ],
+          },
+        },
+        { type: "strategic", signal: this.ctx.signal },
+      );
+    }
   }
 
   async dynamicKeys(admin: ClusterAdmin, obs: KafkaObservation): Promise<ReadonlySet<string>> {

@@ -24,8 +24,17 @@ export interface PodLike extends KubeObject {
 }
 
 export function podReady(p: PodLike): boolean {
+  return podCondition(p, "Ready");
+}
+
+/** The pod's containers pass their probes (Ready may still wait for the broker-running gate). */
+export function containersReady(p: PodLike): boolean {
+  return podCondition(p, "ContainersReady");
+}
+
+function podCondition(p: PodLike, type: string): boolean {
   if (p.metadata.deletionTimestamp) return false;
-  return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  return p.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
 }
 
 export interface StatusFacts {

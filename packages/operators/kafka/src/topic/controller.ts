@@ -130,12 +130,19 @@ async function ensureTopic(
 
   const existing = await admin.describeTopic(name);
   if (!existing) {
-    await admin.createTopic({
-      name,
-      partitions: t.spec.partitions,
-      replicationFactor: t.spec.replicas,
-      config: desired,
-    });
+    try {
+      await admin.createTopic({
+        name,
+        partitions: t.spec.partitions,
+        replicationFactor: t.spec.replicas,
+        config: desired,
+      });
+    } catch (err) {
+      // Created a moment ago and not yet in the metadata we described: look again shortly.
+      if ((err as { codeName?: string }).codeName === "TOPIC_ALREADY_EXISTS")
+        return Action.requeueAfter(1000);
+      throw err;
+    }
     deps.events?.event(t, {
       type: "Normal",
       reason: "Created",
