@@ -118,7 +118,10 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
         ? text
         : undefined;
     });
-    assert.match(metrics, /ballast_kafka_under_replicated_partitions\{namespace="kafka-e2e",cluster="events"\} 0/);
+    assert.match(
+      metrics,
+      /ballast_kafka_under_replicated_partitions\{namespace="kafka-e2e",cluster="events"\} 0/,
+    );
   });
 
   test("a KafkaTopic becomes a topic with its partitions, replicas and config", async () => {
