@@ -15,6 +15,8 @@ export interface Command<O extends Options = Options> {
   /** Described options; `--help` is added to every command. */
   options: O;
   optionHelp?: Record<string, string>;
+  /** What a string option's value is called in the help, e.g. `file` for `--kubeconfig <file>`. */
+  optionArgs?: Record<string, string>;
   details?: string;
   run(args: ParsedArgs<O>): Promise<number>;
 }
@@ -29,6 +31,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * A failure the user can act on (a missing file, an object that does not
+ * exist): printed as one line naming the command, exit code 1, no stack.
+ */
+export class CommandError extends Error {
+  override name = "CommandError";
+}
+
 export function defineCommand<O extends Options>(command: Command<O>): Command<O> {
   return command;
 }
@@ -39,9 +49,11 @@ export function helpText(command: Command): string {
   if (described.length > 0) {
     lines.push("", "Options:");
     for (const [flag, spec] of described) {
-      const arg = spec.type === "string" ? ` <${flag}>` : "";
+      const arg = spec.type === "string" ? ` <${command.optionArgs?.[flag] ?? flag}>` : "";
+      const short = spec.short ? `-${spec.short}, ` : "";
       const help = command.optionHelp?.[flag] ?? "";
-      lines.push(`${`  --${flag}${arg}`.padEnd(34)}${help}`);
+      const left = `  ${short}--${flag}${arg}`;
+      lines.push(`${left.length < 34 ? left.padEnd(34) : `${left}  `}${help}`);
     }
   }
   lines.push(`${"  --help".padEnd(34)}show this help`);

@@ -1,12 +1,16 @@
 /**
- * The `ballast` command: `ballast dev …` runs the local cluster; operator
- * commands (install, run, status, roll) join as the operators land.
+ * The `ballast` command: `install`, `run`, `status` and `roll` work with the
+ * operators on any cluster; `ballast dev …` runs the local one.
  */
 import { DevClusterError } from "@ballast/dev";
-import { type Command, helpText, parse, UsageError } from "./cli.ts";
+import { type Command, CommandError, helpText, parse, UsageError } from "./cli.ts";
 import { devCommands } from "./commands/dev.ts";
+import { install } from "./commands/install.ts";
+import { roll } from "./commands/roll.ts";
+import { run } from "./commands/run.ts";
+import { status } from "./commands/status.ts";
 
-const commands: Command[] = [...devCommands] as Command[];
+const commands: Command[] = [install, run, status, roll, ...devCommands] as Command[];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 4;
@@ -58,6 +62,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`ballast ${match.name}: ${error.message}\nUsage: ${match.usage}`);
       return 2;
+    }
+    if (error instanceof CommandError) {
+      console.error(`ballast ${match.name}: ${error.message}`);
+      return 1;
     }
     if (error instanceof DevClusterError) {
       console.error(`ballast ${match.name}: ${error.explain()}`);

@@ -1,0 +1,124 @@
+/**
+ * `ballast run`: runs the operators in this process, against the cluster of
+ * a kubeconfig (out of cluster: development, or a cluster where installing
+ * a Deployment is not wanted yet), until SIGTERM or Ctrl-C. Logs are JSON
+ * lines on stderr, as in a pod.
+ */
+import type { KubeClient, ResourceDefinition } from "@ballast/runtime";
+import { CommandError, defineCommand, UsageError } from "../cli.ts";
+import { kubeOptionArgs, kubeOptionHelp, kubeOptions, withCluster } from "../kubernetes-args.ts";
+
+function portOption(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (value.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(
+      `${flag} must be a TCP port number (0-65535, 0 for any free one), not "${value}"`,
+    );
+  }
+  return port;
+}
+
+export const run = defineCommand({
+  name: "run",
+  summary: "run the Ballast operators in this process against a cluster, until Ctrl-C/SIGTERM",
+  usage:
+    "ballast run [--install-crds] [-n NS] [--metrics-port N] [--health-port N] [--leader-elect --lease-namespace NS] [--kubeconfig FILE] [--context NAME]",
+  options: {
+    namespace: { type: "string", short: "n" },
+    "install-crds": { type: "boolean" },
+    "metrics-port": { type: "string" },
+    "health-port": { type: "string" },
+    "leader-elect": { type: "boolean" },
+    "lease-namespace": { type: "string" },
+    ...kubeOptions,
+  },
+  optionArgs: {
+    ...kubeOptionArgs,
+    "metrics-port": "port",
+    "health-port": "port",
+    "lease-namespace": "ns",
+  },
+  optionHelp: {
+    namespace: "watch only this namespace (default: all namespaces)",
+    "install-crds": "install or upgrade the CRDs first (as `ballast install`)",
+    "metrics-port": "port of /metrics (default: 8080; 0 for any free port)",
+    "health-port": "port of /healthz and /readyz (default: 8081; 0 for any free port)",
+    "leader-elect": "act only while holding the lease, so several copies can run",
+    "lease-namespace": "namespace of the leader lease (required with --leader-elect)",
+    ...kubeOptionHelp,
+  },
+  details:
+    "Log level: $BALLAST_LOG_LEVEL (debug, info, warn, error). A second Ctrl-C exits without draining.",
+  async run({ values }) {
+    const metricsPort = portOption(values["metrics-port"], "--metrics-port", 8080);
+    const healthPort = portOption(values["health-port"], "--health-port", 8081);
+    const leaseNamespace = values["lease-namespace"];
+    if (values["leader-elect"] && !leaseNamespace) {
+      throw new UsageError("--leader-elect needs --lease-namespace (where the Lease object lives)");
+    }
+    if (leaseNamespace && !values["leader-elect"]) {
+      throw new UsageError("--lease-namespace only makes sense with --leader-elect");
+    }
+    const [{ crds, installKafkaCrds, kafkaOperator }, { createLogger }] = await Promise.all([
+      import("@ballast/kafka"),
+      import("@ballast/runtime"),
+    ]);
+    return withCluster(values, async ({ client, server }) => {
+      const logger = createLogger({ fields: { component: "ballast-run" } });
+      const { manager, admins } = kafkaOperator(client, {
+        ...(values.namespace ? { namespace: values.namespace } : {}),
+        metricsPort,
+        healthPort,
+        leaderElection: leaseNamespace
+          ? { leaseName: "ballast-operators", namespace: leaseNamespace }
+          : false,
+        logger,
+      });
+      const stop = manager.handleSignals();
+      try {
+        if (values["install-crds"]) {
+          logger.info("installing CRDs", { crds: crds.map((c) => c.crdName) });
+          await installKafkaCrds(client, stop);
+        } else {
+          await checkCrdsInstalled(client, crds);
+        }
+        if (stop.aborted) return 0;
+        logger.info("starting operators", {
+          server,
+          operators: ["kafka"],
+          namespace: values.namespace ?? "(all)",
+        });
+        await manager.start(stop);
+        return 0;
+      } catch (error) {
+        // Ctrl-C during the CRD installation is a normal way to stop.
+        if (stop.aborted) return 0;
+        throw error;
+      } finally {
+        await admins.closeAll();
+      }
+    });
+  },
+});
+
+/** Fails before anything starts, with the fix, rather than in every informer's log. */
+async function checkCrdsInstalled(
+  client: KubeClient,
+  crds: readonly ResourceDefinition[],
+): Promise<void> {
+  const { NoKindMatchError } = await import("@ballast/runtime");
+  for (const crd of crds) {
+    try {
+      await client.mapper.resolve(crd);
+    } catch (error) {
+      if (error instanceof NoKindMatchError) {
+        throw new CommandError(
+          `the ${crd.kind} CRD is not installed in this cluster: run \`ballast install\` or pass --install-crds`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}

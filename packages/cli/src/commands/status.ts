@@ -1,0 +1,69 @@
+/** `ballast status <kind>/<name>`: a readable summary of one data cluster or topic. */
+import type { KafkaCluster, KafkaTopic } from "@ballast/kafka";
+import { defineCommand, UsageError } from "../cli.ts";
+import { loadKinds, parseKindName } from "../kinds.ts";
+import {
+  kubeOptionArgs,
+  kubeOptionHelp,
+  kubeOptions,
+  namespaceHelp,
+  namespaceOption,
+  withCluster,
+} from "../kubernetes-args.ts";
+import { renderKafkaCluster, renderKafkaTopic } from "../render/kafka.ts";
+import { styleForStdout } from "../render/text.ts";
+
+/** A CLI that hangs on a silent API server helps no one. */
+export const requestTimeoutMs = 30_000;
+
+export const status = defineCommand({
+  name: "status",
+  summary: "show a data cluster's health, nodes, conditions and the operation in progress",
+  usage:
+    "ballast status <kind>/<name> [-n NAMESPACE] [-o text|json] [--kubeconfig FILE] [--context NAME]",
+  options: {
+    ...namespaceOption,
+    output: { type: "string", short: "o" },
+    ...kubeOptions,
+  },
+  optionArgs: { ...kubeOptionArgs, output: "format" },
+  optionHelp: {
+    ...namespaceHelp,
+    output: "text (default) or json (the object as the API server has it)",
+    ...kubeOptionHelp,
+  },
+  details:
+    "Kinds: kafkacluster (kc, kafka), kafkatopic (kt), singular or plural.\nExample: ballast status kafkacluster/events -n data",
+  async run({ values, positionals }) {
+    if (positionals.length > 1) {
+      throw new UsageError(
+        `one object at a time, got ${positionals.length}: ${positionals.join(" ")}`,
+      );
+    }
+    const output = values.output ?? "text";
+    if (output !== "text" && output !== "json") {
+      throw new UsageError(`--output must be text or json, not "${output}"`);
+    }
+    const kinds = await loadKinds();
+    const { kind, name } = parseKindName(positionals[0], kinds.all);
+    const namespace = values.namespace ?? "default";
+    return withCluster(values, async ({ client }) => {
+      const object = await client.get(
+        kind,
+        { namespace, name },
+        { signal: AbortSignal.timeout(requestTimeoutMs) },
+      );
+      if (output === "json") {
+        console.log(JSON.stringify(object, null, 2));
+        return 0;
+      }
+      const options = { style: styleForStdout(), now: new Date() };
+      console.log(
+        kind === kinds.KafkaCluster
+          ? renderKafkaCluster(object as KafkaCluster, options)
+          : renderKafkaTopic(object as KafkaTopic, options),
+      );
+      return 0;
+    });
+  },
+});

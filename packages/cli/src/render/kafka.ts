@@ -1,0 +1,158 @@
+/**
+ * What `ballast status` shows of Kafka objects: the facts an operator on
+ * call asks first (is it ready, which node is the controller, what is the
+ * operator doing and what is it waiting for), from `.status` alone.
+ */
+import type { KafkaCluster, KafkaOperation, KafkaTopic } from "@ballast/kafka";
+import type { Condition } from "@ballast/runtime";
+import { ago, fields, paint, paintStatus, progressBar, type Style, table } from "./text.ts";
+
+export interface RenderOptions {
+  style: Style;
+  now: Date;
+}
+
+const where = (o: { metadata: { namespace?: string; name?: string } }) =>
+  `${o.metadata.namespace ?? "default"}/${o.metadata.name ?? ""}`;
+
+const conditionGood = (c: Condition): boolean | undefined => {
+  // Ready says True when healthy; Degraded says True when not.
+  if (c.type === "Degraded") return c.status === "True" ? false : c.status === "False";
+  if (c.type === "Ready") return c.status === "True";
+  return undefined;
+};
+
+export function conditionLines(
+  conditions: readonly Condition[] | undefined,
+  style: Style,
+): string[] {
+  if (!conditions?.length) return ["Conditions: none reported yet"];
+  return [
+    "Conditions:",
+    ...table(
+      ["TYPE", "STATUS", "REASON", "MESSAGE"],
+      conditions.map((c) => [
+        c.type,
+        paintStatus(style, c.status, conditionGood(c)),
+        c.reason || "-",
+        c.message || "-",
+      ]),
+    ).map((line) => `  ${line}`),
+  ];
+}
+
+/** Done and total of an operation, whichever kind it is. */
+export function operationProgress(op: KafkaOperation): { done: number; total: number } {
+  if (op.type === "Roll") {
+    const done = new Set(op.done ?? []);
+    const all = new Set([
+      ...done,
+      ...(op.pending ?? []),
+      ...(op.current === undefined ? [] : [op.current]),
+    ]);
+    return { done: done.size, total: all.size };
+  }
+  const total = op.movesTotal ?? 0;
+  return { done: Math.max(0, total - (op.movesRemaining ?? total)), total };
+}
+
+export function operationLines(op: KafkaOperation, options: RenderOptions): string[] {
+  const { done, total } = operationProgress(op);
+  const since = ago(op.startedAt, options.now);
+  const unit = op.type === "Roll" ? "nodes restarted" : "partition moves done";
+  const node = op.current === undefined ? undefined : `node ${op.current}`;
+  return [
+    `Operation: ${paint(options.style, "bold", op.type)}`,
+    ...fields([
+      ["Reason", op.reason],
+      ["Since", since ? `${op.startedAt} (${since})` : op.startedAt],
+      ["Progress", `${progressBar(done, total)} ${unit}`],
+      ["Restarting", node],
+      ["Done", op.done?.length ? op.done.join(", ") : undefined],
+      ["Pending", op.pending?.length ? op.pending.join(", ") : undefined],
+      ["Waiting for", op.waitingFor ? paint(options.style, "yellow", op.waitingFor) : "nothing"],
+    ]),
+  ];
+}
+
+export function renderKafkaCluster(cluster: KafkaCluster, options: RenderOptions): string {
+  const { style } = options;
+  const status = cluster.status ?? {};
+  const nodes = status.nodes ?? [];
+  const ready = status.conditions?.find((c) => c.type === "Ready");
+  const desired = cluster.spec.brokers;
+  const brokersReady =
+    status.readyBrokers ?? nodes.filter((n) => n.ready && n.roles.includes("broker")).length;
+  const version =
+    status.version === undefined
+      ? `${cluster.spec.version} wanted (nodes run mixed versions)`
+      : status.version === cluster.spec.version
+        ? status.version
+        : `${status.version} (upgrading to ${cluster.spec.version})`;
+  const lines = [
+    `KafkaCluster ${where(cluster)}: ${ready ? paintStatus(style, ready.status === "True" ? "Ready" : "not Ready", ready.status === "True") : "no status yet"}`,
+    ...fields([
+      ["Version", version],
+      ["Brokers ready", paintStatus(style, `${brokersReady}/${desired}`, brokersReady >= desired)],
+      ["Cluster id", status.clusterId ?? "(not assigned yet)"],
+      [
+        "Controller",
+        status.activeController === undefined
+          ? "unknown"
+          : `node ${status.activeController} (active)`,
+      ],
+      ["Bootstrap", status.bootstrapServers],
+      [
+        "Generation",
+        `${cluster.metadata.generation ?? "?"}${status.observedGeneration === undefined ? "" : ` (observed ${status.observedGeneration})`}`,
+      ],
+    ]),
+    "",
+  ];
+  if (nodes.length === 0) lines.push("Nodes: none yet");
+  else {
+    lines.push(
+      "Nodes:",
+      ...table(
+        ["ID", "ROLES", "POD", "READY", "REMOVING"],
+        nodes.map((n) => [
+          String(n.id) + (n.id === status.activeController ? "*" : ""),
+          n.roles.join(","),
+          n.pod,
+          paintStatus(style, n.ready ? "yes" : "no", n.ready),
+          n.removing ? paint(style, "yellow", "yes") : "-",
+        ]),
+      ).map((line) => `  ${line}`),
+    );
+    if (status.activeController !== undefined) lines.push("  (* active controller)");
+  }
+  lines.push("", ...conditionLines(status.conditions, style));
+  lines.push(
+    "",
+    ...(status.operation ? operationLines(status.operation, options) : ["Operation: none"]),
+  );
+  return lines.join("\n");
+}
+
+export function renderKafkaTopic(topic: KafkaTopic, options: RenderOptions): string {
+  const { style } = options;
+  const status = topic.status ?? {};
+  const ready = status.conditions?.find((c) => c.type === "Ready");
+  const topicName = status.topicName ?? topic.spec.topicName ?? topic.metadata.name ?? "";
+  const partitions =
+    status.partitions === undefined || status.partitions === topic.spec.partitions
+      ? String(topic.spec.partitions)
+      : `${status.partitions} (spec asks for ${topic.spec.partitions})`;
+  return [
+    `KafkaTopic ${where(topic)}: ${ready ? paintStatus(style, ready.status === "True" ? "Ready" : "not Ready", ready.status === "True") : "no status yet"}`,
+    ...fields([
+      ["Cluster", topic.spec.cluster],
+      ["Topic", status.topicId ? `${topicName} (id ${status.topicId})` : topicName],
+      ["Partitions", partitions],
+      ["Replicas", String(topic.spec.replicas)],
+      ["Ready", ready ? paintStatus(style, ready.status, ready.status === "True") : "unknown"],
+    ]),
+    "",
+    ...conditionLines(status.conditions, style),
+  ].join("\n");
+}

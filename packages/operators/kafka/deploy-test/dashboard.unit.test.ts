@@ -1,0 +1,152 @@
+/**
+ * The Grafana dashboard only charts series the code registers: every metric
+ * named in a panel or variable query is one that the runtime's
+ * MetricsRegistry (controller, work queue, leader election and process
+ * metrics) or the Kafka operator's KafkaMetrics puts on /metrics.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { MetricsRegistry } from "@ballast/runtime";
+import { KafkaMetrics } from "../src/cluster/metrics.ts";
+
+const repoRoot = join(import.meta.dirname, "../../../..");
+
+interface Panel {
+  title?: string;
+  type: string;
+  targets?: { expr?: string }[];
+  panels?: Panel[];
+}
+
+interface Dashboard {
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query?: unknown; definition?: string }[] };
+}
+
+const dashboard = JSON.parse(
+  readFileSync(join(repoRoot, "deploy/grafana/ballast-dashboard.json"), "utf8"),
+) as Dashboard;
+
+/** The series names a scrape of the operator can return, histogram suffixes included. */
+async function registeredSeries(): Promise<Set<string>> {
+  const metrics = new MetricsRegistry();
+  new KafkaMetrics(metrics.registry);
+  const names = new Set<string>();
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    names.add(m.name);
+    if (String(m.type) === "histogram")
+      for (const suffix of ["_bucket", "_sum", "_count"]) names.add(m.name + suffix);
+    if (String(m.type) === "summary")
+      for (const suffix of ["_sum", "_count"]) names.add(m.name + suffix);
+  }
+  return names;
+}
+
+const keywords = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "bool",
+  "and",
+  "or",
+  "unless",
+  "offset",
+]);
+
+/**
+ * The metric names in a PromQL expression: identifiers that are not
+ * functions (followed by `(`), keywords, label names (inside `{}` or after
+ * by/without), or durations.
+ */
+export function metricNames(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, "")
+    .replace(/\[[^\]]*\]/g, "")
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "")
+    .replace(/\$\w+/g, "");
+  const names: string[] = [];
+  for (const m of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
+    const rest = stripped.slice((m.index ?? 0) + m[0].length);
+    if (/^\s*\(/.test(rest) || keywords.has(m[0])) continue;
+    names.push(m[0]);
+  }
+  return names;
+}
+
+function expressions(): { where: string; expr: string }[] {
+  const out: { where: string; expr: string }[] = [];
+  const walk = (panels: Panel[]) => {
+    for (const p of panels) {
+      for (const t of p.targets ?? [])
+        if (t.expr) out.push({ where: `panel "${p.title}"`, expr: t.expr });
+      walk(p.panels ?? []);
+    }
+  };
+  walk(dashboard.panels);
+  for (const v of dashboard.templating.list) {
+    if (v.type !== "query") continue;
+    const q = typeof v.query === "string" ? v.query : (v.query as { query?: string })?.query;
+    const inner = /^label_values\((.*),\s*\w+\)$/.exec(q ?? "")?.[1];
+    assert.ok(inner, `variable ${v.name}: a label_values() query`);
+    out.push({ where: `variable $${v.name}`, expr: inner });
+  }
+  return out;
+}
+
+test("metricNames() finds the metric in PromQL and skips functions, labels and keywords", () => {
+  assert.deepEqual(
+    metricNames(
+      'histogram_quantile(0.99, sum by (controller, le) (rate(x_seconds_bucket{controller=~"$c"}[5m])))',
+    ),
+    ["x_seconds_bucket"],
+  );
+  assert.deepEqual(metricNames("a_total / on (name) b_total"), ["a_total", "b_total"]);
+});
+
+test("every dashboard expression names only metrics the operator registers", async () => {
+  const registered = await registeredSeries();
+  const unknown: string[] = [];
+  const all = expressions();
+  assert.ok(all.length >= 20, `${all.length} expressions`);
+  for (const { where, expr } of all) {
+    const names = metricNames(expr);
+    assert.ok(names.length > 0, `${where}: no metric in ${expr}`);
+    for (const name of names) if (!registered.has(name)) unknown.push(`${where}: ${name}`);
+  }
+  assert.deepEqual(unknown, []);
+});
+
+test("the dashboard charts every Kafka metric and the controller-runtime essentials", async () => {
+  const used = new Set(expressions().flatMap((e) => metricNames(e.expr)));
+  const kafka = [...(await registeredSeries())].filter((n) => n.startsWith("ballast_kafka_"));
+  assert.ok(kafka.length >= 7);
+  for (const name of [
+    ...kafka,
+    "controller_runtime_reconcile_total",
+    "controller_runtime_reconcile_time_seconds_bucket",
+    "workqueue_depth",
+    "workqueue_adds_total",
+    "workqueue_retries_total",
+    "leader_election_master_status",
+    "process_resident_memory_bytes",
+  ])
+    assert.ok(used.has(name), `${name} is charted`);
+});
+
+test("the namespace and cluster variables come from label_values over Kafka metrics", () => {
+  const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+  assert.match(
+    vars.get("namespace")?.definition ?? "",
+    /^label_values\(ballast_kafka_\w+, namespace\)$/,
+  );
+  assert.match(
+    vars.get("cluster")?.definition ?? "",
+    /^label_values\(ballast_kafka_\w+\{namespace=~"\$namespace"\}, cluster\)$/,
+  );
+});

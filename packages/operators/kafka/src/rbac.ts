@@ -1,0 +1,158 @@
+/**
+ * The Kafka operator's Kubernetes permissions, declared as data and derived
+ * from the calls the code makes, so the Helm chart's RBAC is generated
+ * (`node scripts/generate-chart.ts`) rather than written by hand.
+ *
+ * Three scopes, because the chart binds them differently:
+ * - `namespacedRules`: everything the two controllers touch inside the
+ *   namespaces they watch; a ClusterRole when watching all namespaces, one
+ *   Role per namespace otherwise.
+ * - `clusterRules`: cluster-scoped kinds (the CRDs, installed and upgraded by
+ *   `--install-crds`); always a ClusterRole.
+ * - `leaderElectionRules`: the Lease in the operator's own namespace.
+ *
+ * Server-side apply is a PATCH, but the API server authorizes an apply that
+ * creates the object as `create` too, so every applied kind has both verbs.
+ * No rule uses a wildcard: a new call in the code needs a new line here, and
+ * the chart test proves the ServiceAccount can make exactly these calls.
+ */
+
+/** One RBAC PolicyRule, as a Role or ClusterRole lists it. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** A rule together with the code that needs it. */
+export interface DeclaredRule extends PolicyRule {
+  why: string;
+}
+
+const ballast = "ballast.dev";
+
+export const namespacedRules: DeclaredRule[] = [
+  // KafkaCluster informer (list+watch); cluster/controller.ts GETs it fresh
+  // before deciding, and topic/controller.ts GETs a topic's cluster.
+  {
+    apiGroups: [ballast],
+    resources: ["kafkaclusters"],
+    verbs: ["get", "list", "watch"],
+    why: "KafkaCluster informer; cluster/controller.ts and topic/controller.ts read it fresh",
+  },
+  // resources.ts sets blockOwnerDeletion on the owner references of pods,
+  // Services, the ConfigMap and the budget; API servers running the
+  // OwnerReferencesPermissionEnforcement admission plugin (OpenShift, some
+  // hardened clusters) require this to set it.
+  {
+    apiGroups: [ballast],
+    resources: ["kafkaclusters/finalizers"],
+    verbs: ["update"],
+    why: "resources.ts ownerReference blockOwnerDeletion (OwnerReferencesPermissionEnforcement)",
+  },
+  // cluster/controller.ts writeStatus: applyStatus (server-side apply of /status).
+  {
+    apiGroups: [ballast],
+    resources: ["kafkaclusters/status"],
+    verbs: ["patch"],
+    why: "cluster/controller.ts writeStatus (server-side apply of status)",
+  },
+  // KafkaTopic informer; the runtime's finalize() adds/removes the finalizer
+  // with a JSON patch, topic/controller.ts records managed keys with a merge patch.
+  {
+    apiGroups: [ballast],
+    resources: ["kafkatopics"],
+    verbs: ["list", "watch", "patch"],
+    why: "KafkaTopic informer; finalizer JSON patch; managed-config annotation merge patch",
+  },
+  // topic/controller.ts writeStatus: applyStatus.
+  {
+    apiGroups: [ballast],
+    resources: ["kafkatopics/status"],
+    verbs: ["patch"],
+    why: "topic/controller.ts writeStatus (server-side apply of status)",
+  },
+  // Owned pods: informer; ensurePods creates them; roll and scale-down delete
+  // them; applyDynamicConfig merge-patches the applied-config annotation;
+  // topic/controller.ts lists broker pods to find a bootstrap address.
+  {
+    apiGroups: [""],
+    resources: ["pods"],
+    verbs: ["list", "watch", "create", "delete", "patch"],
+    why: "owned-pod informer; ensurePods create; roll/scale-down delete; applied-config patch; topic bootstrap list",
+  },
+  // setRunningGates: strategic-merge patch of the readiness-gate condition.
+  {
+    apiGroups: [""],
+    resources: ["pods/status"],
+    verbs: ["patch"],
+    why: "cluster/controller.ts setRunningGates (broker-running readiness gate)",
+  },
+  // ensurePods creates one claim per node; scale-down deletes a removed node's.
+  {
+    apiGroups: [""],
+    resources: ["persistentvolumeclaims"],
+    verbs: ["create", "delete"],
+    why: "cluster/controller.ts ensurePods create; scaleDown delete",
+  },
+  // ensureSharedObjects: owned informers, then server-side apply (patch, and
+  // create on the first apply) of the two Services and the ConfigMap.
+  {
+    apiGroups: [""],
+    resources: ["services", "configmaps"],
+    verbs: ["list", "watch", "create", "patch"],
+    why: "owned informers; cluster/controller.ts ensureSharedObjects server-side apply",
+  },
+  // ensureSharedObjects: the PodDisruptionBudget, likewise.
+  {
+    apiGroups: ["policy"],
+    resources: ["poddisruptionbudgets"],
+    verbs: ["list", "watch", "create", "patch"],
+    why: "owned informer; cluster/controller.ts ensureSharedObjects server-side apply",
+  },
+  // The runtime's EventRecorder creates an Event, then merge-patches its series.
+  {
+    apiGroups: ["events.k8s.io"],
+    resources: ["events"],
+    verbs: ["create", "patch"],
+    why: "runtime events/recorder.ts (create, then patch the series of a repeated event)",
+  },
+];
+
+export const clusterRules: DeclaredRule[] = [
+  // main.ts --install-crds: the runtime's installCrds server-side applies each
+  // CRD, then GETs it until Established (it never lists or watches).
+  {
+    apiGroups: ["apiextensions.k8s.io"],
+    resources: ["customresourcedefinitions"],
+    verbs: ["get", "create", "patch"],
+    why: "main.ts --install-crds: runtime crd/install.ts server-side apply, then get until Established",
+  },
+];
+
+export const leaderElectionRules: DeclaredRule[] = [
+  // The runtime's LeaderElector: get the Lease, create it when missing,
+  // replace (PUT) it to acquire and renew.
+  {
+    apiGroups: ["coordination.k8s.io"],
+    resources: ["leases"],
+    verbs: ["get", "create", "update"],
+    why: "runtime leader/elector.ts (get, create when missing, update to acquire/renew)",
+  },
+];
+
+/** Every permission the operator needs, in all three scopes. */
+export const kafkaOperatorRules: PolicyRule[] = [
+  ...namespacedRules,
+  ...clusterRules,
+  ...leaderElectionRules,
+].map(toPolicyRule);
+
+/** The rule as RBAC stores it (without `why`). */
+export function toPolicyRule(rule: PolicyRule): PolicyRule {
+  return {
+    apiGroups: [...rule.apiGroups],
+    resources: [...rule.resources],
+    verbs: [...rule.verbs],
+  };
+}
