@@ -64,8 +64,9 @@ try {
       );
     }
   }
-  const rolls = spread(roll);
-  const sums = spread(reference);
+  const tenths = (values: number[]) => values.map((v) => round(v, 1));
+  const rolls = spread(tenths(roll));
+  const sums = spread(tenths(reference));
   const result = {
     roll_s: round(rolls.median, 1),
     sum_of_restarts_s: round(sums.median, 1),

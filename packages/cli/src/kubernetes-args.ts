@@ -146,8 +146,10 @@ function findCause<T extends Error>(
   return undefined;
 }
 
+/** A request aborted by `AbortSignal.timeout()`, however wrapped. */
 function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+  for (let e = error; e instanceof Error; e = e.cause) if (e.name === "TimeoutError") return true;
+  return false;
 }
 
 /** The innermost cause's message: "connect ECONNREFUSED 127.0.0.1:1", not the request path. */

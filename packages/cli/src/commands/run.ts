@@ -44,7 +44,7 @@ export const run = defineCommand({
     "install-crds": "install or upgrade the CRDs first (as `ballast install`)",
     "metrics-port": "port of /metrics (default: 8080; 0 for any free port)",
     "health-port": "port of /healthz and /readyz (default: 8081; 0 for any free port)",
-    "leader-elect": "act only while holding the lease, so several copies can run",
+    "leader-elect": "act only while holding the Lease ballast-operators, so several copies can run",
     "lease-namespace": "namespace of the leader lease (required with --leader-elect)",
     ...kubeOptionHelp,
   },
@@ -94,13 +94,22 @@ export const run = defineCommand({
       } catch (error) {
         // Ctrl-C during the CRD installation is a normal way to stop.
         if (stop.aborted) return 0;
-        throw error;
+        throw portInUse(error) ?? error;
       } finally {
         await admins.closeAll();
       }
     });
   },
 });
+
+function portInUse(error: unknown): CommandError | undefined {
+  const { code, port } = (error ?? {}) as { code?: string; port?: number };
+  if (code !== "EADDRINUSE") return undefined;
+  return new CommandError(
+    `port ${port} is already in use: choose others with --metrics-port and --health-port (0 picks a free one)`,
+    { cause: error },
+  );
+}
 
 /** Fails before anything starts, with the fix, rather than in every informer's log. */
 async function checkCrdsInstalled(

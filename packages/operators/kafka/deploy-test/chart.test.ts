@@ -95,14 +95,18 @@ describe("chart without a cluster", () => {
       assert.deepEqual(rules, namespacedRules.map(toPolicyRule));
     const bindings = ofKind(objects, "RoleBinding").filter((b) => b.metadata.name === "r-ballast");
     assert.deepEqual(bindings.map((b) => b.metadata.namespace).sort(), ["a", "b"]);
-    // Two namespaces cannot be passed to the operator (it takes one --namespace).
+    // The operator watches exactly the namespaces its Roles cover.
     const args = deploymentContainer(objects).args ?? [];
-    assert.ok(!args.some((a) => a.startsWith("--namespace")), args.join(" "));
+    assert.ok(args.includes("--namespace=a,b"), args.join(" "));
   });
 
-  test("exactly one watched namespace is passed to the operator with --namespace", async () => {
+  test("watched namespaces and the release's own lease name are passed to the operator", async () => {
     const { objects } = await render({ values: { watchNamespaces: ["team-a"] } });
-    assert.deepEqual(deploymentContainer(objects).args, ["--install-crds", "--namespace=team-a"]);
+    assert.deepEqual(deploymentContainer(objects).args, [
+      "--install-crds",
+      "--namespace=team-a",
+      "--lease-name=ballast",
+    ]);
   });
 
   test("no rendered rule uses a wildcard, in either mode", async () => {

@@ -4,7 +4,9 @@
  * (in the namespaces the mode grants them) and denies what is not declared;
  * and the operator itself, run with that ServiceAccount's token, brings a
  * KafkaCluster and a KafkaTopic as far as a node-less cluster allows
- * without a single refused call.
+ * without a single refused call. (Calls this node-less cluster cannot
+ * reach, such as the readiness gate and scale-down deletes, are covered by
+ * the SubjectAccessReviews.)
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -343,6 +345,44 @@ describe("the chart's ServiceAccount can make exactly the declared calls", () =>
           };
           return t.metadata.finalizers?.includes("kafka.ballast.dev/topic") &&
             t.status?.conditions?.some((c) => c.type === "Ready")
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      ),
+    );
+
+    // An Event (events.k8s.io create): growing the cluster records a ScaleUp.
+    const grow = await cluster.kubectl(
+      "patch",
+      "kafkacluster/events",
+      "-n",
+      watched,
+      "--type=merge",
+      "-p",
+      '{"spec":{"brokers":4}}',
+    );
+    assert.equal(grow.code, 0, grow.stderr);
+    await withOutput(() =>
+      eventually(
+        "a ScaleUp event recorded by the operator",
+        async () => {
+          const got = await cluster.kubectl(
+            "get",
+            "events.events.k8s.io",
+            "-n",
+            watched,
+            "-o",
+            "json",
+          );
+          const items = (
+            JSON.parse(got.stdout || '{"items":[]}') as {
+              items: { reason?: string; reportingController?: string }[];
+            }
+          ).items;
+          return items.some(
+            (e) => e.reason === "ScaleUp" && e.reportingController === "ballast.dev/kafka-operator",
+          )
             ? true
             : undefined;
         },

@@ -2,11 +2,12 @@
  * Runs the Kafka operator against the cluster in $KUBECONFIG (or, inside a
  * pod, its own cluster) until SIGTERM or Ctrl-C:
  *
- *   node packages/operators/kafka/src/main.ts [--install-crds] [--namespace NS]
+ *   node packages/operators/kafka/src/main.ts [--install-crds] [--namespace NS[,NS...]]
+ *                                            [--lease-name NAME] [--kubeconfig FILE]
  *
  * Environment: METRICS_PORT (8080), HEALTH_PORT (8081), POD_NAMESPACE (turns
  * on leader election, for replicas in a Deployment), LEADER_ELECTION_NAMESPACE
- * (the same out of cluster).
+ * (the same out of cluster), BALLAST_LOG_LEVEL.
  */
 import { parseArgs } from "node:util";
 import { KubeClient } from "@ballast/runtime";
@@ -15,8 +16,10 @@ import { installKafkaCrds, kafkaOperator } from "./operator.ts";
 const { values } = parseArgs({
   options: {
     "install-crds": { type: "boolean", default: false },
-    namespace: { type: "string" },
+    namespace: { type: "string", multiple: true },
     kubeconfig: { type: "string" },
+    // One per installation: two releases must not share (or fight over) a lease.
+    "lease-name": { type: "string", default: "ballast-kafka-operator" },
   },
 });
 
@@ -28,12 +31,13 @@ const client = process.env.KUBERNETES_SERVICE_HOST
 if (values["install-crds"]) await installKafkaCrds(client);
 
 const leaseNamespace = process.env.POD_NAMESPACE ?? process.env.LEADER_ELECTION_NAMESPACE;
+const namespaces = (values.namespace ?? []).flatMap((n) => n.split(",")).filter(Boolean);
 const { manager, admins } = kafkaOperator(client, {
-  ...(values.namespace ? { namespace: values.namespace } : {}),
+  namespaces,
   metricsPort: Number(process.env.METRICS_PORT ?? 8080),
   healthPort: Number(process.env.HEALTH_PORT ?? 8081),
   leaderElection: leaseNamespace
-    ? { leaseName: "ballast-kafka-operator", namespace: leaseNamespace }
+    ? { leaseName: values["lease-name"], namespace: leaseNamespace }
     : false,
 });
 

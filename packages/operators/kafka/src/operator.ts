@@ -31,6 +31,8 @@ export interface KafkaOperatorOptions
   > {
   /** Only watch this namespace. @default all namespaces */
   namespace?: string;
+  /** Only watch these namespaces (one set of controllers each). @default all namespaces */
+  namespaces?: string[];
   logger?: Logger;
   /** How Kafka is reached (tests may wrap it). @default a KafkaAdmin per cluster */
   adminFactory?: AdminFactory;
@@ -39,26 +41,32 @@ export interface KafkaOperatorOptions
 }
 
 export function kafkaOperator(client: KubeClient, options: KafkaOperatorOptions = {}) {
-  const { namespace, adminFactory, busyRequeueMs, ...managerOptions } = options;
+  const { namespace, namespaces, adminFactory, busyRequeueMs, ...managerOptions } = options;
   const manager = new Manager({ client, ...managerOptions });
   const events = manager.eventRecorder({ reportingController: "ballast.dev/kafka-operator" });
   const admins = new AdminPool(
     adminFactory ??
       ((bootstrap) => new KafkaAdmin({ bootstrap, clientId: "ballast-kafka-operator" })),
   );
-  const scope = namespace ? { namespace } : {};
-  manager.add(
-    kafkaClusterController(
-      client,
-      {
-        admins,
-        events,
-        metrics: new KafkaMetrics(manager.metrics.registry),
-        ...(busyRequeueMs ? { busyRequeueMs } : {}),
-      },
-      scope,
-    ),
-  );
-  manager.add(kafkaTopicController(client, { admins, events }, scope));
+  const metrics = new KafkaMetrics(manager.metrics.registry);
+  const scopes: (string | undefined)[] = namespaces?.length
+    ? namespaces
+    : [namespace].filter((ns) => ns !== undefined);
+  if (scopes.length === 0) scopes.push(undefined);
+  for (const ns of scopes) {
+    // Controllers are named per namespace when there are several, for metrics and logs.
+    const suffix = scopes.length > 1 ? `-${ns}` : "";
+    const scope = ns ? { namespace: ns } : {};
+    manager.add(
+      kafkaClusterController(
+        client,
+        { admins, events, metrics, ...(busyRequeueMs ? { busyRequeueMs } : {}) },
+        { ...scope, name: `kafkacluster${suffix}` },
+      ),
+    );
+    manager.add(
+      kafkaTopicController(client, { admins, events }, { ...scope, name: `kafkatopic${suffix}` }),
+    );
+  }
   return { manager, admins };
 }

@@ -38,7 +38,7 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [ballast],
     resources: ["kafkaclusters"],
     verbs: ["get", "list", "watch"],
-    why: "KafkaCluster informer; cluster/controller.ts and topic/controller.ts read it fresh",
+    why: "KafkaCluster informer (runtime cache/informer.ts); fresh get in cluster/controller.ts and topic/controller.ts",
   },
   // resources.ts sets blockOwnerDeletion on the owner references of pods,
   // Services, the ConfigMap and the budget; API servers running the
@@ -63,7 +63,7 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [ballast],
     resources: ["kafkatopics"],
     verbs: ["list", "watch", "patch"],
-    why: "KafkaTopic informer; finalizer JSON patch; managed-config annotation merge patch",
+    why: "KafkaTopic informer (runtime cache/informer.ts); runtime finalizer/finalize.ts JSON patch; topic/controller.ts managed-config merge patch",
   },
   // topic/controller.ts writeStatus: applyStatus.
   {
@@ -79,7 +79,7 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [""],
     resources: ["pods"],
     verbs: ["list", "watch", "create", "delete", "patch"],
-    why: "owned-pod informer; ensurePods create; roll/scale-down delete; applied-config patch; topic bootstrap list",
+    why: "owned-pod informer (runtime cache/informer.ts); cluster/controller.ts create, delete, applied-config patch; topic/controller.ts bootstrap list",
   },
   // setRunningGates: strategic-merge patch of the readiness-gate condition.
   {
@@ -101,14 +101,14 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [""],
     resources: ["services", "configmaps"],
     verbs: ["list", "watch", "create", "patch"],
-    why: "owned informers; cluster/controller.ts ensureSharedObjects server-side apply",
+    why: "owned informers (runtime cache/informer.ts); cluster/controller.ts ensureSharedObjects server-side apply",
   },
   // ensureSharedObjects: the PodDisruptionBudget, likewise.
   {
     apiGroups: ["policy"],
     resources: ["poddisruptionbudgets"],
     verbs: ["list", "watch", "create", "patch"],
-    why: "owned informer; cluster/controller.ts ensureSharedObjects server-side apply",
+    why: "owned informer (runtime cache/informer.ts); cluster/controller.ts ensureSharedObjects server-side apply",
   },
   // The runtime's EventRecorder creates an Event, then merge-patches its series.
   {

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { ballast } from "./_test-cli.ts";
+
+// No cluster needed: these are the answers given before, or instead of, one.
+const dir = mkdtempSync(join(tmpdir(), "ballast-cli-test-"));
+let deadKubeconfig: string;
+let deadServer: string;
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+before(async () => {
+  deadServer = `https://127.0.0.1:${await closedPort()}`;
+  deadKubeconfig = join(dir, "dead.kubeconfig");
+  writeFileSync(
+    deadKubeconfig,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        { name: "gone", cluster: { server: deadServer, "insecure-skip-tls-verify": true } },
+      ],
+      users: [{ name: "me", user: { token: "t" } }],
+      contexts: [{ name: "gone", context: { cluster: "gone", user: "me" } }],
+      "current-context": "gone",
+    }),
+  );
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const noStack = (stderr: string) => assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+
+describe("ballast --help", () => {
+  test("lists every command", async () => {
+    const { code, stdout } = await ballast(["--help"]);
+    assert.equal(code, 0);
+    for (const command of ["install", "run", "status", "roll", "dev up", "dev down"]) {
+      assert.match(stdout, new RegExp(`^  ${command}\\s{2,}\\S`, "m"), command);
+    }
+  });
+
+  const options: Record<string, string[]> = {
+    install: ["--kubeconfig <file>", "--context <name>"],
+    run: [
+      "--install-crds",
+      "-n, --namespace <ns>",
+      "--metrics-port <port>",
+      "--health-port <port>",
+      "--leader-elect",
+      "--lease-namespace <ns>",
+      "--kubeconfig <file>",
+      "--context <name>",
+    ],
+    status: ["-n, --namespace <ns>", "-o, --output <format>", "--kubeconfig <file>", "--context"],
+    roll: ["-n, --namespace <ns>", "--kubeconfig <file>", "--context <name>"],
+  };
+  for (const [command, flags] of Object.entries(options)) {
+    test(`${command} --help exits 0 and describes its options`, async () => {
+      const { code, stdout, stderr } = await ballast([command, "--help"]);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, new RegExp(`^Usage: ballast ${command}`, "m"));
+      for (const flag of flags) assert.ok(stdout.includes(flag), `${command}: ${flag}\n${stdout}`);
+    });
+  }
+
+  test("an unknown command is named, with the list of commands", async () => {
+    const { code, stderr } = await ballast(["deploy", "kafka"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown command "deploy kafka"/);
+    assert.match(stderr, /^ {2}install/m);
+  });
+});
+
+describe("connection errors", () => {
+  test("a missing kubeconfig file is named", async () => {
+    const missing = join(dir, "nope.kubeconfig");
+    for (const args of [["status", "kc/events"], ["install"], ["roll", "kc/events"], ["run"]]) {
+      const { code, stderr } = await ballast([...args, "--kubeconfig", missing]);
+      assert.equal(code, 1, args.join(" "));
+      assert.equal(stderr.trim(), `ballast ${args[0]}: kubeconfig ${missing}: no such file`);
+    }
+  });
+
+  test("without --kubeconfig or $KUBECONFIG, the default file is named and the options suggested", async () => {
+    const { code, stderr } = await ballast(["status", "kc/events"], { HOME: dir });
+    assert.equal(code, 1);
+    assert.match(stderr, new RegExp(`kubeconfig ${join(dir, ".kube", "config")}: no such file`));
+    assert.match(stderr, /--kubeconfig or \$KUBECONFIG/);
+    noStack(stderr);
+  });
+
+  test("a kubeconfig that is not YAML is named, in one line", async () => {
+    const broken = join(dir, "broken.kubeconfig");
+    writeFileSync(broken, "clusters: [\n  - name: x\n");
+    const { code, stderr } = await ballast(["status", "kc/events", "--kubeconfig", broken]);
+    assert.equal(code, 1);
+    assert.match(stderr, new RegExp(`^ballast status: kubeconfig ${broken}: not valid YAML`));
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  });
+
+  test("a context the kubeconfig lacks is named with the ones it has", async () => {
+    const args = ["status", "kc/events", "--kubeconfig", deadKubeconfig, "--context", "prod"];
+    const { code, stderr } = await ballast(args);
+    assert.equal(code, 1);
+    assert.match(stderr, /context "prod" is not defined \(contexts: gone\)/);
+  });
+
+  test("an API server that does not answer is named, for every command", async () => {
+    for (const args of [
+      ["status", "kc/events"],
+      ["install"],
+      ["roll", "kc/events"],
+      ["run", "--install-crds"],
+    ]) {
+      const { code, stderr } = await ballast([...args, "--kubeconfig", deadKubeconfig]);
+      assert.equal(code, 1, `${args.join(" ")}: ${stderr}`);
+      assert.match(
+        stderr,
+        new RegExp(
+          `^ballast ${args[0]}: cannot reach the API server at ${deadServer}/ \\(.*ECONNREFUSED`,
+          "m",
+        ),
+      );
+      noStack(stderr);
+    }
+  });
+});
