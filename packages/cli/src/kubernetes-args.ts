@@ -9,7 +9,7 @@
  * starts: `ballast --help` and `ballast dev …` should not pay for it.
  */
 import type { KubeApiError, KubeClient } from "@ballast/runtime";
-import { CommandError } from "./cli.ts";
+import { CommandError, UsageError } from "./cli.ts";
 
 type Runtime = typeof import("@ballast/runtime");
 
@@ -27,7 +27,34 @@ export const kubeOptionHelp = {
 
 export const namespaceHelp = { namespace: "namespace of the object (default: default)" };
 
-export const kubeOptionArgs = { kubeconfig: "file", context: "name", namespace: "ns" };
+export const kubeOptionArgs = {
+  kubeconfig: "file",
+  context: "name",
+  namespace: "ns",
+  "request-timeout": "seconds",
+};
+
+/** For commands that should end: how long they wait for the API server at most. */
+export const timeoutOption = { "request-timeout": { type: "string" } } as const;
+
+export const timeoutHelp = (seconds: number) => ({
+  "request-timeout": `give up when the API server has not answered in time (default: ${seconds})`,
+});
+
+/** `--request-timeout` in milliseconds; a UsageError for anything but a positive number. */
+export function parseTimeout(value: string | undefined, defaultSeconds: number): number {
+  if (value === undefined) return defaultSeconds * 1000;
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--request-timeout must be a number of seconds above 0, not "${value}"`);
+  }
+  return seconds * 1000;
+}
+
+/** Raised when a command's whole exchange with the API server overran its time. */
+class DeadlineExceeded extends Error {
+  override name = "TimeoutError";
+}
 
 export interface KubeArgs {
   kubeconfig?: string | undefined;
@@ -49,18 +76,21 @@ const ballastGroups = ["ballast.dev"];
 
 /**
  * Connects, runs `work`, closes the client, and turns the errors a user can
- * fix into `CommandError`s that say how.
+ * fix into `CommandError`s that say how. With `timeoutMs`, gives up after
+ * that long: closing the client then ends whatever request still hangs
+ * (discovery included, which no per-request signal reaches).
  */
 export async function withCluster<T>(
   args: KubeArgs,
   work: (cluster: Cluster) => Promise<T>,
+  options: { timeoutMs?: number; fieldManager?: string } = {},
 ): Promise<T> {
   const runtime = await import("@ballast/runtime");
   const { KubeClient, KubeconfigError } = runtime;
   let client: KubeClient;
   try {
     client = await KubeClient.fromKubeconfig(args.kubeconfig, {
-      fieldManager,
+      fieldManager: options.fieldManager ?? fieldManager,
       ...(args.context ? { context: args.context } : {}),
     });
   } catch (error) {
@@ -71,11 +101,24 @@ export async function withCluster<T>(
     }
     throw explainKubeError(error, undefined, runtime);
   }
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await work({ client, server: client.server });
+    const working = work({ client, server: client.server });
+    if (options.timeoutMs === undefined) return await working;
+    const { timeoutMs } = options;
+    // The loser of the race fails once the client is closed: nobody waits for it.
+    working.catch(() => {});
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DeadlineExceeded(`no answer within ${timeoutMs / 1000}s`)),
+        timeoutMs,
+      );
+    });
+    return await Promise.race([working, deadline]);
   } catch (error) {
     throw explainKubeError(error, client.server, runtime);
   } finally {
+    clearTimeout(timer);
     client.close();
   }
 }
@@ -98,7 +141,7 @@ export function explainKubeError(
   const connection = findCause(error, KubeConnectionError);
   if (connection || isTimeout(error)) {
     const where = server ? `the API server at ${server}` : "the API server";
-    const why = connection ? rootMessage(connection) : "no answer in time";
+    const why = connection ? rootMessage(connection) : timeoutMessage(error);
     return new CommandError(
       `cannot reach ${where} (${why}): is the cluster running, and is this the right kubeconfig/context?`,
       { cause: error },
@@ -144,6 +187,10 @@ function findCause<T extends Error>(
 ): T | undefined {
   for (let e = error; e instanceof Error; e = e.cause) if (e instanceof type) return e;
   return undefined;
+}
+
+function timeoutMessage(error: unknown): string {
+  return error instanceof DeadlineExceeded ? error.message : "no answer in time";
 }
 
 /** A request aborted by `AbortSignal.timeout()`, however wrapped. */

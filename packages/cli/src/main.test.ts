@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -52,7 +52,7 @@ describe("ballast --help", () => {
   });
 
   const options: Record<string, string[]> = {
-    install: ["--kubeconfig <file>", "--context <name>"],
+    install: ["--kubeconfig <file>", "--context <name>", "--request-timeout <seconds>"],
     run: [
       "--install-crds",
       "-n, --namespace <ns>",
@@ -63,8 +63,14 @@ describe("ballast --help", () => {
       "--kubeconfig <file>",
       "--context <name>",
     ],
-    status: ["-n, --namespace <ns>", "-o, --output <format>", "--kubeconfig <file>", "--context"],
-    roll: ["-n, --namespace <ns>", "--kubeconfig <file>", "--context <name>"],
+    status: [
+      "-n, --namespace <ns>",
+      "-o, --output <format>",
+      "--kubeconfig <file>",
+      "--context",
+      "--request-timeout <seconds>",
+    ],
+    roll: ["-n, --namespace <ns>", "--kubeconfig <file>", "--context <name>", "--request-timeout"],
   };
   for (const [command, flags] of Object.entries(options)) {
     test(`${command} --help exits 0 and describes its options`, async () => {
@@ -82,6 +88,23 @@ describe("ballast --help", () => {
     assert.match(stderr, /^ {2}install/m);
   });
 });
+
+/** A kubeconfig for `server`, written into the test's directory. */
+function kubeconfigFor(file: string, server: string): string {
+  const path = join(dir, file);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "gone", cluster: { server, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "me", user: { token: "t" } }],
+      contexts: [{ name: "gone", context: { cluster: "gone", user: "me" } }],
+      "current-context": "gone",
+    }),
+  );
+  return path;
+}
 
 describe("connection errors", () => {
   test("a missing kubeconfig file is named", async () => {
@@ -134,6 +157,38 @@ describe("connection errors", () => {
         ),
       );
       noStack(stderr);
+    }
+  });
+
+  test("an API server that accepts connections but never answers is given up on after --request-timeout", async () => {
+    // Holds every connection open and says nothing, like a hung API server.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as { port: number };
+    const kubeconfig = kubeconfigFor("silent.kubeconfig", `https://127.0.0.1:${port}`);
+    try {
+      for (const args of [["status", "kc/events"], ["roll", "kc/events"], ["install"]]) {
+        const started = Date.now();
+        const { code, stderr } = await ballast([
+          ...args,
+          "--kubeconfig",
+          kubeconfig,
+          "--request-timeout",
+          "1.5",
+        ]);
+        assert.equal(code, 1, `${args.join(" ")}: ${stderr}`);
+        assert.match(
+          stderr,
+          new RegExp(
+            `^ballast ${args[0]}: cannot reach the API server at https://127.0.0.1:${port}/ \\(no answer within 1.5s\\)`,
+          ),
+        );
+        assert.ok(Date.now() - started < 15_000, "the process ends soon after the deadline");
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
     }
   });
 });

@@ -2,7 +2,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CustomResourceDefinition, KubeClient, ResourceDefinition } from "@ballast/runtime";
 import { CommandError, defineCommand } from "../cli.ts";
-import { kubeOptionArgs, kubeOptionHelp, kubeOptions, withCluster } from "../kubernetes-args.ts";
+import {
+  kubeOptionArgs,
+  kubeOptionHelp,
+  kubeOptions,
+  parseTimeout,
+  timeoutHelp,
+  timeoutOption,
+  withCluster,
+} from "../kubernetes-args.ts";
 import { loadOperators } from "../operators.ts";
 
 const crdType = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" };
@@ -54,36 +62,41 @@ export const install = defineCommand({
   name: "install",
   summary: "install or upgrade the CRDs of every Ballast operator, and wait until they are served",
   usage: "ballast install [--kubeconfig FILE] [--context NAME]",
-  options: { ...kubeOptions },
+  options: { ...kubeOptions, ...timeoutOption },
   optionArgs: { ...kubeOptionArgs },
-  optionHelp: { ...kubeOptionHelp },
+  optionHelp: { ...kubeOptionHelp, ...timeoutHelp(120) },
   details:
     "Safe to run again: an up-to-date CRD is left unchanged. Upgrading keeps every existing object.",
   async run({ values }) {
     const operators = await loadOperators();
-    return withCluster(values, async ({ client, server }) => {
-      let header = false;
-      for (const operator of operators) {
-        const before = await Promise.all(operator.crds.map((d) => readCrd(client, d.crdName)));
-        // Said once the API server has answered, so a dead one gets only the error.
-        if (!header) console.log(`Installing Ballast CRDs into ${server}`);
-        header = true;
-        await operator.installCrds(client);
-        for (const [i, definition] of operator.crds.entries()) {
-          const name = definition.crdName;
-          const after = await readCrd(client, name);
-          const established = after?.status?.conditions?.find((c) => c.type === "Established");
-          if (!after || established?.status !== "True") {
-            throw new CommandError(`CRD ${name} was installed but is not Established`);
+    const timeoutMs = parseTimeout(values["request-timeout"], 120);
+    return withCluster(
+      values,
+      async ({ client, server }) => {
+        let header = false;
+        for (const operator of operators) {
+          const before = await Promise.all(operator.crds.map((d) => readCrd(client, d.crdName)));
+          // Said once the API server has answered, so a dead one gets only the error.
+          if (!header) console.log(`Installing Ballast CRDs into ${server}`);
+          header = true;
+          await operator.installCrds(client);
+          for (const [i, definition] of operator.crds.entries()) {
+            const name = definition.crdName;
+            const after = await readCrd(client, name);
+            const established = after?.status?.conditions?.find((c) => c.type === "Established");
+            if (!after || established?.status !== "True") {
+              throw new CommandError(`CRD ${name} was installed but is not Established`);
+            }
+            await waitServed(client, definition);
+            console.log(
+              `  ${definition.kind.padEnd(14)} ${name.padEnd(28)} ${outcome(before[i], after).padEnd(10)} Established, served`,
+            );
           }
-          await waitServed(client, definition);
-          console.log(
-            `  ${definition.kind.padEnd(14)} ${name.padEnd(28)} ${outcome(before[i], after).padEnd(10)} Established, served`,
-          );
         }
-      }
-      console.log("Done. Run the operators with `ballast run`.");
-      return 0;
-    });
+        console.log("Done. Run the operators with `ballast run`.");
+        return 0;
+      },
+      { timeoutMs },
+    );
   },
 });

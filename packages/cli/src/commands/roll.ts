@@ -11,9 +11,11 @@ import {
   kubeOptions,
   namespaceHelp,
   namespaceOption,
+  parseTimeout,
+  timeoutHelp,
+  timeoutOption,
   withCluster,
 } from "../kubernetes-args.ts";
-import { requestTimeoutMs } from "./status.ts";
 
 /** The operator's `annotations.restartRequested`, spelled out so `--help` needs no Kafka code. */
 const restartAnnotation = "kafka.ballast.dev/restart-requested";
@@ -22,9 +24,9 @@ export const roll = defineCommand({
   name: "roll",
   summary: "request a rolling restart, one node at a time, as safety allows",
   usage: "ballast roll <kind>/<name> [-n NAMESPACE] [--kubeconfig FILE] [--context NAME]",
-  options: { ...namespaceOption, ...kubeOptions },
+  options: { ...namespaceOption, ...kubeOptions, ...timeoutOption },
   optionArgs: { ...kubeOptionArgs },
-  optionHelp: { ...namespaceHelp, ...kubeOptionHelp },
+  optionHelp: { ...namespaceHelp, ...kubeOptionHelp, ...timeoutHelp(30) },
   details: `Sets the annotation ${restartAnnotation} to the current time; the operator restarts\nevery node, the active controller last, each only when no partition would fall below\nmin.insync.replicas. Kinds: kafkacluster (kc, kafka).`,
   async run({ values, positionals }) {
     if (positionals.length > 1) {
@@ -39,22 +41,27 @@ export const roll = defineCommand({
     const { kind, name } = parseKindName(positionals[0], [KafkaCluster]);
     const namespace = values.namespace ?? "default";
     const requested = new Date().toISOString();
-    return withCluster(values, async ({ client }) => {
-      await client.patch(
-        kind,
-        { namespace, name },
-        { metadata: { annotations: { [annotations.restartRequested]: requested } } },
-        { type: "merge", signal: AbortSignal.timeout(requestTimeoutMs) },
-      );
-      const ns = namespace === "default" ? "" : ` -n ${namespace}`;
-      console.log(
-        [
-          `Rolling restart of ${kind.kind} ${namespace}/${name} requested (${annotations.restartRequested}=${requested}).`,
-          "The operator restarts one node at a time, only when it is safe; follow it with:",
-          `  ballast status ${kind.singular}/${name}${ns}`,
-        ].join("\n"),
-      );
-      return 0;
-    });
+    const timeoutMs = parseTimeout(values["request-timeout"], 30);
+    return withCluster(
+      values,
+      async ({ client }) => {
+        await client.patch(
+          kind,
+          { namespace, name },
+          { metadata: { annotations: { [annotations.restartRequested]: requested } } },
+          { type: "merge" },
+        );
+        const ns = namespace === "default" ? "" : ` -n ${namespace}`;
+        console.log(
+          [
+            `Rolling restart of ${kind.kind} ${namespace}/${name} requested (${annotations.restartRequested}=${requested}).`,
+            "The operator restarts one node at a time, only when it is safe; follow it with:",
+            `  ballast status ${kind.singular}/${name}${ns}`,
+          ].join("\n"),
+        );
+        return 0;
+      },
+      { timeoutMs },
+    );
   },
 });

@@ -88,17 +88,30 @@ test("run reconciles a KafkaCluster in its namespace and exits 0 on SIGTERM", as
     },
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const clusterId = await eventually(
+  type Written = {
+    metadata: { managedFields?: { manager: string; subresource?: string }[] };
+    status?: { clusterId?: string };
+  };
+  const written = await eventually(
     "the operator to write .status.clusterId",
     async () => {
-      const got = await cluster.api<{ status?: { clusterId?: string } }>(
+      const got = await cluster.api<Written>(
         `/apis/ballast.dev/v1alpha1/namespaces/${ns}/kafkaclusters/events`,
       );
-      return got.body.status?.clusterId;
+      return got.body.status?.clusterId ? got.body : undefined;
     },
     { timeoutMs: 60_000 },
   );
-  assert.match(clusterId, /^[A-Za-z0-9_-]{22}$/, "a KRaft cluster id (16 bytes, base64url)");
+  assert.match(
+    written.status?.clusterId ?? "",
+    /^[A-Za-z0-9_-]{22}$/,
+    "a KRaft cluster id (16 bytes, base64url)",
+  );
+  // Written as the operator, so a Deployment of it later owns the same fields.
+  const statusManagers = (written.metadata.managedFields ?? [])
+    .filter((f) => f.subresource === "status")
+    .map((f) => f.manager);
+  assert.deepEqual(statusManagers, ["ballast-kafka-operator"]);
 
   run.child.kill("SIGTERM");
   const [code, signal] = await run.exited;
@@ -128,7 +141,7 @@ test("run --leader-elect holds a Lease in --lease-namespace while it runs", asyn
     "the lease to be held",
     async () => {
       const lease = await cluster.api<{ spec?: { holderIdentity?: string } }>(
-        `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/ballast-operators`,
+        `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/ballast-kafka-operator`,
       );
       return lease.status === 200 ? lease.body.spec?.holderIdentity || undefined : undefined;
     },

@@ -19,18 +19,27 @@ function portOption(value: string | undefined, flag: string, fallback: number): 
   return port;
 }
 
+/**
+ * The lease and field manager of the Kafka operator's own entry point, so an
+ * operator run from here and one in a Deployment elect one leader and own
+ * the same fields (a different manager would make their applies conflict).
+ */
+const defaultLeaseName = "ballast-kafka-operator";
+const operatorFieldManager = "ballast-kafka-operator";
+
 export const run = defineCommand({
   name: "run",
   summary: "run the Ballast operators in this process against a cluster, until Ctrl-C/SIGTERM",
   usage:
-    "ballast run [--install-crds] [-n NS] [--metrics-port N] [--health-port N] [--leader-elect --lease-namespace NS] [--kubeconfig FILE] [--context NAME]",
+    "ballast run [--install-crds] [-n NS] [--metrics-port N] [--health-port N] [--leader-elect --lease-namespace NS [--lease-name NAME]] [--kubeconfig FILE] [--context NAME]",
   options: {
-    namespace: { type: "string", short: "n" },
+    namespace: { type: "string", short: "n", multiple: true },
     "install-crds": { type: "boolean" },
     "metrics-port": { type: "string" },
     "health-port": { type: "string" },
     "leader-elect": { type: "boolean" },
     "lease-namespace": { type: "string" },
+    "lease-name": { type: "string" },
     ...kubeOptions,
   },
   optionArgs: {
@@ -38,14 +47,16 @@ export const run = defineCommand({
     "metrics-port": "port",
     "health-port": "port",
     "lease-namespace": "ns",
+    "lease-name": "name",
   },
   optionHelp: {
-    namespace: "watch only this namespace (default: all namespaces)",
+    namespace: "watch only this namespace; repeat or comma-separate for several (default: all)",
     "install-crds": "install or upgrade the CRDs first (as `ballast install`)",
     "metrics-port": "port of /metrics (default: 8080; 0 for any free port)",
     "health-port": "port of /healthz and /readyz (default: 8081; 0 for any free port)",
-    "leader-elect": "act only while holding the Lease ballast-operators, so several copies can run",
-    "lease-namespace": "namespace of the leader lease (required with --leader-elect)",
+    "leader-elect": "act only while holding the leader Lease, so several copies can run",
+    "lease-namespace": "namespace of the leader Lease (required with --leader-elect)",
+    "lease-name": `name of the leader Lease (default: ${defaultLeaseName}, as the operator's Deployment)`,
     ...kubeOptionHelp,
   },
   details:
@@ -57,48 +68,55 @@ export const run = defineCommand({
     if (values["leader-elect"] && !leaseNamespace) {
       throw new UsageError("--leader-elect needs --lease-namespace (where the Lease object lives)");
     }
-    if (leaseNamespace && !values["leader-elect"]) {
-      throw new UsageError("--lease-namespace only makes sense with --leader-elect");
+    if ((leaseNamespace || values["lease-name"]) && !values["leader-elect"]) {
+      throw new UsageError(
+        "--lease-namespace and --lease-name only make sense with --leader-elect",
+      );
     }
+    const namespaces = (values.namespace ?? []).flatMap((n) => n.split(",")).filter(Boolean);
     const [{ crds, installKafkaCrds, kafkaOperator }, { createLogger }] = await Promise.all([
       import("@ballast/kafka"),
       import("@ballast/runtime"),
     ]);
-    return withCluster(values, async ({ client, server }) => {
-      const logger = createLogger({ fields: { component: "ballast-run" } });
-      const { manager, admins } = kafkaOperator(client, {
-        ...(values.namespace ? { namespace: values.namespace } : {}),
-        metricsPort,
-        healthPort,
-        leaderElection: leaseNamespace
-          ? { leaseName: "ballast-operators", namespace: leaseNamespace }
-          : false,
-        logger,
-      });
-      const stop = manager.handleSignals();
-      try {
-        if (values["install-crds"]) {
-          logger.info("installing CRDs", { crds: crds.map((c) => c.crdName) });
-          await installKafkaCrds(client, stop);
-        } else {
-          await checkCrdsInstalled(client, crds);
-        }
-        if (stop.aborted) return 0;
-        logger.info("starting operators", {
-          server,
-          operators: ["kafka"],
-          namespace: values.namespace ?? "(all)",
+    return withCluster(
+      values,
+      async ({ client, server }) => {
+        const logger = createLogger({ fields: { component: "ballast-run" } });
+        const { manager, admins } = kafkaOperator(client, {
+          namespaces,
+          metricsPort,
+          healthPort,
+          leaderElection: leaseNamespace
+            ? { leaseName: values["lease-name"] ?? defaultLeaseName, namespace: leaseNamespace }
+            : false,
+          logger,
         });
-        await manager.start(stop);
-        return 0;
-      } catch (error) {
-        // Ctrl-C during the CRD installation is a normal way to stop.
-        if (stop.aborted) return 0;
-        throw portInUse(error) ?? error;
-      } finally {
-        await admins.closeAll();
-      }
-    });
+        const stop = manager.handleSignals();
+        try {
+          if (values["install-crds"]) {
+            logger.info("installing CRDs", { crds: crds.map((c) => c.crdName) });
+            await installKafkaCrds(client, stop);
+          } else {
+            await checkCrdsInstalled(client, crds);
+          }
+          if (stop.aborted) return 0;
+          logger.info("starting operators", {
+            server,
+            operators: ["kafka"],
+            namespaces: namespaces.length > 0 ? namespaces : "(all)",
+          });
+          await manager.start(stop);
+          return 0;
+        } catch (error) {
+          // Ctrl-C during the CRD installation is a normal way to stop.
+          if (stop.aborted) return 0;
+          throw portInUse(error) ?? error;
+        } finally {
+          await admins.closeAll();
+        }
+      },
+      { fieldManager: operatorFieldManager },
+    );
   },
 });
 

@@ -8,13 +8,13 @@ import {
   kubeOptions,
   namespaceHelp,
   namespaceOption,
+  parseTimeout,
+  timeoutHelp,
+  timeoutOption,
   withCluster,
 } from "../kubernetes-args.ts";
 import { renderKafkaCluster, renderKafkaTopic } from "../render/kafka.ts";
 import { styleForStdout } from "../render/text.ts";
-
-/** A CLI that hangs on a silent API server helps no one. */
-export const requestTimeoutMs = 30_000;
 
 export const status = defineCommand({
   name: "status",
@@ -25,12 +25,14 @@ export const status = defineCommand({
     ...namespaceOption,
     output: { type: "string", short: "o" },
     ...kubeOptions,
+    ...timeoutOption,
   },
   optionArgs: { ...kubeOptionArgs, output: "format" },
   optionHelp: {
     ...namespaceHelp,
     output: "text (default) or json (the object as the API server has it)",
     ...kubeOptionHelp,
+    ...timeoutHelp(30),
   },
   details:
     "Kinds: kafkacluster (kc, kafka), kafkatopic (kt), singular or plural.\nExample: ballast status kafkacluster/events -n data",
@@ -47,23 +49,24 @@ export const status = defineCommand({
     const kinds = await loadKinds();
     const { kind, name } = parseKindName(positionals[0], kinds.all);
     const namespace = values.namespace ?? "default";
-    return withCluster(values, async ({ client }) => {
-      const object = await client.get(
-        kind,
-        { namespace, name },
-        { signal: AbortSignal.timeout(requestTimeoutMs) },
-      );
-      if (output === "json") {
-        console.log(JSON.stringify(object, null, 2));
+    const timeoutMs = parseTimeout(values["request-timeout"], 30);
+    return withCluster(
+      values,
+      async ({ client }) => {
+        const object = await client.get(kind, { namespace, name });
+        if (output === "json") {
+          console.log(JSON.stringify(object, null, 2));
+          return 0;
+        }
+        const options = { style: styleForStdout(), now: new Date() };
+        console.log(
+          kind === kinds.KafkaCluster
+            ? renderKafkaCluster(object as KafkaCluster, options)
+            : renderKafkaTopic(object as KafkaTopic, options),
+        );
         return 0;
-      }
-      const options = { style: styleForStdout(), now: new Date() };
-      console.log(
-        kind === kinds.KafkaCluster
-          ? renderKafkaCluster(object as KafkaCluster, options)
-          : renderKafkaTopic(object as KafkaTopic, options),
-      );
-      return 0;
-    });
+      },
+      { timeoutMs },
+    );
   },
 });

@@ -3,14 +3,24 @@
  * three nodes in three zones, the operator running as its own process, and
  * ways to look at the KafkaCluster, its pods and Kafka itself.
  */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   createNamespace,
   eventually,
   type PrivateTestCluster,
+  serviceAccountToken,
   startTestCluster,
 } from "@ballast/dev/testkit";
 import { KafkaAdmin } from "../src/admin/admin.ts";
 import type { KafkaCluster, KafkaTopic } from "../src/api.ts";
+import {
+  clusterRules,
+  leaderElectionRules,
+  namespacedRules,
+  type PolicyRule,
+  toPolicyRule,
+} from "../src/rbac.ts";
 import { type OperatorProcess, startOperator } from "../test-support/operator-process.ts";
 
 export const namespace = "kafka-e2e";
@@ -27,19 +37,28 @@ export interface PodView {
   status?: { podIP?: string; conditions?: { type: string; status: string }[] };
 }
 
+export const operatorAccount = "kafka-operator";
+
 export class Harness {
   readonly cluster: PrivateTestCluster;
   operator: OperatorProcess | undefined;
   readonly logs: string[] = [];
+  /** Every API request the operator processes made (see src/request-trace.ts). */
+  readonly traceFile: string;
+  /** A kubeconfig that is the operator's ServiceAccount, with only the declared RBAC. */
+  readonly operatorKubeconfig: string;
 
   constructor(cluster: PrivateTestCluster) {
     this.cluster = cluster;
+    this.traceFile = join(cluster.dir, "operator-requests.log");
+    this.operatorKubeconfig = join(cluster.dir, "operator.kubeconfig");
   }
 
   static async start(): Promise<Harness> {
     const cluster = await startTestCluster({ name: "ballast-kafka-e2e", nodes: 3 });
     const h = new Harness(cluster);
     await createNamespace(cluster, namespace);
+    await h.grantDeclaredRbac();
     await h.startOperator(true);
     // The operator installs its CRDs on start (--install-crds).
     await eventually(
@@ -58,10 +77,65 @@ export class Harness {
     return h;
   }
 
+  /**
+   * The operator runs as a ServiceAccount holding exactly the rules of
+   * src/rbac.ts (the ones the Helm chart is generated from), so every
+   * scenario also tests that they suffice.
+   */
+  async grantDeclaredRbac(): Promise<void> {
+    const role = (kind: string, name: string, rules: PolicyRule[], ns?: string) => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind,
+      metadata: { name, ...(ns ? { namespace: ns } : {}) },
+      rules: rules.map(toPolicyRule),
+    });
+    const binding = (kind: string, roleKind: string, name: string, ns?: string) => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind,
+      metadata: { name, ...(ns ? { namespace: ns } : {}) },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: roleKind, name },
+      subjects: [{ kind: "ServiceAccount", name: operatorAccount, namespace }],
+    });
+    const objects = [
+      role("Role", "kafka-operator", namespacedRules, namespace),
+      binding("RoleBinding", "Role", "kafka-operator", namespace),
+      role("Role", "kafka-operator-leader", leaderElectionRules, namespace),
+      binding("RoleBinding", "Role", "kafka-operator-leader", namespace),
+      role("ClusterRole", "kafka-operator-crds", clusterRules),
+      binding("ClusterRoleBinding", "ClusterRole", "kafka-operator-crds"),
+    ];
+    const res = await this.kubectlInput(["apply", "-f", "-"], {
+      apiVersion: "v1",
+      kind: "List",
+      items: objects,
+    });
+    if (res.code !== 0) throw new Error(`RBAC: ${res.stderr}`);
+    const token = await serviceAccountToken(this.cluster, namespace, operatorAccount, 7200);
+    const admin = JSON.parse(readFileSync(this.cluster.kubeconfig, "utf8")) as {
+      clusters: { name: string; cluster: Record<string, unknown> }[];
+    };
+    const cluster = admin.clusters[0];
+    if (!cluster) throw new Error("the test cluster's kubeconfig names no cluster");
+    writeFileSync(
+      this.operatorKubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "e2e", cluster: cluster.cluster }],
+        users: [{ name: operatorAccount, user: { token } }],
+        contexts: [{ name: "operator", context: { cluster: "e2e", user: operatorAccount } }],
+        "current-context": "operator",
+      }),
+      { mode: 0o600 },
+    );
+  }
+
   async startOperator(installCrds = false): Promise<void> {
-    this.operator = await startOperator(this.cluster.kubeconfig, {
+    this.operator = await startOperator(this.operatorKubeconfig, {
       namespace,
       installCrds,
+      // As in production: replicas share a Lease, so a restarted operator waits for the old one's to lapse.
+      env: { LEADER_ELECTION_NAMESPACE: namespace, BALLAST_TRACE_REQUESTS: this.traceFile },
       logTo: (line) => {
         this.logs.push(line);
         if (this.logs.length > 5000) this.logs.splice(0, 1000);

@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eventually } from "@ballast/dev/testkit";
+import { clusterRules, leaderElectionRules, namespacedRules } from "../src/rbac.ts";
 import { monitorDisruption } from "../test-support/disruption-monitor.ts";
+import { readTrace } from "../test-support/rbac-trace.ts";
 import { startWorkload, type WorkloadReport } from "../test-support/workload.ts";
 import { clusterManifest, Harness, namespace, topicManifest } from "./harness.ts";
 
@@ -423,5 +425,30 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
     assert.deepEqual(afterPods, before, "no pod was touched because of the bad key");
     await h.patchCluster(name, { spec: { config: { "node.id": null } } });
     await h.settled(name);
+  });
+  test("RBAC: every scenario ran as the operator's ServiceAccount with only the declared rules — none refused, each one used", () => {
+    const accesses = readTrace(h.traceFile);
+    assert.ok(accesses.length > 100, `only ${accesses.length} API requests traced`);
+    const refused = accesses.filter((a) => a.status === 401 || a.status === 403);
+    assert.deepEqual(
+      refused.map((a) => a.line),
+      [],
+      "requests the API server refused",
+    );
+    const used = new Set<string>();
+    for (const a of accesses) {
+      used.add(`${a.group}|${a.resource}|${a.verb}`);
+      // A server-side apply that creates its object (201) was authorized as create too.
+      if (a.verb === "patch" && a.status === 201) used.add(`${a.group}|${a.resource}|create`);
+    }
+    // Checked by admission (OwnerReferencesPermissionEnforcement) on pod creation, not a request of its own.
+    const notARequest = new Set(["ballast.dev|kafkaclusters/finalizers|update"]);
+    const declared = [...namespacedRules, ...clusterRules, ...leaderElectionRules].flatMap((r) =>
+      r.apiGroups.flatMap((g) =>
+        r.resources.flatMap((res) => r.verbs.map((v) => `${g}|${res}|${v}`)),
+      ),
+    );
+    const unused = declared.filter((d) => !used.has(d) && !notARequest.has(d));
+    assert.deepEqual(unused, [], "declared rules no scenario needed");
   });
 });

@@ -7,11 +7,13 @@
  *
  * Environment: METRICS_PORT (8080), HEALTH_PORT (8081), POD_NAMESPACE (turns
  * on leader election, for replicas in a Deployment), LEADER_ELECTION_NAMESPACE
- * (the same out of cluster), BALLAST_LOG_LEVEL.
+ * (the same out of cluster), BALLAST_LOG_LEVEL, BALLAST_TRACE_REQUESTS (a file
+ * to log every API request to, see request-trace.ts).
  */
 import { parseArgs } from "node:util";
 import { KubeClient } from "@ballast/runtime";
 import { installKafkaCrds, kafkaOperator } from "./operator.ts";
+import { traceRequests } from "./request-trace.ts";
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +24,8 @@ const { values } = parseArgs({
     "lease-name": { type: "string", default: "ballast-kafka-operator" },
   },
 });
+
+if (process.env.BALLAST_TRACE_REQUESTS) traceRequests(process.env.BALLAST_TRACE_REQUESTS);
 
 const options = { fieldManager: "ballast-kafka-operator" };
 const client = process.env.KUBERNETES_SERVICE_HOST

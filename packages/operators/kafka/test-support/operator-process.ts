@@ -19,7 +19,13 @@ export interface OperatorProcess {
 
 export async function startOperator(
   kubeconfig: string,
-  options: { namespace?: string; installCrds?: boolean; logTo?: (line: string) => void } = {},
+  options: {
+    namespace?: string;
+    installCrds?: boolean;
+    logTo?: (line: string) => void;
+    /** Extra environment, e.g. LEADER_ELECTION_NAMESPACE or BALLAST_TRACE_REQUESTS. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<OperatorProcess> {
   const args = [main, `--kubeconfig=${kubeconfig}`];
   if (options.namespace) args.push(`--namespace=${options.namespace}`);
@@ -29,6 +35,7 @@ export async function startOperator(
       ...process.env,
       METRICS_PORT: "0",
       HEALTH_PORT: "0",
+      ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
