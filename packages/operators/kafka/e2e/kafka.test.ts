@@ -426,6 +426,51 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
     await h.patchCluster(name, { spec: { config: { "node.id": null } } });
     await h.settled(name);
   });
+  test("dedicated mode: a controller-only node and a broker; deleting the cluster keeps its data volumes", async () => {
+    await h.apply(
+      clusterManifest("solo", {
+        brokers: 1,
+        controllers: { replicas: 1, mode: "dedicated" },
+        config: {},
+      }),
+    );
+    const c = await h.settled("solo", 420_000);
+    assert.deepEqual(
+      c.status?.nodes?.map((n) => [n.id, n.roles.join("+")]),
+      [
+        [0, "controller"],
+        [1, "broker"],
+      ],
+    );
+    const pods = await h.pods("solo");
+    assert.equal(pods.length, 2);
+    const brokers = await h.withAdmin("solo", (a) => a.brokers());
+    assert.deepEqual(
+      brokers.map((b) => b.id),
+      [1],
+      "only the broker serves clients",
+    );
+    const res = await h.cluster.kubectl(
+      "delete",
+      "kafkacluster",
+      "solo",
+      "-n",
+      namespace,
+      "--wait=true",
+    );
+    assert.equal(res.code, 0, res.stderr);
+    await eventually(
+      "solo's pods gone with it",
+      async () => ((await h.pods("solo")).length === 0 ? true : undefined),
+      { timeoutMs: 180_000, intervalMs: 1000 },
+    );
+    const claims = await h.cluster.api<{ items: { metadata: { name: string } }[] }>(
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+    );
+    const kept = claims.body.items.map((i) => i.metadata.name).filter((n) => n.includes("solo"));
+    assert.deepEqual(kept.sort(), ["data-solo-0", "data-solo-1"]);
+  });
+
   test("RBAC: every scenario ran as the operator's ServiceAccount with only the declared rules — none refused, each one used", () => {
     const accesses = readTrace(h.traceFile);
     assert.ok(accesses.length > 100, `only ${accesses.length} API requests traced`);
