@@ -374,7 +374,13 @@ function convertObject(node: JsonObject, out: JSONSchemaProps, path: string): vo
         );
       }
     }
-    if (required.length > 0) out.required = [...(required as string[])];
+    // A field with a default is filled in by the API server before it
+    // validates, so clients need not write it: listing it as required would
+    // make kubectl's client-side validation demand it anyway.
+    const needed = (required as string[]).filter(
+      (name) => out.properties?.[name]?.default === undefined,
+    );
+    if (needed.length > 0) out.required = needed;
   }
   let values = node.additionalProperties;
   const patterns = node.patternProperties;

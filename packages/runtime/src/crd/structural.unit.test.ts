@@ -471,3 +471,16 @@ test("toStructuralSchema() output is structural for any schema built from TypeBo
     { numRuns: 200 },
   );
 });
+
+test("toStructuralSchema() leaves fields with a default out of required: the API server fills them in", () => {
+  const schema = toStructuralSchema(
+    Type.Object({
+      brokers: Type.Integer(),
+      port: Type.Integer({ default: 9092 }),
+      mode: Type.Union([Type.Literal("a"), Type.Literal("b")], { default: "a" }),
+    }),
+    "$.spec",
+  );
+  assert.deepEqual(schema.required, ["brokers"]);
+  assert.equal(schema.properties?.port?.default, 9092);
+});
