@@ -142,10 +142,11 @@ try {
 
   say("Keep going");
   console.log(`  export KUBECONFIG=${kubeconfig} PATH=${join(root, ".ballast", "bin")}:$PATH
-  node packages/operators/kafka/src/main.ts --namespace ${namespace}   # run the operator again
-  kubectl get kafkaclusters -n ${namespace} -w                          # then, in another shell:
+  npx ballast run -n ${namespace}                        # run the operator again (Ctrl-C stops it)
+  npx ballast status kafkacluster/${name} -n ${namespace}   # then, in another shell:
   kubectl patch kafkacluster ${name} -n ${namespace} --type=merge -p '{"spec":{"brokers":4}}'
-  npx ballast dev down                                                  # stop everything`);
+  npx ballast roll kafkacluster/${name} -n ${namespace}
+  npx ballast dev down                                   # stop everything`);
 } finally {
   stop.abort();
   await operatorDone;
