@@ -56,7 +56,7 @@ export const run = defineCommand({
     "health-port": "port of /healthz and /readyz (default: 8081; 0 for any free port)",
     "leader-elect": "act only while holding the leader Lease, so several copies can run",
     "lease-namespace": "namespace of the leader Lease (required with --leader-elect)",
-    "lease-name": `name of the leader Lease (default: ${defaultLeaseName}, as the operator's Deployment)`,
+    "lease-name": `name of the leader Lease (default: ${defaultLeaseName}; the Helm chart names its Lease after the release)`,
     ...kubeOptionHelp,
   },
   details:
