@@ -45,6 +45,11 @@ export interface TestCluster extends SharedClusterInfo {
   api<T = unknown>(path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   /** Runs the cluster's kubectl against it; never throws for a non-zero exit. */
   kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The same, with `input` on stdin (an object is sent as JSON), e.g. for `apply -f -`. */
+  kubectlInput(
+    input: unknown,
+    ...args: string[]
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 let kubectlPath: string | undefined;
@@ -56,19 +61,29 @@ async function withHelpers(info: SharedClusterInfo): Promise<TestCluster> {
     ...info,
     auth,
     api: (path, options) => apiRequest(auth, path, options),
-    kubectl: (...args) =>
-      new Promise((resolve) => {
-        execFile(
-          kubectlPath as string,
-          [`--kubeconfig=${info.kubeconfig}`, ...args],
-          { maxBuffer: 64 * 1024 * 1024 },
-          (error, stdout, stderr) => {
-            const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      }),
+    kubectl: (...args) => runKubectl(info.kubeconfig, args),
+    kubectlInput: (input, ...args) => runKubectl(info.kubeconfig, args, input),
   };
+}
+
+function runKubectl(
+  kubeconfig: string,
+  args: string[],
+  input?: unknown,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      kubectlPath as string,
+      [`--kubeconfig=${kubeconfig}`, ...args],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (input === undefined) child.stdin?.end();
+    else child.stdin?.end(typeof input === "string" ? input : JSON.stringify(input));
+  });
 }
 
 let shared: Promise<TestCluster> | undefined;

@@ -104,11 +104,8 @@ export class Harness {
       role("ClusterRole", "kafka-operator-crds", clusterRules),
       binding("ClusterRoleBinding", "ClusterRole", "kafka-operator-crds"),
     ];
-    const res = await this.kubectlInput(["apply", "-f", "-"], {
-      apiVersion: "v1",
-      kind: "List",
-      items: objects,
-    });
+    const list = { apiVersion: "v1", kind: "List", items: objects };
+    const res = await this.cluster.kubectlInput(list, "apply", "-f", "-");
     if (res.code !== 0) throw new Error(`RBAC: ${res.stderr}`);
     const token = await serviceAccountToken(this.cluster, namespace, operatorAccount, 7200);
     const admin = JSON.parse(readFileSync(this.cluster.kubeconfig, "utf8")) as {
@@ -150,34 +147,15 @@ export class Harness {
   }
 
   async apply(object: unknown): Promise<void> {
-    const res = await this.kubectlInput(
-      ["apply", "--server-side", "--field-manager=e2e", "-f", "-"],
+    const res = await this.cluster.kubectlInput(
       object,
+      "apply",
+      "--server-side",
+      "--field-manager=e2e",
+      "-f",
+      "-",
     );
     if (res.code !== 0) throw new Error(`kubectl apply failed: ${res.stderr}`);
-  }
-
-  /** kubectl with a JSON document on stdin (the test kit's kubectl takes no input). */
-  async kubectlInput(
-    args: string[],
-    input: unknown,
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    const { spawn } = await import("node:child_process");
-    const { ensureBinaries } = await import("@ballast/dev");
-    const { kubectl } = await ensureBinaries(["kubectl"]);
-    return new Promise((resolve) => {
-      const child = spawn(kubectl, [`--kubeconfig=${this.cluster.kubeconfig}`, ...args]);
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => {
-        stdout += d;
-      });
-      child.stderr.on("data", (d) => {
-        stderr += d;
-      });
-      child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      child.stdin.end(JSON.stringify(input));
-    });
   }
 
   async patchCluster(name: string, patch: unknown): Promise<void> {

@@ -389,22 +389,19 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
 
   test("invalid specs are rejected at admission or reported, and nothing changes", async () => {
     const bad = clusterManifest("bad", { brokers: 1 });
-    const res = await h.kubectlInput(["apply", "-f", "-"], bad);
+    const res = await h.cluster.kubectlInput(bad, "apply", "-f", "-");
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /spec.brokers must be at least spec.controllers.replicas/);
 
-    const quorum = await h.kubectlInput(
-      [
-        "patch",
-        "kafkacluster",
-        name,
-        "-n",
-        namespace,
-        "--type=merge",
-        "-p",
-        '{"spec":{"controllers":{"replicas":5}}}',
-      ],
-      {},
+    const quorum = await h.cluster.kubectl(
+      "patch",
+      "kafkacluster",
+      name,
+      "-n",
+      namespace,
+      "--type=merge",
+      "-p",
+      '{"spec":{"controllers":{"replicas":5}}}',
     );
     assert.notEqual(quorum.code, 0);
     assert.match(quorum.stderr, /controllers.replicas cannot change/);

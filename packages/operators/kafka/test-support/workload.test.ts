@@ -1,30 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { eventually } from "@ballast/dev/testkit";
 import { KafkaAdmin } from "../src/admin/index.ts";
 import { type HostKafka, startHostKafka } from "./host-kafka.ts";
 import { startWorkload } from "./workload.ts";
 
 let kafka: HostKafka;
 let admin: KafkaAdmin;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`, { cause: last });
-}
 
 async function createTopic(
   name: string,

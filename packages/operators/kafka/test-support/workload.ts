@@ -144,11 +144,22 @@ export function startWorkload(options: WorkloadOptions): Workload {
   })();
 
   // The live consumer: reads as an application would, survives broker restarts by starting over
-  // from its committed offsets with a fresh client.
+  // from its committed offsets with a fresh client. It keeps reading through stop()'s drain.
   let liveConsumer: Consumer | undefined;
+  let consumerDone = false;
+  let lastRead = Date.now();
+  // A fetch whose leader was killed can hang without an error: a consumer that has read nothing
+  // for 10 s while acknowledged messages wait is closed, and the loop below starts a new one.
+  const watchdog = setInterval(() => {
+    const behind = acknowledged.size > consumedLive.size;
+    if (behind && Date.now() - lastRead > 10_000 && liveConsumer) {
+      lastRead = Date.now();
+      void liveConsumer.close(true).catch(() => {});
+    }
+  }, 1000);
   const consuming = (async () => {
     const groupId = `workload-${topic}-${run}`;
-    while (!stopping) {
+    while (!consumerDone) {
       try {
         const consumer = new Consumer({
           ...clientOptions(await options.bootstrap(), `workload-consumer-${run}`),
@@ -159,6 +170,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
           autocommit: 500,
         });
         liveConsumer = consumer;
+        lastRead = Date.now();
         const stream = await consumer.consume({
           topics: [topic],
           mode: MessagesStreamModes.COMMITTED,
@@ -167,7 +179,8 @@ export function startWorkload(options: WorkloadOptions): Workload {
         for await (const message of stream) {
           const n = parseSeq(message);
           if (n !== undefined) consumedLive.add(n);
-          if (stopping) break;
+          lastRead = Date.now();
+          if (consumerDone) break;
         }
       } catch {
         // Expected while brokers restart; start over below.
@@ -175,7 +188,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
         await liveConsumer?.close(true).catch(() => {});
         liveConsumer = undefined;
       }
-      if (!stopping) await sleep(500);
+      if (!consumerDone) await sleep(500);
     }
   })();
 
@@ -212,6 +225,8 @@ export function startWorkload(options: WorkloadOptions): Workload {
       const deadline = Date.now() + drainTimeoutMs;
       while (Date.now() < deadline && [...acknowledged].some((n) => !consumedLive.has(n)))
         await sleep(200);
+      consumerDone = true;
+      clearInterval(watchdog);
       await liveConsumer?.close(true).catch(() => {});
       await consuming;
       if (fatal) throw new WorkloadError("the workload's producer failed", { cause: fatal });

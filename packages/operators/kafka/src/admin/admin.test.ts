@@ -1,31 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { isDeepStrictEqual } from "node:util";
+import { eventually } from "@ballast/dev/testkit";
 import { Consumer, ProduceAcks, Producer } from "@platformatic/kafka";
 import { type HostKafka, startHostKafka } from "../../test-support/host-kafka.ts";
 import { KafkaAdmin, KafkaAdminError } from "./index.ts";
 
 let kafka: HostKafka;
 let admin: KafkaAdmin;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`, { cause: last });
-}
 
 /**
  * Config writes are committed by the controller and applied by each broker
@@ -407,7 +389,7 @@ describe("KafkaAdmin against a 3-node KRaft cluster", { timeout: 600_000 }, () =
     await eventually(
       "broker 2 fenced",
       async () => ((await admin.observe()).liveBrokers.has(2) ? undefined : true),
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 250 },
     );
     t.diagnostic(`broker 2 left Metadata ${Date.now() - stoppedAt} ms after SIGKILL`);
     assert.deepEqual(

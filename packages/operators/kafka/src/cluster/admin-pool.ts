@@ -27,18 +27,39 @@ export interface PartitionMove {
   readonly replicas: readonly NodeId[];
 }
 
-export type AdminFactory = (bootstrap: string[]) => ClusterAdmin;
+/** What the topic controller asks of Kafka; `KafkaAdmin` implements it. */
+export interface TopicAdmin {
+  describeTopic(
+    name: string,
+  ): Promise<
+    { partitions: number; replicationFactor: number; config: Record<string, string> } | undefined
+  >;
+  createTopic(topic: {
+    name: string;
+    partitions: number;
+    replicationFactor: number;
+    config: Record<string, string>;
+  }): Promise<void>;
+  createPartitions(name: string, total: number): Promise<void>;
+  alterTopicConfig(name: string, set: Record<string, string>, remove: string[]): Promise<void>;
+  deleteTopic(name: string): Promise<void>;
+}
+
+/** One connection serves both controllers; `KafkaAdmin` is both. */
+export type KafkaAdminPort = ClusterAdmin & TopicAdmin;
+
+export type AdminFactory = (bootstrap: string[]) => KafkaAdminPort;
 
 export class AdminPool {
   readonly #factory: AdminFactory;
-  readonly #admins = new Map<string, { bootstrap: string[]; admin: ClusterAdmin }>();
+  readonly #admins = new Map<string, { bootstrap: string[]; admin: KafkaAdminPort }>();
 
   constructor(factory: AdminFactory) {
     this.#factory = factory;
   }
 
   /** An admin for `key`, re-created when none of its bootstrap addresses is still offered. */
-  get(key: string, bootstrap: string[]): ClusterAdmin {
+  get(key: string, bootstrap: string[]): KafkaAdminPort {
     const held = this.#admins.get(key);
     if (held?.bootstrap.some((b) => bootstrap.includes(b))) return held.admin;
     if (held) void Promise.resolve(held.admin.close()).catch(() => {});

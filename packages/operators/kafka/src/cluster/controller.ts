@@ -236,7 +236,7 @@ class Step {
     for (const node of nodes) {
       if (node.removing || this.pods.has(node.id)) continue;
       await this.createIgnoringExisting(claim(this.c, node.id));
-      const desired = this.desiredConfig(nodes);
+      const desired = this.desiredConfig();
       await this.createIgnoringExisting(
         pod(this.c, node, nodes, { clusterId, appliedConfig: desired }),
       );
@@ -254,7 +254,8 @@ class Step {
     }
   }
 
-  desiredConfig(_nodes: readonly MemberNode[]): Record<string, string> {
+  /** What every broker should run with: safe defaults, overridden by spec.config. */
+  desiredConfig(): Record<string, string> {
     return { ...defaultConfig(this.c.spec.brokers), ...userConfig(this.c) };
   }
 
@@ -339,7 +340,7 @@ class Step {
     obs: KafkaObservation,
     dynamicKeys: ReadonlySet<string>,
   ): Promise<void> {
-    const desired = this.desiredConfig(nodes);
+    const desired = this.desiredConfig();
     for (const node of nodes) {
       const p = this.pods.get(node.id);
       if (!p || !obs.liveBrokers.has(node.id) || p.metadata.deletionTimestamp) continue;
@@ -377,7 +378,7 @@ class Step {
     if (p.metadata.annotations?.[annotations.templateHash] !== templateHash(this.c, node, nodes))
       return true;
     if (!node.roles.includes("broker")) return false;
-    return diffConfig(this.desiredConfig(nodes), this.applied(p), dynamicKeys).restart.length > 0;
+    return diffConfig(this.desiredConfig(), this.applied(p), dynamicKeys).restart.length > 0;
   }
 
   /** Is the node restarted last back: its new pod ready, live, and in every ISR it belongs to? */

@@ -22,29 +22,11 @@ import {
   statusEqual,
 } from "@ballast/runtime";
 import { KafkaCluster, KafkaTopic } from "../api.ts";
-import type { AdminPool } from "../cluster/admin-pool.ts";
+import type { AdminPool, TopicAdmin } from "../cluster/admin-pool.ts";
 import { type PodLike, podReady } from "../cluster/status.ts";
 import { labels, selectorLabels } from "../resources.ts";
 
 export const topicFinalizer = "kafka.ballast.dev/topic";
-
-/** What the topic controller asks of Kafka; `KafkaAdmin` implements it. */
-export interface TopicAdmin {
-  describeTopic(
-    name: string,
-  ): Promise<
-    { partitions: number; replicationFactor: number; config: Record<string, string> } | undefined
-  >;
-  createTopic(topic: {
-    name: string;
-    partitions: number;
-    replicationFactor: number;
-    config: Record<string, string>;
-  }): Promise<void>;
-  createPartitions(name: string, total: number): Promise<void>;
-  alterTopicConfig(name: string, set: Record<string, string>, remove: string[]): Promise<void>;
-  deleteTopic(name: string): Promise<void>;
-}
 
 export interface TopicControllerDeps {
   /** Admins keyed like the cluster controller's ("namespace/cluster"). */
@@ -75,11 +57,17 @@ function topicName(t: KafkaTopic): string {
   return t.spec.topicName ?? t.metadata.name ?? "";
 }
 
+/** A topic's cluster, reachable or not (and why not). */
+type Reachable =
+  | { kind: "ok"; admin: TopicAdmin }
+  | { kind: "no-cluster"; message: string }
+  | { kind: "no-broker"; message: string };
+
 async function adminFor(
   t: KafkaTopic,
   ctx: ControllerContext<KafkaTopic>,
   deps: TopicControllerDeps,
-): Promise<TopicAdmin | string> {
+): Promise<Reachable> {
   const namespace = t.metadata.namespace ?? "default";
   let cluster: KafkaCluster;
   try {
@@ -89,8 +77,10 @@ async function adminFor(
       { signal: ctx.signal },
     );
   } catch (err) {
-    if (isNotFound(err))
-      return `KafkaCluster ${t.spec.cluster} does not exist in namespace ${namespace}`;
+    if (isNotFound(err)) {
+      const message = `KafkaCluster ${t.spec.cluster} does not exist in namespace ${namespace}`;
+      return { kind: "no-cluster", message };
+    }
     throw err;
   }
   const selector = Object.entries({
@@ -108,8 +98,9 @@ async function adminFor(
     .filter((p) => podReady(p) && p.status?.podIP)
     .map((p) => `${p.status?.podIP}:${port}`)
     .sort();
-  if (bootstrap.length === 0) return `KafkaCluster ${t.spec.cluster} has no ready broker yet`;
-  return deps.admins.get(`${namespace}/${t.spec.cluster}`, bootstrap) as unknown as TopicAdmin;
+  if (bootstrap.length === 0)
+    return { kind: "no-broker", message: `KafkaCluster ${t.spec.cluster} has no ready broker yet` };
+  return { kind: "ok", admin: deps.admins.get(`${namespace}/${t.spec.cluster}`, bootstrap) };
 }
 
 async function ensureTopic(
@@ -117,13 +108,14 @@ async function ensureTopic(
   ctx: ControllerContext<KafkaTopic>,
   deps: TopicControllerDeps,
 ): Promise<Action> {
-  const admin = await adminFor(t, ctx, deps);
-  if (typeof admin === "string") {
+  const reach = await adminFor(t, ctx, deps);
+  if (reach.kind !== "ok") {
     await writeStatus(t, ctx, {
-      ready: { status: "False", reason: "ClusterUnavailable", message: admin },
+      ready: { status: "False", reason: "ClusterUnavailable", message: reach.message },
     });
     return Action.requeueAfter(5000);
   }
+  const { admin } = reach;
   const name = topicName(t);
   const desired: Record<string, string> = {};
   for (const [k, v] of Object.entries(t.spec.config ?? {})) desired[k] = String(v);
@@ -215,15 +207,16 @@ async function removeTopic(
   ctx: ControllerContext<KafkaTopic>,
   deps: TopicControllerDeps,
 ): Promise<Action> {
-  const admin = await adminFor(t, ctx, deps);
-  if (typeof admin === "string") {
-    // The cluster itself is gone: so is the topic.
-    if (admin.includes("does not exist")) return Action.done();
+  const reach = await adminFor(t, ctx, deps);
+  // The cluster itself is gone: so is the topic.
+  if (reach.kind === "no-cluster") return Action.done();
+  if (reach.kind === "no-broker") {
     await writeStatus(t, ctx, {
-      ready: { status: "False", reason: "DeletePending", message: admin },
+      ready: { status: "False", reason: "DeletePending", message: reach.message },
     });
     return Action.requeueAfter(5000);
   }
+  const { admin } = reach;
   const name = topicName(t);
   if (await admin.describeTopic(name)) await admin.deleteTopic(name);
   deps.events?.event(t, {
