@@ -15,8 +15,11 @@ export class ChildError extends Error {
 export class Child {
   readonly name: string;
   readonly process: ChildProcess;
-  /** Every `LAT` the child reported, in order: the update's stamp and when its reconcile started. */
-  readonly latencies: { stamp: string; started: number }[] = [];
+  /**
+   * Every `LAT` the child reported, in order: the update's stamp, when its
+   * reconcile started and (Ballast only) when its watch event arrived.
+   */
+  readonly latencies: { stamp: string; started: number; arrived?: number }[] = [];
   #synced: number | undefined;
   #stderr = "";
   #exit: Promise<number | null>;
@@ -35,8 +38,12 @@ export class Child {
 
   #line(line: string): void {
     if (line.startsWith("LAT ")) {
-      const [stamp = "", started = ""] = line.slice(4).split(" ");
-      this.latencies.push({ stamp, started: Number(started) });
+      const [stamp = "", started = "", arrived] = line.slice(4).split(" ");
+      this.latencies.push({
+        stamp,
+        started: Number(started),
+        ...(arrived === undefined ? {} : { arrived: Number(arrived) }),
+      });
       return;
     }
     if (line.startsWith("SYNCED ")) this.#synced = Number(line.slice(7));
@@ -84,13 +91,30 @@ export class Child {
     return JSON.parse((await answer).slice(6)) as RequestCounts;
   }
 
-  /** Resident set size in MiB, from /proc (Linux). */
-  rssMiB(): number {
+  /**
+   * Resident set size in MiB, from /proc (Linux), with its two parts:
+   * anonymous memory (heaps, stacks: the process's own) and file-backed
+   * pages (mostly the executable's code and read-only data, which every
+   * process running the same binary shares).
+   */
+  rssMiB(): { total: number; anon: number; file: number } {
     const status = readFileSync(`/proc/${this.process.pid}/status`, "utf8");
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-    if (!match?.[1])
-      throw new ChildError(`${this.name}: no VmRSS in /proc/${this.process.pid}/status`);
-    return Number(match[1]) / 1024;
+    const kB = (field: string): number => {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
+      if (!match?.[1])
+        throw new ChildError(`${this.name}: no ${field} in /proc/${this.process.pid}/status`);
+      return Number(match[1]) / 1024;
+    };
+    return { total: kB("VmRSS"), anon: kB("RssAnon"), file: kB("RssFile") };
+  }
+
+  /** CPU time (user + system) the child has used so far, in seconds, from /proc (Linux). */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.process.pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   }
 
   async stop(): Promise<void> {

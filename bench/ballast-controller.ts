@@ -4,6 +4,7 @@
  * (create, then a merge patch of /status) as bench/reference/main.go.
  *
  *   node bench/ballast-controller.ts --kubeconfig=… --namespace=… --qps=… --burst=… --workers=…
+ *                                    [--shared-rate-limiter=true]
  */
 import {
   Action,
@@ -22,12 +23,20 @@ countRequests();
 
 const client = await KubeClient.fromKubeconfig(args.get("kubeconfig"), {
   fieldManager: "bench-ballast",
-  rateLimit: { qps: Number(args.get("qps") ?? 20), burst: Number(args.get("burst") ?? 30) },
+  rateLimit: {
+    qps: Number(args.get("qps") ?? 20),
+    burst: Number(args.get("burst") ?? 30),
+    // As the Go reference's -shared-rate-limiter: one bucket, or one per resource.
+    per: args.get("shared-rate-limiter") === "true" ? "client" : "resource",
+  },
 });
 
 // Per key, the last stamp reported: a status write wakes the same key again,
 // and that second reconcile must not be counted as another update arriving.
 const seen = new Map<string, string>();
+// When each stamp's watch event reached this process: the part of F3's
+// latency that is the runtime's own (queue and worker) starts here.
+const arrived = new Map<string, number>();
 
 const widgets = controller(client, Widget)
   .owns(ConfigMap)
@@ -35,6 +44,13 @@ const widgets = controller(client, Widget)
     name: "widget",
     namespace,
     maxConcurrentReconciles: Number(args.get("workers") ?? 1),
+  })
+  .withEventFilter({
+    update: (_previous, current) => {
+      const stamp = current.metadata.annotations?.[stampAnnotation];
+      if (stamp !== undefined && !arrived.has(stamp)) arrived.set(stamp, wallMs());
+      return true;
+    },
   })
   .build(async (ref, ctx) => {
     const started = wallMs();
@@ -44,7 +60,9 @@ const widgets = controller(client, Widget)
     const stamp = widget.metadata.annotations?.[stampAnnotation];
     if (stamp !== undefined && seen.get(key) !== stamp) {
       seen.set(key, stamp);
-      say(`LAT ${stamp} ${started.toFixed(3)}`);
+      const at = arrived.get(stamp);
+      arrived.delete(stamp);
+      say(`LAT ${stamp} ${started.toFixed(3)}${at === undefined ? "" : ` ${at.toFixed(3)}`}`);
     }
 
     const name = widget.metadata.name ?? "";

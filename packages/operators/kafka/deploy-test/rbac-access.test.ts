@@ -2,7 +2,8 @@
  * The chart's ServiceAccount may make exactly the calls rbac.ts declares:
  * the API server's SubjectAccessReview allows every rule × resource × verb
  * (in the namespaces the mode grants them) and denies what is not declared;
- * and the operator itself, run with that ServiceAccount's token, brings a
+ * and the operator itself, run as the image runs it (the bundle of
+ * scripts/build.ts) with that ServiceAccount's token, brings a
  * KafkaCluster and a KafkaTopic as far as a node-less cluster allows
  * without a single refused call. (Calls this node-less cluster cannot
  * reach, such as the readiness gate and scale-down deletes, are covered by
@@ -26,6 +27,7 @@ import {
   leaderElectionRules,
   namespacedRules,
 } from "../src/rbac.ts";
+import { bundle, OPERATOR_NODE_FLAGS, operators } from "../../../../scripts/build.ts";
 import { chartDir, helm, ok, repoRoot, scratchDir, uniqueName, valuesFile } from "./_chart.ts";
 
 interface Access {
@@ -246,10 +248,14 @@ describe("the chart's ServiceAccount can make exactly the declared calls", () =>
 
   test("the operator, run as the ServiceAccount, reconciles a KafkaCluster and a KafkaTopic without a refused call", async () => {
     const kubeconfig = await serviceAccountKubeconfig(scoped, scopedNs);
+    // The operator as the image runs it: the bundle, with the image's Node flags.
+    const bundled = join(scratchDir(), "kafka-operator.mjs");
+    await bundle(operators["kafka-operator"], bundled);
     operator = spawn(
       process.execPath,
       [
-        join(repoRoot, "packages/operators/kafka/src/main.ts"),
+        ...OPERATOR_NODE_FLAGS,
+        bundled,
         `--kubeconfig=${kubeconfig}`,
         "--install-crds",
         `--namespace=${watched}`,

@@ -10,7 +10,7 @@ import { type ClientConfig, inClusterConfig } from "./config.ts";
 import { RestMapper, type RestMapping } from "./discovery.ts";
 import { type ErrorSubject, KubeApiError } from "./errors.ts";
 import { loadKubeconfig } from "./kubeconfig.ts";
-import { type RateLimitOptions, TokenBucket } from "./rate-limit.ts";
+import { ClientRateLimiter, type RateLimitOptions } from "./rate-limit.ts";
 import { type OpenStream, Transport } from "./transport.ts";
 import type { KubeList, KubeObject, ObjectKey, ObjectMeta, ResourceType, Status } from "./types.ts";
 
@@ -21,9 +21,10 @@ export interface KubeClientOptions {
    */
   fieldManager?: string;
   /**
-   * Client-side rate limit (token bucket). The default matches
-   * controller-runtime's (20 QPS, burst 30); `false` turns it off.
-   * @default { qps: 20, burst: 30 }
+   * Client-side rate limit (token buckets). The default matches
+   * controller-runtime's: 20 QPS with a burst of 30 for each API resource;
+   * `false` turns it off.
+   * @default { qps: 20, burst: 30, per: "resource" }
    */
   rateLimit?: RateLimitOptions | false;
 }
@@ -108,12 +109,13 @@ export class KubeClient {
   readonly fieldManager: string;
   readonly mapper: RestMapper;
   readonly #transport: Transport;
-  readonly #limiter: TokenBucket | undefined;
+  readonly #limiter: ClientRateLimiter | undefined;
 
   private constructor(transport: Transport, options: KubeClientOptions) {
     this.#transport = transport;
     this.fieldManager = options.fieldManager ?? "ballast";
-    this.#limiter = options.rateLimit === false ? undefined : new TokenBucket(options.rateLimit);
+    this.#limiter =
+      options.rateLimit === false ? undefined : new ClientRateLimiter(options.rateLimit);
     this.mapper = new RestMapper(async (path) => {
       try {
         return await this.request({ path, subject: { request: `discovery ${path}` } });
@@ -313,7 +315,7 @@ export class KubeClient {
   async request<T = unknown>(req: RawRequest): Promise<T> {
     const path = withQuery(req.path, req.query);
     const method = req.method ?? "GET";
-    if (this.#limiter) await this.#limiter.take(req.signal);
+    if (this.#limiter) await this.#limiter.take(req.path, req.signal);
     const response = await this.#transport.send({
       method,
       path,
@@ -347,7 +349,7 @@ export class KubeClient {
     subject?: ErrorSubject,
   ): Promise<OpenStream> {
     const full = withQuery(path, query);
-    if (this.#limiter) await this.#limiter.take(signal);
+    if (this.#limiter) await this.#limiter.take(path, signal);
     const open = await this.#transport.open({ method: "GET", path: full, signal });
     if (open.status === 200) return open;
     const chunks: Buffer[] = [];

@@ -47,7 +47,12 @@ export {
   NoKindMatchError,
 } from "./errors.ts";
 export { KubeconfigError, type KubeconfigOptions, loadKubeconfig } from "./kubeconfig.ts";
-export { type RateLimitOptions, TokenBucket } from "./rate-limit.ts";
+export {
+  ClientRateLimiter,
+  type RateLimitOptions,
+  resourceOfPath,
+  TokenBucket,
+} from "./rate-limit.ts";
 export type {
   KubeList,
   KubeObject,

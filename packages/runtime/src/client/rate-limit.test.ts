@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type LimiterClock, TokenBucket } from "./rate-limit.ts";
+import { ClientRateLimiter, type LimiterClock, resourceOfPath, TokenBucket } from "./rate-limit.ts";
 
 function fakeClock(): LimiterClock & { waits: number[] } {
   let now = 0;
@@ -63,4 +63,44 @@ test("TokenBucket gives the token back when the waiting request is aborted", asy
 
 test("TokenBucket rejects a non-positive qps, naming it", () => {
   assert.throws(() => new TokenBucket({ qps: 0 }), /qps=0/);
+});
+
+test("resourceOfPath names the resource a path addresses, subresources and namespaces aside", () => {
+  const cases: [string, string][] = [
+    ["/api/v1/namespaces/a/configmaps", "/configmaps"],
+    ["/api/v1/namespaces/a/configmaps/x?fieldManager=m", "/configmaps"],
+    ["/api/v1/namespaces/a/pods/p/status", "/pods"],
+    ["/api/v1/namespaces", "/namespaces"],
+    ["/api/v1/namespaces/a", "/namespaces"],
+    ["/api/v1/nodes/n1", "/nodes"],
+    ["/apis/apps/v1/namespaces/a/deployments/d/scale", "apps/deployments"],
+    ["/apis/bench.ballast.dev/v1/namespaces/a/widgets/w/status", "bench.ballast.dev/widgets"],
+    ["/apis/rbac.authorization.k8s.io/v1/clusterroles", "rbac.authorization.k8s.io/clusterroles"],
+    ["/apis/apps/v1", "apis/apps/v1"],
+    ["/api/v1", "api/v1"],
+    ["/apis", "apis"],
+    ["/version", "version"],
+  ];
+  for (const [path, resource] of cases) assert.equal(resourceOfPath(path), resource, path);
+});
+
+test("ClientRateLimiter gives each resource its own bucket unless told to share one", async () => {
+  const perResource = fakeClock();
+  const limiter = new ClientRateLimiter({ qps: 10, burst: 2 }, perResource);
+  for (let i = 0; i < 2; i++) await limiter.take("/api/v1/namespaces/a/configmaps");
+  // The ConfigMap bucket is empty, the Widget bucket full.
+  await limiter.take("/apis/bench.ballast.dev/v1/namespaces/a/widgets/w/status");
+  assert.deepEqual(perResource.waits, []);
+  await limiter.take("/api/v1/namespaces/a/configmaps/x");
+  assert.equal(perResource.waits.length, 1);
+
+  const shared = fakeClock();
+  const one = new ClientRateLimiter({ qps: 10, burst: 2, per: "client" }, shared);
+  for (let i = 0; i < 2; i++) await one.take("/api/v1/namespaces/a/configmaps");
+  await one.take("/apis/bench.ballast.dev/v1/namespaces/a/widgets/w/status");
+  assert.equal(shared.waits.length, 1);
+});
+
+test("ClientRateLimiter refuses nonsense settings when it is made", () => {
+  assert.throws(() => new ClientRateLimiter({ qps: 0 }), /qps > 0/);
 });
