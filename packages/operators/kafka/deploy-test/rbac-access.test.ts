@@ -21,14 +21,14 @@ import {
   useCluster,
 } from "@ballast/dev/testkit";
 import { parse, stringify } from "yaml";
+import { bundle, OPERATOR_NODE_FLAGS, operators } from "../../../../scripts/build.ts";
 import {
   clusterRules,
   type DeclaredRule,
   leaderElectionRules,
   namespacedRules,
 } from "../src/rbac.ts";
-import { bundle, OPERATOR_NODE_FLAGS, operators } from "../../../../scripts/build.ts";
-import { chartDir, helm, ok, repoRoot, scratchDir, uniqueName, valuesFile } from "./_chart.ts";
+import { chartDir, helm, ok, scratchDir, uniqueName, valuesFile } from "./_chart.ts";
 
 interface Access {
   namespace?: string;
