@@ -127,3 +127,6 @@ try {
 } finally {
   client.close();
 }
+// The stats reader on stdin would keep the process alive; exiting normally
+// also lets `--cpu-prof` (BENCH_NODE_FLAGS) write its profile.
+process.exit(0);

@@ -217,6 +217,9 @@ interface F1F4Run {
   seconds: number;
   /** CPU seconds the controller process used while the Widgets became Ready. */
   cpuSeconds: number;
+  /** API requests (all, and writes) the controller sent meanwhile. */
+  requests: number;
+  writes: number;
   noopWrites: number;
   noopReconciles: number;
   idlePerMin: number;
@@ -232,8 +235,10 @@ async function f1f4(impl: Impl, run: number): Promise<F1F4Run> {
     await child.waitFor("READY");
     await warmUp(namespace);
     const cpuBefore = child.cpuSeconds();
+    const sentBefore = await child.stats();
     const seconds = await createUntilReady(namespace, config.widgets);
     const cpuSeconds = child.cpuSeconds() - cpuBefore;
+    const sentAfter = await child.stats();
 
     // F4: a no-op reconcile per Widget (an annotation change bumps no generation).
     await sleep(2000);
@@ -259,6 +264,8 @@ async function f1f4(impl: Impl, run: number): Promise<F1F4Run> {
     return {
       seconds,
       cpuSeconds,
+      requests: sentAfter.total - sentBefore.total,
+      writes: sentAfter.writes - sentBefore.writes,
       noopWrites: after.writes - before.writes,
       noopReconciles: child.latencies.length - seen,
       idlePerMin: minutes > 0 ? idleOther / minutes : 0,
@@ -562,15 +569,17 @@ try {
       // Per holder, medians: anonymous and file-backed parts of the RSS, the
       // same process with an empty cache, and the difference (the cache's own cost).
       breakdown: Object.fromEntries(
-        Object.entries(f2all).map(([holder, f]) => [
-          holder,
-          {
-            anon_mb: round(f.anon.median, 1),
-            file_mb: round(f.file.median, 1),
-            empty_cache_mb: round(f.empty.median, 1),
-            cache_cost_mb: round(f.cache.median, 1),
-          },
-        ]),
+        holders
+          .map((holder) => [holder, f2Of(holder)] as const)
+          .map(([holder, f]) => [
+            holder,
+            {
+              anon_mb: round(f.anon.median, 1),
+              file_mb: round(f.file.median, 1),
+              empty_cache_mb: round(f.empty.median, 1),
+              cache_cost_mb: round(f.cache.median, 1),
+            },
+          ]),
       ),
       spread: {
         ballast_mb: r(f2s.ballast, 1),
