@@ -6,7 +6,7 @@
  * a monitor that records how many nodes were down at once.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import { eventually } from "@ballast/dev/testkit";
 import { clusterRules, leaderElectionRules, namespacedRules } from "../src/rbac.ts";
 import { monitorDisruption } from "../test-support/disruption-monitor.ts";
@@ -82,6 +82,13 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
   });
   after(async () => {
     await h?.close();
+  });
+  // A failure in CI is read afterwards: say what the operator was doing.
+  afterEach((t) => {
+    if (t.passed || !h) return;
+    process.stderr.write(
+      `[e2e] "${t.name}" failed; the operator's last log lines:\n${h.operatorLogTail(80)}\n`,
+    );
   });
 
   test("a 3-node KRaft cluster comes up Ready with ids, racks and a cluster id in status", async () => {

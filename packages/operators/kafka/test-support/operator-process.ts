@@ -1,11 +1,28 @@
 /**
- * The Kafka operator as a separate process, as it runs in production, so an
- * end-to-end test can SIGKILL it mid-operation and start another.
+ * The Kafka operator as a separate process, as it runs in production — the
+ * bundle the image ships (scripts/build.ts), with the image's Node flags — so
+ * an end-to-end test exercises the shipped artifact and can SIGKILL it
+ * mid-operation and start another.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundle, OPERATOR_NODE_FLAGS, operators } from "../../../../scripts/build.ts";
 
-const main = join(import.meta.dirname, "..", "src", "main.ts");
+let built: Promise<string> | undefined;
+
+/** Builds the operator bundle once per test process, into a directory removed at exit. */
+function operatorBundle(): Promise<string> {
+  built ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ballast-operator-bundle-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "kafka-operator.mjs");
+    await bundle(operators["kafka-operator"], file);
+    return file;
+  })();
+  return built;
+}
 
 export interface OperatorProcess {
   readonly pid: number;
@@ -27,7 +44,7 @@ export async function startOperator(
     env?: Record<string, string>;
   } = {},
 ): Promise<OperatorProcess> {
-  const args = [main, `--kubeconfig=${kubeconfig}`];
+  const args = [...OPERATOR_NODE_FLAGS, await operatorBundle(), `--kubeconfig=${kubeconfig}`];
   if (options.namespace) args.push(`--namespace=${options.namespace}`);
   if (options.installCrds) args.push("--install-crds");
   const child: ChildProcess = spawn(process.execPath, args, {
