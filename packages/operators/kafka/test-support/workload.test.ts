@@ -52,6 +52,7 @@ describe("startWorkload() against a 3-node KRaft cluster", { timeout: 600_000 },
     assert.deepEqual(report.lost, []);
     assert.equal(report.failedSends, 0);
     assert.equal(report.consumed, report.acknowledged);
+    assert.equal(report.missedLive, 0);
     assert.equal(report.duplicates, 0);
   });
 
@@ -77,10 +78,11 @@ describe("startWorkload() against a 3-node KRaft cluster", { timeout: 600_000 },
     t.diagnostic(JSON.stringify({ ...report, lost: report.lost.length }));
     assert.deepEqual(report.lost, []);
     assert.ok(report.acknowledged >= afterRestart + 50);
-    assert.equal(
-      report.consumed,
-      report.acknowledged,
-      "the live consumer read every acknowledged message",
+    assert.equal(report.missedLive, 0, "the live consumer read every acknowledged message");
+    // Beyond those, only sends whose outcome the producer never learned.
+    assert.ok(
+      report.consumed <= report.acknowledged + report.failedSends,
+      `read ${report.consumed}, sent ${report.acknowledged} + ${report.failedSends} unanswered`,
     );
   });
 

@@ -50,8 +50,14 @@ export interface WorkloadReport {
   /** Distinct sequence numbers the cluster acknowledged. */
   acknowledged: number;
   failedSends: number;
-  /** Distinct sequence numbers the live consumer read while the workload ran. */
+  /**
+   * Distinct sequence numbers the live consumer read while the workload ran.
+   * It may exceed `acknowledged`: a send that failed on the client (its
+   * broker died before answering) can still have been committed.
+   */
   consumed: number;
+  /** Acknowledged sequence numbers the live consumer never read. */
+  missedLive: number;
   /** Acknowledged sequence numbers absent from the topic at the end, ascending. */
   lost: number[];
   /** Records in the topic carrying a sequence number already seen (the producer wrote it twice). */
@@ -242,6 +248,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
         acknowledged: acknowledged.size,
         failedSends,
         consumed: consumedLive.size,
+        missedLive: [...acknowledged].filter((n) => !consumedLive.has(n)).length,
         lost,
         duplicates: verified.duplicates,
       };
