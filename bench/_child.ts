@@ -110,11 +110,7 @@ export class Child {
 
   /** CPU time (user + system) the child has used so far, in seconds, from /proc (Linux). */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.process.pid}/stat`, "utf8");
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuSecondsOf(this.process.pid ?? -1);
   }
 
   async stop(): Promise<void> {
@@ -124,4 +120,13 @@ export class Child {
     await this.#exit;
     clearTimeout(timer);
   }
+}
+
+/** CPU time (user + system) process `pid` has used so far, in seconds, from /proc (Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -7,7 +7,7 @@
  *
  * Sizes come from the environment (defaults are the issue's):
  * BENCH_RUNS=5 BENCH_WIDGETS=1000 BENCH_CONFIGMAPS=10000 BENCH_CONFIGMAP_BYTES=1024
- * BENCH_QPS=200 BENCH_BURST=300 BENCH_WORKERS=4 BENCH_UPDATE_RATE=500
+ * BENCH_QPS=200 BENCH_BURST=300 BENCH_WORKERS=4 BENCH_UPDATE_RATE=500 BENCH_UNSATURATED_RATE=100
  * BENCH_UPDATE_SECONDS=10 BENCH_UPDATE_WIDGETS=500 BENCH_IDLE_SECONDS=30
  * BENCH_SETTLE_MS=5000 BENCH_UPDATE_WRITERS=16.
  */
@@ -16,9 +16,9 @@ import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startTestCluster } from "@ballast/dev/testkit";
-import { Informer, installCrds, KubeClient } from "@ballast/runtime";
+import { Informer, installCrds, isNotFound, KubeClient } from "@ballast/runtime";
 import { bundle, OPERATOR_NODE_FLAGS } from "../scripts/build.ts";
-import { Child } from "./_child.ts";
+import { Child, cpuSecondsOf } from "./_child.ts";
 import { ensureReference } from "./_reference.ts";
 import { quantile, round, type Spread, spread } from "./_stats.ts";
 import { ConfigMap, stampAnnotation, Widget, wallMs } from "./widget.ts";
@@ -42,6 +42,8 @@ const config = {
   burst: envNumber("BENCH_BURST", 300),
   workers: envNumber("BENCH_WORKERS", 4),
   updateRate: envNumber("BENCH_UPDATE_RATE", 500),
+  // F3 again at a rate the API server keeps up with on this machine, 0 to skip.
+  unsaturatedRate: envNumber("BENCH_UNSATURATED_RATE", 100),
   updateSeconds: envNumber("BENCH_UPDATE_SECONDS", 10),
   updateWidgets: envNumber("BENCH_UPDATE_WIDGETS", 500),
   idleSeconds: envNumber("BENCH_IDLE_SECONDS", 30),
@@ -142,13 +144,53 @@ function startController(impl: Impl, namespace: string): Child {
     : new Child(impl, referenceBinary, ["-mode=controller", ...flags.map((f) => f.slice(1))]);
 }
 
+/**
+ * CPU seconds used so far by every process that shares the machine during
+ * a figure: the controller, this driver, and each control-plane process.
+ * On two cores they compete, so where the CPU went explains the latency.
+ */
+function cpuByProcess(controller: Child): Record<string, number> {
+  const { user, system } = process.cpuUsage();
+  const out: Record<string, number> = {
+    controller: controller.cpuSeconds(),
+    driver: (user + system) / 1e6,
+  };
+  for (const p of cluster.controlPlane.processes) out[p.name] = cpuSecondsOf(p.pid);
+  return out;
+}
+
+function cpuSince(before: Record<string, number>, after: Record<string, number>) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, s]) => [name, round(s - (before[name] ?? 0), 2)]),
+  );
+}
+
 async function createNamespace(name: string): Promise<void> {
   await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
 }
 
-/** Deletion is left to the namespace controller; nothing waits for it. */
-function dropNamespace(name: string): void {
-  client.delete({ apiVersion: "v1", kind: "Namespace" }, { name }).catch(() => {});
+/**
+ * Deletes a namespace and waits until it is gone, so that the next
+ * measurement starts on a quiet control plane: left to itself, the namespace
+ * controller deletes a thousand Widgets and ConfigMaps one by one, and the
+ * API server's CPU that takes would be charged to whatever runs next.
+ */
+async function dropNamespace(name: string): Promise<void> {
+  // Emptied by two collection deletes, not object by object.
+  for (const type of [Widget, ConfigMap]) {
+    await client.request({ method: "DELETE", path: await client.path(type, { namespace: name }) });
+  }
+  const namespace = { apiVersion: "v1", kind: "Namespace" };
+  await client.delete(namespace, { name });
+  for (const deadline = Date.now() + 300_000; Date.now() < deadline; await sleep(250)) {
+    try {
+      await client.get(namespace, { name });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+  }
+  throw new Error(`namespace ${name} still exists 5 minutes after its deletion`);
 }
 
 function widget(namespace: string, name: string): Widget {
@@ -217,6 +259,8 @@ interface F1F4Run {
   seconds: number;
   /** CPU seconds the controller process used while the Widgets became Ready. */
   cpuSeconds: number;
+  /** The same for every process sharing the machine (control plane, driver). */
+  cpu: Record<string, number>;
   /** API requests (all, and writes) the controller sent meanwhile. */
   requests: number;
   writes: number;
@@ -234,10 +278,10 @@ async function f1f4(impl: Impl, run: number): Promise<F1F4Run> {
   try {
     await child.waitFor("READY");
     await warmUp(namespace);
-    const cpuBefore = child.cpuSeconds();
+    const cpuBefore = cpuByProcess(child);
     const sentBefore = await child.stats();
     const seconds = await createUntilReady(namespace, config.widgets);
-    const cpuSeconds = child.cpuSeconds() - cpuBefore;
+    const cpu = cpuSince(cpuBefore, cpuByProcess(child));
     const sentAfter = await child.stats();
 
     // F4: a no-op reconcile per Widget (an annotation change bumps no generation).
@@ -263,7 +307,8 @@ async function f1f4(impl: Impl, run: number): Promise<F1F4Run> {
       idle.total - after.total - (idle.watches - after.watches) - (idle.leases - after.leases);
     return {
       seconds,
-      cpuSeconds,
+      cpuSeconds: cpu.controller ?? Number.NaN,
+      cpu,
       requests: sentAfter.total - sentBefore.total,
       writes: sentAfter.writes - sentBefore.writes,
       noopWrites: after.writes - before.writes,
@@ -274,7 +319,7 @@ async function f1f4(impl: Impl, run: number): Promise<F1F4Run> {
     };
   } finally {
     await child.stop();
-    dropNamespace(namespace);
+    await dropNamespace(namespace);
   }
 }
 
@@ -291,10 +336,13 @@ interface F3Run {
   sent: number;
   seen: number;
   rate: number;
+  /** CPU seconds each process used while the updates were sent, and that window's length. */
+  cpu: Record<string, number>;
+  windowSeconds: number;
 }
 
-async function f3(impl: Impl, run: number): Promise<F3Run> {
-  const namespace = `f3-${impl.replace("_", "-")}-${run}`;
+async function f3(impl: Impl, run: number, rate: number): Promise<F3Run> {
+  const namespace = `f3-${impl.replace("_", "-")}-${rate}-${run}`;
   await createNamespace(namespace);
   const child = startController(impl, namespace);
   try {
@@ -303,7 +351,7 @@ async function f3(impl: Impl, run: number): Promise<F3Run> {
     await createUntilReady(namespace, config.updateWidgets);
     await sleep(2000);
     const first = child.latencies.length;
-    const total = Math.round(config.updateRate * config.updateSeconds);
+    const total = Math.round(rate * config.updateSeconds);
     // Update k is due at k / rate seconds: a steady rate, not bursts. A fixed
     // set of writers sends them, each stamping its update just before sending,
     // so a driver that falls behind shows as a lower achieved rate, never as
@@ -312,10 +360,11 @@ async function f3(impl: Impl, run: number): Promise<F3Run> {
     // When the API server answered each write: splits the latency into the
     // write itself and what happens after it is stored (watch, cache, queue).
     const acked = new Map<string, number>();
+    const cpuBefore = cpuByProcess(child);
     const start = performance.now();
     const writer = async () => {
       for (let k = next++; k < total; k = next++) {
-        const wait = start + (k / config.updateRate) * 1000 - performance.now();
+        const wait = start + (k / rate) * 1000 - performance.now();
         if (wait > 1) await sleep(wait);
         const name = `w-${String(k % config.updateWidgets).padStart(5, "0")}`;
         const stamp = wallMs().toFixed(3);
@@ -328,7 +377,9 @@ async function f3(impl: Impl, run: number): Promise<F3Run> {
       }
     };
     await Promise.all(Array.from({ length: config.updateWriters }, writer));
-    const rate = total / ((performance.now() - start) / 1000);
+    const windowSeconds = (performance.now() - start) / 1000;
+    const cpu = cpuSince(cpuBefore, cpuByProcess(child));
+    const achieved = total / windowSeconds;
     const deadline = Date.now() + 30_000;
     while (child.latencies.length - first < total && Date.now() < deadline) await sleep(50);
     await sleep(1000);
@@ -347,11 +398,13 @@ async function f3(impl: Impl, run: number): Promise<F3Run> {
       ...(own.length > 0 ? { ownP50: quantile(own, 0.5), ownP99: quantile(own, 0.99) } : {}),
       sent: total,
       seen: latencies.length,
-      rate,
+      rate: achieved,
+      cpu,
+      windowSeconds,
     };
   } finally {
     await child.stop();
-    dropNamespace(namespace);
+    await dropNamespace(namespace);
   }
 }
 
@@ -419,6 +472,7 @@ try {
 
   const f1Runs: Record<Impl, F1F4Run[]> = { ballast: [], controller_runtime: [] };
   const f3Runs: Record<Impl, F3Run[]> = { ballast: [], controller_runtime: [] };
+  const f3Unsaturated: Record<Impl, F3Run[]> = { ballast: [], controller_runtime: [] };
   const f2Runs: Record<Holder, { full: Rss; empty: Rss }[]> = {
     ballast: [],
     controller_runtime: [],
@@ -436,10 +490,16 @@ try {
   }
   for (let run = 0; run < config.runs && only.has("F3"); run++) {
     for (const impl of order(impls, run)) {
-      log(`F3 run ${run + 1}/${config.runs}: ${impl}`);
-      const result = await f3(impl, run);
+      log(`F3 run ${run + 1}/${config.runs}: ${impl} at ${config.updateRate}/s`);
+      const result = await f3(impl, run, config.updateRate);
       log(`  ${JSON.stringify(result)}`);
       f3Runs[impl].push(result);
+      if (config.unsaturatedRate > 0) {
+        log(`F3 run ${run + 1}/${config.runs}: ${impl} at ${config.unsaturatedRate}/s`);
+        const unsaturated = await f3(impl, run, config.unsaturatedRate);
+        log(`  ${JSON.stringify(unsaturated)}`);
+        f3Unsaturated[impl].push(unsaturated);
+      }
     }
   }
 
@@ -481,7 +541,8 @@ try {
     }
   }
 
-  const pick = (runs: F1F4Run[], field: keyof F1F4Run) => spread(runs.map((r) => r[field]));
+  type F1F4Figure = Exclude<keyof F1F4Run, "cpu">;
+  const pick = (runs: F1F4Run[], field: F1F4Figure) => spread(runs.map((r) => r[field]));
   const f1 = {
     ballast: pick(f1Runs.ballast, "seconds"),
     cr: pick(f1Runs.controller_runtime, "seconds"),
@@ -525,6 +586,43 @@ try {
     ownP99: spread(f3Runs.ballast.map((r) => r.ownP99 ?? Number.NaN)),
     rate: spread([...f3Runs.ballast, ...f3Runs.controller_runtime].map((r) => r.rate)),
   };
+  // Cores each process kept busy while the updates were sent (median over runs).
+  const coresOf = (runs: F3Run[]): Record<string, number> => {
+    const names = [...new Set(runs.flatMap((r) => Object.keys(r.cpu)))];
+    const cores = (r: F3Run, name: string) => (r.cpu[name] ?? 0) / r.windowSeconds;
+    const out = Object.fromEntries(
+      names.map((name) => [name, round(spread(runs.map((r) => cores(r, name))).median, 2)]),
+    );
+    const total = spread(runs.map((r) => names.reduce((sum, name) => sum + cores(r, name), 0)));
+    return { ...out, total: round(total.median, 2) };
+  };
+  const f3Cores = { ballast: coresOf(f3Runs.ballast), cr: coresOf(f3Runs.controller_runtime) };
+  // CPU seconds each process used while the Widgets became Ready (median over runs).
+  const cpuOf = (runs: F1F4Run[]): Record<string, number> => {
+    const names = [...new Set(runs.flatMap((r) => Object.keys(r.cpu)))];
+    return Object.fromEntries(
+      names.map((name) => [name, round(spread(runs.map((r) => r.cpu[name] ?? 0)).median, 2)]),
+    );
+  };
+  const f1Cpu = { ballast: cpuOf(f1Runs.ballast), cr: cpuOf(f1Runs.controller_runtime) };
+  const f3u = {
+    p50: spread(f3Unsaturated.ballast.map((r) => r.p50)),
+    p99: spread(f3Unsaturated.ballast.map((r) => r.p99)),
+    crP50: spread(f3Unsaturated.controller_runtime.map((r) => r.p50)),
+    crP99: spread(f3Unsaturated.controller_runtime.map((r) => r.p99)),
+    rate: spread(
+      [...f3Unsaturated.ballast, ...f3Unsaturated.controller_runtime].map((r) => r.rate),
+    ),
+    cores: {
+      ballast: coresOf(f3Unsaturated.ballast),
+      cr: coresOf(f3Unsaturated.controller_runtime),
+    },
+  };
+  const showByProcess = (cores: Record<string, number>) =>
+    ["kube-apiserver", "etcd", "kube-controller-manager", "controller", "driver", "total"]
+      .filter((name) => cores[name] !== undefined)
+      .map((name) => `${name} ${cores[name]?.toFixed(2)}`)
+      .join(", ");
   const f4 = {
     noop: pick(f1Runs.ballast, "noopWrites"),
     idle: pick(f1Runs.ballast, "idlePerMin"),
@@ -549,6 +647,8 @@ try {
       // with the API server and etcd, so it shows in the seconds above.
       ballast_cpu_s: round(f1.ballastCpu.median),
       controller_runtime_cpu_s: round(f1.crCpu.median),
+      // Every process's CPU seconds over the same window.
+      cpu_s_by_process: { ballast: f1Cpu.ballast, controller_runtime: f1Cpu.cr },
       spread: {
         ballast_s: r(f1.ballast),
         controller_runtime_s: r(f1.cr),
@@ -604,6 +704,19 @@ try {
       },
       controller_runtime_p50_ms: round(f3s.crP50.median, 2),
       controller_runtime_p99_ms: round(f3s.crP99.median, 2),
+      // CPU cores each process kept busy while the updates were sent.
+      cores_busy: { ballast: f3Cores.ballast, controller_runtime: f3Cores.cr },
+      // The same measurement at a rate the API server keeps up with here.
+      unsaturated: {
+        asked_updates_per_s: config.unsaturatedRate,
+        achieved_updates_per_s: round(f3u.rate.median, 1),
+        ballast_p50_ms: round(f3u.p50.median, 2),
+        ballast_p99_ms: round(f3u.p99.median, 2),
+        controller_runtime_p50_ms: round(f3u.crP50.median, 2),
+        controller_runtime_p99_ms: round(f3u.crP99.median, 2),
+        cores_busy: { ballast: f3u.cores.ballast, controller_runtime: f3u.cores.cr },
+        runs: f3Unsaturated,
+      },
       spread: {
         p50_ms: r(f3s.p50, 2),
         p99_ms: r(f3s.p99, 2),
@@ -638,6 +751,7 @@ try {
     "| --- | --- | --- | --- | --- | --- |",
     `| F1: ${config.widgets} Widgets to Ready (s) | ${fmt(f1.ballast, 2)} | ${fmt(f1.cr, 2)} | | ${results.F1.ratio.toFixed(2)}× | ≤ 1.0×: ${goal(results.F1.ratio <= 1)} |`,
     `| F1: CPU the controller used meanwhile (s) | ${fmt(f1.ballastCpu, 2)} | ${fmt(f1.crCpu, 2)} | | ${(f1.ballastCpu.median / f1.crCpu.median).toFixed(2)}× | |`,
+    `| F1: CPU seconds by process meanwhile | ${showByProcess(f1Cpu.ballast)} | ${showByProcess(f1Cpu.cr)} | | | |`,
     `| F2: RSS holding ${config.configMaps} ConfigMaps (MiB) | ${fmt(f2s.ballast, 1)} | ${fmt(f2s.cr, 1)} | ${fmt(f2s.clientNode, 1)} | ${results.F2.ratio_to_controller_runtime.toFixed(2)}× / ${results.F2.ratio_to_client_node.toFixed(2)}× | ≤ 1.2× CR: ${goal(results.F2.ratio_to_controller_runtime <= 1.2)}; ≤ 0.5× client-node: ${goal(results.F2.ratio_to_client_node <= 0.5)} |`,
     `| F2: … of which anonymous / file-backed (MiB) | ${f2all.ballast.anon.median.toFixed(1)} / ${f2all.ballast.file.median.toFixed(1)} | ${f2all.cr.anon.median.toFixed(1)} / ${f2all.cr.file.median.toFixed(1)} | ${f2all.clientNode.anon.median.toFixed(1)} / ${f2all.clientNode.file.median.toFixed(1)} | | |`,
     `| F2: the same process with an empty cache (MiB) | ${fmt(f2all.ballast.empty, 1)} | ${fmt(f2all.cr.empty, 1)} | ${fmt(f2all.clientNode.empty, 1)} | | |`,
@@ -647,6 +761,13 @@ try {
     `| F3: update → reconcile p99, same load (ms) | ${fmt(f3s.p99, 2)} | ${fmt(f3s.crP99, 2)} | | | ≤ 50 ms: ${goal(results.F3.p99_ms <= 50)} |`,
     `| F3: p50 / p99 counted from the write's answer instead (ms) | ${f3s.ackP50.median.toFixed(2)} / ${f3s.ackP99.median.toFixed(2)} | ${f3s.crAckP50.median.toFixed(2)} / ${f3s.crAckP99.median.toFixed(2)} | | | |`,
     `| F3: p50 / p99 from the watch event's arrival in the process: the runtime's own share (ms) | ${f3s.ownP50.median.toFixed(2)} / ${f3s.ownP99.median.toFixed(2)} | | | | |`,
+    `| F3: CPU cores busy while updating, of ${availableParallelism()} | ${showByProcess(f3Cores.ballast)} | ${showByProcess(f3Cores.cr)} | | | |`,
+    ...(config.unsaturatedRate > 0
+      ? [
+          `| F3 below saturation: p50 / p99 at ${config.unsaturatedRate}/s (ms) | ${fmt(f3u.p50, 2)} / ${fmt(f3u.p99, 2)} | ${fmt(f3u.crP50, 2)} / ${fmt(f3u.crP99, 2)} | | | |`,
+          `| F3 below saturation: CPU cores busy | ${showByProcess(f3u.cores.ballast)} | ${showByProcess(f3u.cores.cr)} | | | |`,
+        ]
+      : []),
     `| F4: writes by ${config.widgets} no-op reconciles | ${fmt(f4.noop, 0)} | ${fmt(f4.crNoop, 0)} | | | 0: ${goal(f4.noop.max === 0)} |`,
     `| F4: idle requests/min (besides watches, leases) | ${fmt(f4.idle, 1)} | ${fmt(f4.crIdle, 1)} | | | 0: ${goal(f4.idle.max === 0)} |`,
   ].join("\n");

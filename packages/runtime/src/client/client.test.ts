@@ -192,7 +192,7 @@ test("merge and JSON patches change the fields they name", async () => {
   assert.deepEqual(json.data, { a: "9", c: "3" });
 });
 
-test("list pages through limit and continue, and listAll gathers every page", async () => {
+test("list pages through limit and continue; listPages and listAll follow them", async () => {
   const labels = { page: "yes" };
   for (let i = 0; i < 5; i++) await client.create(configMap(`page-${i}`, {}, labels));
   const names: string[] = [];
@@ -221,6 +221,19 @@ test("list pages through limit and continue, and listAll gathers every page", as
   });
   assert.equal(all.items.length, 5);
   assert.match(all.resourceVersion, /^\d+$/);
+  // One page at a time, every page carrying the snapshot's resourceVersion.
+  const sizes: number[] = [];
+  const versions = new Set<string>();
+  for await (const page of client.listPages(ConfigMap, {
+    namespace: ns,
+    labelSelector: "page=yes",
+    limit: 2,
+  })) {
+    sizes.push(page.items.length);
+    versions.add(page.resourceVersion);
+  }
+  assert.deepEqual(sizes, [2, 2, 1]);
+  assert.equal(versions.size, 1);
 });
 
 test("label and field selectors narrow a list", async () => {

@@ -208,20 +208,39 @@ export class KubeClient {
     return list;
   }
 
+  /**
+   * The pages of a list, one at a time, each fetched when the previous one
+   * has been taken: a consumer that trims or indexes each page as it comes
+   * never holds the whole answer in its raw form. `resourceVersion` is the
+   * first page's (the snapshot's) on every page.
+   */
+  async *listPages<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    options: Omit<ListOptions, "continue"> = {},
+  ): AsyncGenerator<{ items: T[]; resourceVersion: string }> {
+    const first = await this.list<T>(type, options);
+    const resourceVersion = first.metadata.resourceVersion;
+    yield { items: first.items, resourceVersion };
+    let next = first.metadata.continue;
+    while (next) {
+      const page = await this.list<T>(type, { ...options, continue: next });
+      yield { items: page.items, resourceVersion };
+      next = page.metadata.continue;
+    }
+  }
+
   /** Every page of a list, with the resourceVersion of the first page (the snapshot's). */
   async listAll<T extends KubeObject = KubeObject>(
     type: ResourceType,
     options: Omit<ListOptions, "continue"> = {},
   ): Promise<{ items: T[]; resourceVersion: string }> {
-    const first = await this.list<T>(type, options);
-    const items = first.items;
-    let next = first.metadata.continue;
-    while (next) {
-      const page = await this.list<T>(type, { ...options, continue: next });
+    const items: T[] = [];
+    let resourceVersion = "";
+    for await (const page of this.listPages<T>(type, options)) {
       for (const item of page.items) items.push(item);
-      next = page.metadata.continue;
+      resourceVersion = page.resourceVersion;
     }
-    return { items, resourceVersion: first.metadata.resourceVersion };
+    return { items, resourceVersion };
   }
 
   async create<T extends KubeObject>(object: T, options: WriteOptions = {}): Promise<T> {

@@ -7,14 +7,14 @@
  * connections alive so steady-state requests skip the handshake.
  */
 
-import {
-  type ClientRequest,
+import type {
+  ClientRequest,
   Agent as HttpAgent,
-  request as httpRequest,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
 } from "node:http";
-import { Agent, request } from "node:https";
+import type { Agent, request } from "node:https";
+import { http, https } from "../_http.ts";
 import type { ClientConfig } from "./config.ts";
 import type { Credentials } from "./credentials.ts";
 import { KubeConnectionError } from "./errors.ts";
@@ -53,7 +53,7 @@ export class Transport {
     this.server = server;
     this.#agent = agent;
     // Plain HTTP only for `kubectl proxy` and in-cluster ports 80/8080/8001.
-    this.#request = server.protocol === "http:" ? (httpRequest as typeof request) : request;
+    this.#request = server.protocol === "http:" ? (http.request as typeof request) : https.request;
     this.#credentials = config.credentials;
     this.#headers = staticHeaders(config);
   }
@@ -68,8 +68,8 @@ export class Transport {
     };
     const agent =
       server.protocol === "http:"
-        ? new HttpAgent(keepAlive)
-        : new Agent({
+        ? new http.Agent(keepAlive)
+        : new https.Agent({
             ...keepAlive,
             ...(config.ca ? { ca: config.ca } : {}),
             ...(config.cert ? { cert: config.cert } : {}),

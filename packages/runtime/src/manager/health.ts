@@ -6,8 +6,9 @@
  * Why checks answer with a reason: `kubectl describe pod` shows the probe
  * body, so "controller greeting: caches not synced" beats a bare 503.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { http } from "../_http.ts";
 
 /** Passes by returning (anything); fails by throwing or returning a string reason. */
 export type Check = () => undefined | string | Promise<undefined | string>;
@@ -20,7 +21,7 @@ export interface Endpoints {
 
 /** Starts one HTTP server answering `endpoints`; resolves once it listens. */
 export async function serve(port: number, host: string, endpoints: Endpoints): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     handle(req, res, endpoints).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end(`internal error: ${String(error)}\n`);

@@ -187,14 +187,23 @@ export class Watcher<T extends KubeObject = KubeObject> {
     const o = this.#options;
     // No resourceVersion: a consistent read from etcd, so a relist after 410
     // cannot return a snapshot older than what was already seen.
-    const { items, resourceVersion } = await this.#client.listAll<T>(this.type, {
+    const items: T[] = [];
+    let resourceVersion = "";
+    const pages = this.#client.listPages<T>(this.type, {
       namespace: o.namespace,
       labelSelector: o.labelSelector,
       fieldSelector: o.fieldSelector,
       limit: o.pageSize ?? 500,
       signal,
     });
-    if (!o.keepManagedFields) for (const item of items) dropManagedFields(item);
+    for await (const page of pages) {
+      // Page by page, before the next one is fetched: the dropped fields
+      // die young (in V8's nursery) instead of being promoted with the
+      // objects around them and leaving old-space pages half empty.
+      if (!o.keepManagedFields) for (const item of page.items) dropManagedFields(item);
+      for (const item of page.items) items.push(item);
+      resourceVersion = page.resourceVersion;
+    }
     this.#resourceVersion = resourceVersion;
     deliver(sink, { type: "relisted", objects: items, resourceVersion });
   }
