@@ -586,24 +586,25 @@ try {
     ownP99: spread(f3Runs.ballast.map((r) => r.ownP99 ?? Number.NaN)),
     rate: spread([...f3Runs.ballast, ...f3Runs.controller_runtime].map((r) => r.rate)),
   };
-  // Cores each process kept busy while the updates were sent (median over runs).
-  const coresOf = (runs: F3Run[]): Record<string, number> => {
+  // Per process, the median over runs of its CPU seconds, divided by `per`
+  // (the window's length, for cores kept busy).
+  const medianByProcess = <R extends { cpu: Record<string, number> }>(
+    runs: R[],
+    per: (run: R) => number = () => 1,
+  ): Record<string, number> => {
     const names = [...new Set(runs.flatMap((r) => Object.keys(r.cpu)))];
-    const cores = (r: F3Run, name: string) => (r.cpu[name] ?? 0) / r.windowSeconds;
-    const out = Object.fromEntries(
-      names.map((name) => [name, round(spread(runs.map((r) => cores(r, name))).median, 2)]),
-    );
-    const total = spread(runs.map((r) => names.reduce((sum, name) => sum + cores(r, name), 0)));
-    return { ...out, total: round(total.median, 2) };
+    const of = (r: R, name: string) => (r.cpu[name] ?? 0) / per(r);
+    const total = spread(runs.map((r) => names.reduce((sum, name) => sum + of(r, name), 0)));
+    return {
+      ...Object.fromEntries(
+        names.map((name) => [name, round(spread(runs.map((r) => of(r, name))).median, 2)]),
+      ),
+      total: round(total.median, 2),
+    };
   };
+  const coresOf = (runs: F3Run[]) => medianByProcess(runs, (r) => r.windowSeconds);
+  const cpuOf = (runs: F1F4Run[]) => medianByProcess(runs);
   const f3Cores = { ballast: coresOf(f3Runs.ballast), cr: coresOf(f3Runs.controller_runtime) };
-  // CPU seconds each process used while the Widgets became Ready (median over runs).
-  const cpuOf = (runs: F1F4Run[]): Record<string, number> => {
-    const names = [...new Set(runs.flatMap((r) => Object.keys(r.cpu)))];
-    return Object.fromEntries(
-      names.map((name) => [name, round(spread(runs.map((r) => r.cpu[name] ?? 0)).median, 2)]),
-    );
-  };
   const f1Cpu = { ballast: cpuOf(f1Runs.ballast), cr: cpuOf(f1Runs.controller_runtime) };
   const f3u = {
     p50: spread(f3Unsaturated.ballast.map((r) => r.p50)),
