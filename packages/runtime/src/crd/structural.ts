@@ -122,6 +122,8 @@ function convertUnion(node: JsonObject, path: string): JSONSchemaProps {
     }
     return convertNode({ ...around, "x-kubernetes-int-or-string": true, nullable }, path);
   }
+  const tag = discriminatorOf(rest);
+  if (tag) return toStructuralSchema(mergeTaggedUnion(rest, tag, around, nullable, path), path);
   const [only] = rest;
   if (rest.length === 1 && only) {
     return toStructuralSchema(
@@ -134,6 +136,91 @@ function convertUnion(node: JsonObject, path: string): JSONSchemaProps {
     path,
     `a union of ${described.join(" | ")} is not structural: Kubernetes gives every field one type. Use a union of literals (an enum), IntOrString(), or an object with optional fields and a CEL rule that picks one`,
   );
+}
+
+/**
+ * The property every branch of a union of objects fixes to its own literal
+ * (`type: "Roll"` in one, `type: "ScaleUp"` in another): a tagged union.
+ */
+function discriminatorOf(branches: readonly JsonObject[]): string | undefined {
+  if (branches.length < 2 || !branches.every((b) => b.type === "object")) return undefined;
+  const literalKeys = (b: JsonObject) =>
+    Object.entries((b.properties ?? {}) as JsonObject)
+      .filter(([, s]) => isPlainObject(s) && literalValues(s)?.length === 1)
+      .map(([k]) => k);
+  const [first, ...others] = branches;
+  if (!first) return undefined;
+  return literalKeys(first).find((key) => {
+    const values = branches.map(
+      (b) => literalValues(((b.properties ?? {}) as JsonObject)[key] as JsonObject)?.[0],
+    );
+    return (
+      others.every((b) => literalKeys(b).includes(key) && (b.required as string[] | undefined)?.includes(key)) &&
+      new Set(values).size === branches.length
+    );
+  });
+}
+
+/**
+ * A tagged union of objects as one structural object: the tag becomes an
+ * enum, every branch's properties are merged (a property two branches
+ * declare must be declared alike), and what each branch requires becomes a
+ * CEL rule that applies when the tag names that branch. TypeScript keeps
+ * the union (TypeBox's static type); the API server gets one type per field.
+ */
+function mergeTaggedUnion(
+  branches: readonly JsonObject[],
+  tag: string,
+  around: JsonObject,
+  nullable: boolean,
+  path: string,
+): JsonObject {
+  const properties: JsonObject = {};
+  const rules: unknown[] = Array.isArray(around["x-kubernetes-validations"])
+    ? [...around["x-kubernetes-validations"]]
+    : [];
+  const tags: unknown[] = [];
+  for (const branch of branches) {
+    const own = (branch.properties ?? {}) as JsonObject;
+    const value = literalValues(own[tag] as JsonObject)?.[0];
+    tags.push(value);
+    for (const [name, schema] of Object.entries(own)) {
+      if (name === tag) continue;
+      const held = properties[name];
+      if (held !== undefined && JSON.stringify(held) !== JSON.stringify(schema)) {
+        throw new CrdSchemaError(
+          childPath(path, name),
+          `is declared differently by two members of the union tagged by "${tag}"; declare it alike, or give it another name in one of them`,
+        );
+      }
+      properties[name] = schema;
+    }
+    const required = ((branch.required ?? []) as string[]).filter((r) => r !== tag);
+    if (required.length > 0) {
+      rules.push({
+        rule: `self.${tag} != ${JSON.stringify(value)} || (${required.map((r) => `has(self.${r})`).join(" && ")})`,
+        message: `${tag} ${JSON.stringify(value)} requires ${required.join(", ")}`,
+      });
+    }
+  }
+  const tagDescription = (branches[0]?.properties as JsonObject)[tag] as JsonObject;
+  return {
+    ...around,
+    type: "object",
+    properties: {
+      [tag]: {
+        ...(typeof tagDescription.description === "string"
+          ? { description: tagDescription.description }
+          : {}),
+        type: jsonTypeOf(tags[0]),
+        enum: tags,
+      },
+      ...properties,
+    },
+    required: [tag],
+    ...(nullable ? { nullable: true } : {}),
+    ...(rules.length > 0 ? { "x-kubernetes-validations": rules } : {}),
+  };
 }
 
 function mergeIntersection(node: JsonObject, path: string): JsonObject {

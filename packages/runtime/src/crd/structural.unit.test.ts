@@ -148,6 +148,48 @@ test("toStructuralSchema() refuses unions of different types, naming them", () =
   );
 });
 
+test("toStructuralSchema() turns a tagged union of objects into one object with an enum tag and a rule per member", () => {
+  const out = toStructuralSchema(
+    Type.Union([
+      Type.Object({
+        type: Type.Literal("Roll", { description: "What runs." }),
+        pending: Type.Array(Type.Integer()),
+        note: Type.Optional(Type.String()),
+      }),
+      Type.Object({ type: Type.Literal("ScaleUp"), adding: Type.Array(Type.Integer()) }),
+      Type.Object({ type: Type.Literal("Idle"), note: Type.Optional(Type.String()) }),
+    ]),
+  );
+  assert.deepEqual(out, {
+    type: "object",
+    properties: {
+      type: { type: "string", description: "What runs.", enum: ["Roll", "ScaleUp", "Idle"] },
+      pending: { type: "array", items: { type: "integer" } },
+      note: { type: "string" },
+      adding: { type: "array", items: { type: "integer" } },
+    },
+    required: ["type"],
+    "x-kubernetes-validations": [
+      { rule: 'self.type != "Roll" || (has(self.pending))', message: 'type "Roll" requires pending' },
+      {
+        rule: 'self.type != "ScaleUp" || (has(self.adding))',
+        message: 'type "ScaleUp" requires adding',
+      },
+    ],
+  });
+});
+
+test("toStructuralSchema() refuses a tagged union whose members declare one property differently", () => {
+  rejects(
+    Type.Union([
+      Type.Object({ type: Type.Literal("A"), n: Type.Integer() }),
+      Type.Object({ type: Type.Literal("B"), n: Type.String() }),
+    ]),
+    "$.spec.n",
+    /declared differently by two members of the union tagged by "type"/,
+  );
+});
+
 test("toStructuralSchema() merges an intersection of objects into one object", () => {
   const out = toStructuralSchema(
     Type.Intersect([

@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { assignNodeIds } from "./node-ids.ts";
+import { assignIds } from "./ids.ts";
 
 const arbUsed = fc.array(fc.integer({ min: -3, max: 40 }), { maxLength: 30 });
 const arbCount = fc.integer({ min: 0, max: 20 });
 
-test("assignNodeIds() fills the gaps first, then continues after the highest id", () => {
-  assert.deepEqual(assignNodeIds([0, 1, 3, 7], 4), [2, 4, 5, 6]);
-  assert.deepEqual(assignNodeIds([], 3), [0, 1, 2]);
-  assert.deepEqual(assignNodeIds([1, 2], 0), []);
+test("assignIds() fills the gaps first, then continues after the highest id", () => {
+  assert.deepEqual(assignIds([0, 1, 3, 7], 4), [2, 4, 5, 6]);
+  assert.deepEqual(assignIds([], 3), [0, 1, 2]);
+  assert.deepEqual(assignIds([1, 2], 0), []);
 });
 
-test("assignNodeIds() returns `count` distinct ascending ids, none of them in use", () => {
+test("assignIds() returns `count` distinct ascending ids, none of them in use", () => {
   fc.assert(
     fc.property(arbUsed, arbCount, (used, count) => {
-      const ids = assignNodeIds(used, count);
+      const ids = assignIds(used, count);
       assert.equal(ids.length, count);
       assert.equal(new Set(ids).size, count);
       for (const id of ids) {
@@ -30,10 +30,10 @@ test("assignNodeIds() returns `count` distinct ascending ids, none of them in us
   );
 });
 
-test("assignNodeIds() picks the lowest possible ids: every smaller id is taken or chosen", () => {
+test("assignIds() picks the lowest possible ids: every smaller id is taken or chosen", () => {
   fc.assert(
     fc.property(arbUsed, arbCount, (used, count) => {
-      const ids = assignNodeIds(used, count);
+      const ids = assignIds(used, count);
       const highest = ids.at(-1) ?? -1;
       for (let id = 0; id < highest; id++) {
         assert.ok(used.includes(id) || ids.includes(id), `free id ${id} was skipped`);
