@@ -54,7 +54,13 @@ export {
   withSummary,
 } from "./operation/operation.ts";
 export { deleteMemberPod } from "./pods/delete.ts";
-export { containersReady, type PodLike, podCondition, podReady, podsByMember } from "./pods/pods.ts";
+export {
+  containersReady,
+  type PodLike,
+  podCondition,
+  podReady,
+  podsByMember,
+} from "./pods/pods.ts";
 export { type GateState, gateUpToDate, setReadinessGates } from "./pods/readiness-gate.ts";
 export {
   type ClaimSpec,
@@ -75,12 +81,12 @@ export {
   wellKnownLabels,
 } from "./resources/resources.ts";
 export {
+  planRoll,
   type RollChoice,
   type RollEvent,
   type RollHooks,
   type RollInput,
   type RollPlan,
-  planRoll,
   restartedMemberBlockers,
 } from "./roll/plan.ts";
 export { actOnRoll, type OperationIO, type StepResult } from "./roll/roll.ts";

@@ -9,6 +9,7 @@
  * refused by the controllers in a condition.
  */
 import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
+import { OperationStatus } from "@ballast/stateful";
 import Type from "typebox";
 
 export const group = "ballast.dev";
@@ -211,8 +212,9 @@ export const KafkaCluster = defineResource({
           roles: Type.Array(Type.Union([Type.Literal("broker"), Type.Literal("controller")])),
           pod: Type.String(),
           ready: Type.Boolean(),
-          /** Set while the node is being drained for removal. */
-          removing: Type.Optional(Type.Boolean()),
+          removing: Type.Optional(
+            Type.Boolean({ description: "Set while the node is drained for removal." }),
+          ),
         }),
         {
           description:
@@ -220,32 +222,7 @@ export const KafkaCluster = defineResource({
         },
       ),
     ),
-    operation: Type.Optional(
-      Type.Object(
-        {
-          type: Type.Union([
-            Type.Literal("Roll"),
-            Type.Literal("ScaleUp"),
-            Type.Literal("ScaleDown"),
-          ]),
-          reason: Type.String(),
-          startedAt: Type.String(),
-          /** Roll: nodes still to restart, in order. */
-          pending: Type.Optional(Type.Array(Type.Integer())),
-          /** Roll: nodes restarted so far. */
-          done: Type.Optional(Type.Array(Type.Integer())),
-          /** Roll: the node restarted last, until it is back in every ISR. */
-          current: Type.Optional(Type.Integer()),
-          /** Scale: partitions still to move. */
-          movesRemaining: Type.Optional(Type.Integer({ minimum: 0 })),
-          movesTotal: Type.Optional(Type.Integer({ minimum: 0 })),
-          /** What the operation waits for now, if anything. */
-          waitingFor: Type.Optional(Type.String()),
-          summary: Type.String({ description: "e.g. Roll 2/3" }),
-        },
-        { description: "The multi-step operation in progress; resumed after an operator restart." },
-      ),
-    ),
+    operation: Type.Optional(OperationStatus()),
   }),
   printerColumns: [
     { name: "Brokers", type: "string", jsonPath: ".status.brokers" },

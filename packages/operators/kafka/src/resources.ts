@@ -7,17 +7,29 @@
  * pod carries its own configuration. Data lives in one PVC per node id that
  * outlives its pods (and, like Strimzi's default, the cluster itself).
  */
-import { createHash } from "node:crypto";
-import type { ApplyObject, KubeObject, OwnerReference } from "@ballast/runtime";
-import { KafkaCluster } from "./api.ts";
+import type { ApplyObject, KubeObject } from "@ballast/runtime";
+import {
+  templateHash as hashOf,
+  memberClaim,
+  memberDisruptionBudget,
+  headlessService as memberService,
+  memberSpread,
+  namespaceOf,
+  ownedMeta,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  type SetIdentity,
+  selectorLabels as setSelector,
+  wellKnownLabels,
+} from "@ballast/stateful";
+import type { KafkaCluster } from "./api.ts";
 import { configHash, renderProperties } from "./plan/config.ts";
 import type { ClusterNode, NodeId, Role } from "./plan/state.ts";
 
 export const managedBy = "ballast-kafka-operator";
+const identity: SetIdentity = { system: "kafka", managedBy };
 export const labels = {
-  name: "app.kubernetes.io/name",
-  instance: "app.kubernetes.io/instance",
-  managedBy: "app.kubernetes.io/managed-by",
+  ...wellKnownLabels,
   nodeId: "kafka.ballast.dev/node-id",
   broker: "kafka.ballast.dev/broker",
   controller: "kafka.ballast.dev/controller",
@@ -53,9 +65,7 @@ export const names = {
   budget: (c: Cluster) => `${c.metadata.name}-kafka`,
 };
 
-export function namespaceOf(c: Cluster): string {
-  return c.metadata.namespace ?? "default";
-}
+export { namespaceOf };
 
 /** The DNS name other pods reach a node by (hostname + subdomain under the headless Service). */
 export function nodeHost(c: Cluster, id: NodeId): string {
@@ -63,27 +73,11 @@ export function nodeHost(c: Cluster, id: NodeId): string {
 }
 
 export function selectorLabels(c: Cluster): Record<string, string> {
-  return { [labels.name]: "kafka", [labels.instance]: c.metadata.name ?? "" };
-}
-
-function ownerReference(c: Cluster): OwnerReference {
-  return {
-    apiVersion: KafkaCluster.apiVersion,
-    kind: KafkaCluster.kind,
-    name: c.metadata.name ?? "",
-    uid: c.metadata.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return setSelector(identity.system, c);
 }
 
 function meta(c: Cluster, name: string, extraLabels: Record<string, string> = {}) {
-  return {
-    name,
-    namespace: namespaceOf(c),
-    labels: { ...selectorLabels(c), [labels.managedBy]: managedBy, ...extraLabels },
-    ownerReferences: [ownerReference(c)],
-  };
+  return ownedMeta(identity, c, name, extraLabels);
 }
 
 /** The user's cluster-wide configuration as Kafka reads it: every value text. */
@@ -213,7 +207,7 @@ export function templateHash(c: Cluster, node: ClusterNode, nodes: readonly Clus
     node: nodeConfig(c, node, nodes),
     restart: c.metadata.annotations?.[annotations.restartRequested] ?? null,
   };
-  return createHash("sha256").update(JSON.stringify(relevant)).digest("hex").slice(0, 16);
+  return hashOf(relevant);
 }
 
 export function pod(
@@ -266,34 +260,8 @@ export function pod(
       // Controlled shutdown (leadership moved away, logs flushed) can take a while.
       terminationGracePeriodSeconds: 120,
       restartPolicy: "Always",
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 1000,
-        runAsGroup: 1000,
-        fsGroup: 1000,
-        seccompProfile: { type: "RuntimeDefault" },
-      },
-      affinity: {
-        podAntiAffinity: {
-          preferredDuringSchedulingIgnoredDuringExecution: [
-            {
-              weight: 100,
-              podAffinityTerm: {
-                topologyKey: "kubernetes.io/hostname",
-                labelSelector: { matchLabels: selectorLabels(c) },
-              },
-            },
-          ],
-        },
-      },
-      topologySpreadConstraints: [
-        {
-          maxSkew: 1,
-          topologyKey: c.spec.rack?.topologyKey ?? "topology.kubernetes.io/zone",
-          whenUnsatisfiable: "ScheduleAnyway",
-          labelSelector: { matchLabels: selectorLabels(c) },
-        },
-      ],
+      securityContext: restrictedPodSecurityContext(1000),
+      ...memberSpread(selectorLabels(c), c.spec.rack?.topologyKey),
       containers: [
         {
           name: "kafka",
@@ -318,10 +286,7 @@ export function pod(
             failureThreshold: 2,
           },
           ...(c.spec.resources ? { resources: c.spec.resources } : {}),
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            capabilities: { drop: ["ALL"] },
-          },
+          securityContext: restrictedContainerSecurityContext(),
           volumeMounts: [
             { name: "data", mountPath: dataPath },
             { name: "config", mountPath: configPath, readOnly: true },
@@ -343,40 +308,22 @@ export function pod(
 }
 
 export function claim(c: Cluster, id: NodeId): KubeObject & { spec: unknown } {
-  const m = meta(c, names.claim(c, id), { [labels.nodeId]: String(id) });
-  // No owner reference: data outlives the KafkaCluster unless someone deletes it on purpose.
-  const { ownerReferences: _kept, ...metadata } = m;
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolumeClaim",
-    metadata,
-    spec: {
-      accessModes: ["ReadWriteOnce"],
-      resources: { requests: { storage: c.spec.storage.size } },
-      ...(c.spec.storage.storageClassName
-        ? { storageClassName: c.spec.storage.storageClassName }
-        : {}),
-    },
-  };
+  return memberClaim(
+    identity,
+    c,
+    names.claim(c, id),
+    { [labels.nodeId]: String(id) },
+    c.spec.storage,
+  );
 }
 
+/** Controllers must find each other before any of them is ready: not-ready addresses are published. */
 export function headlessService(c: Cluster): ApplyObject {
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: meta(c, names.headless(c)),
-    spec: {
-      clusterIP: "None",
-      // Controllers must find each other before any of them is ready.
-      publishNotReadyAddresses: true,
-      selector: selectorLabels(c),
-      ports: [
-        { name: "client", port: c.spec.clientPort },
-        { name: "replication", port: ports.replication },
-        { name: "controller", port: ports.controller },
-      ],
-    },
-  };
+  return memberService(identity, c, names.headless(c), [
+    { name: "client", port: c.spec.clientPort },
+    { name: "replication", port: ports.replication },
+    { name: "controller", port: ports.controller },
+  ]);
 }
 
 export function bootstrapService(c: Cluster): ApplyObject {
@@ -392,22 +339,12 @@ export function bootstrapService(c: Cluster): ApplyObject {
 }
 
 /**
- * Keeps voluntary disruptions by others (node drains) to one node at a
- * time; the operator's own restarts are deletions, which a budget does not
- * gate, and follow the stricter rules in plan/restart.ts.
+ * One node down at a time for voluntary disruptions by others (node
+ * drains); the operator's own restarts follow the stricter rules in
+ * plan/restart.ts.
  */
 export function disruptionBudget(c: Cluster, nodes: readonly ClusterNode[]): ApplyObject {
-  return {
-    apiVersion: "policy/v1",
-    kind: "PodDisruptionBudget",
-    metadata: meta(c, names.budget(c)),
-    // minAvailable, not maxUnavailable: the latter needs the owner's scale,
-    // and pods outnumber spec.brokers when controllers are dedicated.
-    spec: {
-      minAvailable: Math.max(0, nodes.length - 1),
-      selector: { matchLabels: selectorLabels(c) },
-    },
-  };
+  return memberDisruptionBudget(identity, c, names.budget(c), nodes.length);
 }
 
 /** Which roles each node of a fresh cluster gets, in id order. */

@@ -81,9 +81,7 @@ export function planMembership<M extends Member>(
   }
 
   const excess = active.length - want;
-  const removable = active
-    .filter((m) => policy.removable?.(m) ?? true)
-    .sort((a, b) => b.id - a.id);
+  const removable = active.filter((m) => policy.removable?.(m) ?? true).sort((a, b) => b.id - a.id);
   if (removable.length < excess) {
     return { kind: "refuse", message: policy.refusal(active.length, removable.length) };
   }

@@ -98,8 +98,11 @@ export interface Progress {
 export function operationProgress(op: Operation | undefined): Progress {
   if (!op) return { done: 0, total: 0, ratio: 0 };
   if (op.type === "Roll") {
-    const total = new Set([...op.done, ...op.pending, ...(op.current === undefined ? [] : [op.current])])
-      .size;
+    const total = new Set([
+      ...op.done,
+      ...op.pending,
+      ...(op.current === undefined ? [] : [op.current]),
+    ]).size;
     const done = op.done.length;
     return { done, total, ratio: total === 0 ? 0 : done / total };
   }

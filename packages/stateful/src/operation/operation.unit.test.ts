@@ -8,7 +8,11 @@ import { type Operation, OperationStatus, operationProgress, withSummary } from 
 const idList = fc.uniqueArray(fc.nat({ max: 40 }), { maxLength: 8 });
 
 const roll = fc
-  .record({ pending: idList, done: idList, current: fc.option(fc.nat({ max: 40 }), { nil: undefined }) })
+  .record({
+    pending: idList,
+    done: idList,
+    current: fc.option(fc.nat({ max: 40 }), { nil: undefined }),
+  })
   .map(({ pending, done, current }): Operation => {
     const rest = pending.filter((id) => !done.includes(id) && id !== current);
     return withSummary({
@@ -61,6 +65,21 @@ test("operationProgress() counts the member restarting now as not yet done", () 
   };
   assert.deepEqual(operationProgress(op), { done: 1, total: 3, ratio: 1 / 3 });
   assert.equal(withSummary(op).summary, "Roll 1/3");
+});
+
+test("operationProgress() of a scale counts data moves done, and none before Kafka counted them", () => {
+  const op: Operation = {
+    type: "ScaleUp",
+    reason: "r",
+    startedAt: "t",
+    summary: "",
+    adding: [3],
+    movesTotal: 40,
+    movesRemaining: 12,
+  };
+  assert.deepEqual(operationProgress(op), { done: 28, total: 40, ratio: 0.7 });
+  const { movesRemaining: _unknown, ...notYetCounted } = op;
+  assert.deepEqual(operationProgress(notYetCounted), { done: 0, total: 40, ratio: 0 });
 });
 
 test("operationProgress() of no operation, or of a scale before any move, is zero", () => {

@@ -35,7 +35,10 @@ export function podCondition(p: PodLike, type: string): boolean {
 }
 
 /** Owned pods by the member id in `label`; pods without a valid id are not members. */
-export function podsByMember<P extends PodLike>(pods: readonly P[], label: string): Map<MemberId, P> {
+export function podsByMember<P extends PodLike>(
+  pods: readonly P[],
+  label: string,
+): Map<MemberId, P> {
   const out = new Map<MemberId, P>();
   for (const p of pods) {
     const id = Number(p.metadata.labels?.[label]);

@@ -15,7 +15,9 @@
  *    restart yet.
  * 5. The choice is recorded in status as `current` (with the pod's uid)
  *    BEFORE the pod is deleted, so an operator killed between the two still
- *    waits for that member when it comes back.
+ *    waits for that member when it comes back — and deletes that pod, if
+ *    it finds it still running and not being deleted (the kill came before
+ *    the delete).
  *
  * The act side (`roll.ts`) records, deletes with a uid precondition and
  * emits the events this plan lists.
@@ -91,6 +93,11 @@ export function planRoll<M extends Member, O>(input: RollInput<M, O>): RollPlan<
     const member = members.find((m) => m.id === op.current);
     // A member removed from the set meanwhile is not waited for.
     if (member) {
+      const pod = pods.get(member.id);
+      if (pod && !pod.metadata.deletionTimestamp && isRecordedPod(input, member, pod, op)) {
+        // Recorded but never deleted (the operator died in between): delete it now.
+        return { kind: "restart", operation: op, member, pod, events };
+      }
       const blockers = restartedMemberBlockers(input, member, op);
       if (blockers.length > 0)
         return {
@@ -110,7 +117,9 @@ export function planRoll<M extends Member, O>(input: RollInput<M, O>): RollPlan<
 
   const pending = members.filter((m) => {
     const pod = pods.get(m.id);
-    return !m.removing && pod !== undefined && !pod.metadata.deletionTimestamp && input.stale(m, pod);
+    return (
+      !m.removing && pod !== undefined && !pod.metadata.deletionTimestamp && input.stale(m, pod)
+    );
   });
   if (pending.length === 0) {
     if (!op) return { kind: "idle" };
@@ -167,6 +176,16 @@ export function planRoll<M extends Member, O>(input: RollInput<M, O>): RollPlan<
   return { kind: "restart", operation, member, pod, events };
 }
 
+/** Whether `pod` is the one the roll decided to delete (by uid; by staleness in older records). */
+function isRecordedPod<M extends Member, O>(
+  input: Pick<RollInput<M, O>, "stale">,
+  member: M,
+  pod: PodLike,
+  op: RollOperation,
+): boolean {
+  return op.restartedPod ? pod.metadata.uid === op.restartedPod : input.stale(member, pod);
+}
+
 /**
  * The generic half of "is the member restarted last back?": its new pod
  * exists, is not the one deleted, and is Ready; then the system's half.
@@ -179,8 +198,7 @@ export function restartedMemberBlockers<M extends Member, O>(
   const pod = input.pods.get(member.id);
   const who = input.name(member);
   if (!pod || pod.metadata.deletionTimestamp) return [`${who} is restarting`];
-  const samePod = op.restartedPod ? pod.metadata.uid === op.restartedPod : input.stale(member, pod);
-  if (samePod) return [`${who}'s old pod is still being replaced`];
+  if (isRecordedPod(input, member, pod, op)) return [`${who}'s old pod is still being replaced`];
   if (!podReady(pod)) return [startingMessage(who, pod)];
   return input.hooks.caughtUp(member, input.observed);
 }

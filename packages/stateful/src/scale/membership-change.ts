@@ -12,7 +12,7 @@
  * stopping).
  */
 import { Action } from "@ballast/runtime";
-import type { MembershipChange, Member } from "../members/membership.ts";
+import type { Member, MembershipChange } from "../members/membership.ts";
 import { type Operation, startOperation, withSummary } from "../operation/operation.ts";
 import type { OperationIO, StepResult } from "../roll/roll.ts";
 

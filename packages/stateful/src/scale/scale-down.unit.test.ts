@@ -21,7 +21,12 @@ function pod(id: number, deleting = false): PodLike {
   };
 }
 
-const members: Member[] = [{ id: 0 }, { id: 1 }, { id: 2, removing: true }, { id: 3, removing: true }];
+const members: Member[] = [
+  { id: 0 },
+  { id: 1 },
+  { id: 2, removing: true },
+  { id: 3, removing: true },
+];
 
 function scaleDown(drained: boolean): ScaleDownOperation {
   return {
@@ -50,7 +55,10 @@ test("planScaleDown() drains first, and starts an operation for members marked w
 test("planScaleDown() keeps draining a member whose pod vanished before it was drained", () => {
   const pods = new Map([0, 1, 3].map((id) => [id, pod(id)]));
   assert.equal(planScaleDown(members, pods, scaleDown(false), now).kind, "drain");
-  assert.ok(needsPod({ id: 2, removing: true }, scaleDown(false)), "its pod is recreated to drain it");
+  assert.ok(
+    needsPod({ id: 2, removing: true }, scaleDown(false)),
+    "its pod is recreated to drain it",
+  );
 });
 
 test("planScaleDown() stops drained members one at a time, then forgets them", () => {
@@ -65,11 +73,11 @@ test("planScaleDown() stops drained members one at a time, then forgets them", (
   pods.delete(3);
   step = planScaleDown(members, pods, scaleDown(true), now);
   assert.equal(step.kind, "forget");
-  assert.deepEqual(
-    step.kind === "forget" && step.staying.map((m) => m.id),
-    [0, 1],
+  assert.deepEqual(step.kind === "forget" && step.staying.map((m) => m.id), [0, 1]);
+  assert.ok(
+    !needsPod({ id: 2, removing: true }, scaleDown(true)),
+    "a drained member is not restarted",
   );
-  assert.ok(!needsPod({ id: 2, removing: true }, scaleDown(true)), "a drained member is not restarted");
 });
 
 test("planScaleDown() never forgets a member before it is recorded as drained", () => {
@@ -109,7 +117,13 @@ test("membershipMayChange() cuts into a roll only between two members, and into 
   assert.ok(membershipMayChange(add, scaleDown(false)));
   assert.ok(!membershipMayChange(add, scaleDown(true)));
   assert.ok(!membershipMayChange(remove, scaleDown(false)));
-  const scalingUp: Operation = { type: "ScaleUp", reason: "r", startedAt: "t", summary: "", adding: [3] };
+  const scalingUp: Operation = {
+    type: "ScaleUp",
+    reason: "r",
+    startedAt: "t",
+    summary: "",
+    adding: [3],
+  };
   assert.ok(!membershipMayChange(remove, scalingUp));
   assert.ok(!membershipMayChange({ kind: "none" }, undefined));
 });

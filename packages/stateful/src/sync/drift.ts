@@ -64,7 +64,12 @@ function sorted(value: unknown): unknown {
  * construction).
  */
 export function drifted(current: object, want: { metadata: object }): boolean {
-  const { apiVersion: _a, kind: _k, metadata, ...body } = want as Record<string, unknown> & {
+  const {
+    apiVersion: _a,
+    kind: _k,
+    metadata,
+    ...body
+  } = want as Record<string, unknown> & {
     metadata: Record<string, unknown>;
   };
   const { name: _n, namespace: _ns, ...meta } = metadata;

@@ -28,9 +28,13 @@ test("holdsFields() holds for any value against itself and against it with serve
 test("holdsFields() notices any leaf we set that reads differently", () => {
   fc.assert(
     fc.property(
-      fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.oneof(fc.integer(), fc.string()), {
-        minKeys: 1,
-      }),
+      fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 5 }),
+        fc.oneof(fc.integer(), fc.string()),
+        {
+          minKeys: 1,
+        },
+      ),
       fc.nat(),
       (want, pick) => {
         const keys = Object.keys(want);
@@ -71,7 +75,10 @@ test("drifted() notices a changed Service selector but not the API server's defa
     true,
   );
   assert.equal(
-    drifted({ ...live, spec: { ...live.spec, ports: [...live.spec.ports, live.spec.ports[0]] } }, want),
+    drifted(
+      { ...live, spec: { ...live.spec, ports: [...live.spec.ports, live.spec.ports[0]] } },
+      want,
+    ),
     true,
   );
 });

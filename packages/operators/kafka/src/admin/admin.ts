@@ -102,6 +102,7 @@ const SOURCE_NAMES = new Map<number, string>(
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const LEADER_NOT_AVAILABLE = 5;
 const NO_REASSIGNMENT_IN_PROGRESS = 85;
+const BROKER_ID_NOT_REGISTERED = 102;
 const THROTTLE_BROKER_CONFIGS = [
   "leader.replication.throttled.rate",
   "follower.replication.throttled.rate",
@@ -164,6 +165,9 @@ export class KafkaAdmin {
     ]);
     return {
       liveBrokers: new Set(metadata.brokers.map((b) => b.nodeId)),
+      racks: new Map(
+        metadata.brokers.flatMap((b) => (b.rack ? [[b.nodeId, b.rack] as const] : [])),
+      ),
       partitions,
       minIsr: configs.topics,
       defaultMinIsr: configs.broker,
@@ -345,8 +349,14 @@ export class KafkaAdmin {
    * replicas it held show as offline instead of waiting for it. Only for a
    * broker that is gone for good.
    */
+  /**
+   * Removes broker `id`'s registration. A broker that is not registered
+   * (unregistered before, by an operator killed before it recorded that) is
+   * not an error: the call is safe to repeat.
+   */
   async unregisterBroker(id: NodeId): Promise<void> {
     const response = await this.#wire.any(API.unregisterBroker, id);
+    if (response.errorCode === BROKER_ID_NOT_REGISTERED) return;
     check(response.errorCode, response.errorMessage, "UnregisterBroker", `broker ${id}`);
   }
 

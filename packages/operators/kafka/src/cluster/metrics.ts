@@ -4,6 +4,7 @@
  * (is every broker serving, is anything under-replicated, is an operation
  * running and how far along is it), labelled by namespace and cluster.
  */
+import { operationProgress, operationTypes } from "@ballast/stateful";
 import { Gauge, type Registry } from "prom-client";
 import type { KafkaCluster } from "../api.ts";
 import type { KafkaObservation } from "../plan/state.ts";
@@ -69,9 +70,9 @@ export class KafkaMetrics {
       this.#reassignments.set(labels, obs.reassignments.length);
     }
     const op = status.operation;
-    for (const type of ["Roll", "ScaleUp", "ScaleDown"])
+    for (const type of operationTypes)
       this.#operation.set({ ...labels, type }, op?.type === type ? 1 : 0);
-    this.#progress.set(labels, progress(op));
+    this.#progress.set(labels, operationProgress(op).ratio);
   }
 
   /** Forgets a deleted cluster's series. */
@@ -86,18 +87,6 @@ export class KafkaMetrics {
       this.#progress,
     ])
       g.remove(labels);
-    for (const type of ["Roll", "ScaleUp", "ScaleDown"])
-      this.#operation.remove({ ...labels, type });
+    for (const type of operationTypes) this.#operation.remove({ ...labels, type });
   }
-}
-
-function progress(op: NonNullable<KafkaCluster["status"]>["operation"]): number {
-  if (!op) return 0;
-  if (op.type === "Roll") {
-    const done = op.done?.length ?? 0;
-    const total = new Set([...(op.done ?? []), ...(op.pending ?? [])]).size;
-    return total === 0 ? 0 : done / total;
-  }
-  const total = op.movesTotal ?? 0;
-  return total === 0 ? 0 : (total - (op.movesRemaining ?? total)) / total;
 }

@@ -7,34 +7,22 @@
  * means an operation is under way (its `waitingFor` is the message);
  * Degraded means the spec cannot be acted on as written.
  */
-import { type ConditionUpdate, type KubeObject, setCondition, statusEqual } from "@ballast/runtime";
+import { type ConditionUpdate, setCondition, statusEqual } from "@ballast/runtime";
+import { type Operation, type PodLike, podReady, withSummary } from "@ballast/stateful";
 import type { KafkaCluster, KafkaClusterStatus } from "../api.ts";
 import type { KafkaObservation, NodeId } from "../plan/state.ts";
 import { image, names, namespaceOf } from "../resources.ts";
-import type { StatusUpdate } from "./controller.ts";
 import type { MemberNode } from "./membership.ts";
 
-export interface PodLike extends KubeObject {
-  spec?: { containers?: { image?: string }[]; nodeName?: string };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    conditions?: { type: string; status: string }[];
-  };
-}
-
-export function podReady(p: PodLike): boolean {
-  return podCondition(p, "Ready");
-}
-
-/** The pod's containers pass their probes (Ready may still wait for the broker-running gate). */
-export function containersReady(p: PodLike): boolean {
-  return podCondition(p, "ContainersReady");
-}
-
-function podCondition(p: PodLike, type: string): boolean {
-  if (p.metadata.deletionTimestamp) return false;
-  return p.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
+/** What one step of a reconcile asks the status to say, beside what was observed. */
+export interface StatusUpdate {
+  clusterId?: string;
+  nodes?: readonly MemberNode[];
+  /** null clears the operation. */
+  operation?: Operation | null;
+  invalid?: string;
+  blocked?: { reason: string; message: string };
+  waiting?: string;
 }
 
 export interface StatusFacts {
@@ -75,7 +63,9 @@ export function buildStatus(c: KafkaCluster, inputs: StatusInputs): KafkaCluster
   const readyBrokers = members.filter(
     (n) => n.roles.includes("broker") && !n.removing && nodeReady(n),
   ).length;
-  const operation = update.operation === null ? undefined : (update.operation ?? base.operation);
+  const recorded = update.operation === null ? undefined : (update.operation ?? base.operation);
+  // The summary is always recomputed from the operation, never trusted as written.
+  const operation = recorded ? withSummary(recorded) : undefined;
   const allOnImage =
     members.length > 0 &&
     members.every((n) => pods.get(n.id)?.spec?.containers?.[0]?.image === image(c));

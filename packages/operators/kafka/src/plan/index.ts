@@ -14,7 +14,6 @@ export {
   renderProperties,
   validateUserConfig,
 } from "./config.ts";
-export { assignNodeIds } from "./node-ids.ts";
 export {
   type Assignment,
   applyMoves,
@@ -26,6 +25,7 @@ export {
 } from "./reassign.ts";
 export {
   type Blocker,
+  caughtUpBlockers,
   chooseNextRestart,
   describeBlocker,
   type RestartDecision,

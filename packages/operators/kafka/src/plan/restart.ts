@@ -35,6 +35,8 @@ export type Blocker =
   | { kind: "not-in-isr"; node: NodeId; topic: string; partition: number }
   /** `node`, restarted earlier, is not a live broker yet. */
   | { kind: "not-live"; node: NodeId }
+  /** Controller `node`, restarted earlier, is not caught up with the metadata log yet. */
+  | { kind: "voter-lagging"; node: NodeId }
   /**
    * Restarting controller `node` would leave fewer than `needed` caught-up
    * voters: a majority of the voter set, or all the others when there are
@@ -68,6 +70,8 @@ export function describeBlocker(b: Blocker): string {
       return `broker ${b.node} was restarted and is not yet back in the ISR of ${b.topic}-${b.partition}`;
     case "not-live":
       return `broker ${b.node} was restarted and has not yet registered as a live broker`;
+    case "voter-lagging":
+      return `controller ${b.node} was restarted and is catching up with the metadata log`;
     case "quorum":
       return (
         `restarting controller ${b.node} would leave ${b.caughtUp.length} caught-up voters ` +
@@ -120,11 +124,11 @@ function clusterBlockers(obs: KafkaObservation): Blocker[] {
 }
 
 /**
- * We only know the roles of the candidate, so the node restarted last counts
- * as a broker by its data: if it hosts replicas, it must be live and in sync
- * on all of them. A broker hosting nothing holds no ISR hostage. (A
- * controller's catch-up is already covered: a lagging voter does not count
- * towards the quorum check of the next controller.)
+ * When only the id of the node restarted last is known, it counts as a
+ * broker by its data: if it hosts replicas, it must be live and in sync on
+ * all of them. A broker hosting nothing holds no ISR hostage. (A lagging
+ * controller is covered there too: it does not count towards the quorum
+ * check of the next controller.)
  */
 function catchingUpBlockers(obs: KafkaObservation, node: NodeId | undefined): Blocker[] {
   if (node === undefined) return [];
@@ -137,6 +141,28 @@ function catchingUpBlockers(obs: KafkaObservation, node: NodeId | undefined): Bl
     }
   }
   return blockers;
+}
+
+/**
+ * Is `node`, restarted last, back? The roll asks this before choosing the
+ * next node (its pod is already Ready; this is Kafka's half). A broker must
+ * be live even if it hosts nothing yet, and in the ISR of every partition it
+ * hosts; a controller must be the quorum leader or a voter caught up within
+ * `quorumLagMs` of the observation. Empty means it is back.
+ */
+export function caughtUpBlockers(
+  node: ClusterNode,
+  obs: KafkaObservation,
+  options: Pick<RestartOptions, "quorumLagMs"> = {},
+): Blocker[] {
+  const blockers = catchingUpBlockers(obs, node.id);
+  if (node.roles.includes("broker") && !obs.liveBrokers.has(node.id))
+    blockers.push({ kind: "not-live", node: node.id });
+  if (node.roles.includes("controller")) {
+    const caughtUp = caughtUpVoters(obs, options.quorumLagMs ?? 5000);
+    if (!caughtUp.includes(node.id)) blockers.push({ kind: "voter-lagging", node: node.id });
+  }
+  return sortBlockers(blockers);
 }
 
 function minIsrOf(obs: KafkaObservation, topic: string): number {
@@ -215,8 +241,9 @@ const kindOrder: Record<Blocker["kind"], number> = {
   "offline-partition": 2,
   "not-live": 3,
   "not-in-isr": 4,
-  quorum: 5,
-  "under-min-isr": 6,
+  "voter-lagging": 5,
+  quorum: 6,
+  "under-min-isr": 7,
 };
 
 /**

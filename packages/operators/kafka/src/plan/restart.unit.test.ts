@@ -3,6 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import {
   type Blocker,
+  caughtUpBlockers,
   chooseNextRestart,
   describeBlocker,
   restartBlockers,
@@ -113,6 +114,7 @@ const arbScenario: fc.Arbitrary<Scenario> = fc
     const first = s.partitions[0];
     const obs: KafkaObservation = {
       liveBrokers: new Set(s.liveBrokers),
+      racks: new Map(),
       partitions: s.partitions,
       minIsr,
       defaultMinIsr: s.defaultMinIsr,
@@ -294,6 +296,7 @@ function threeNodes(
   });
   return {
     liveBrokers: new Set([0, 1, 2]),
+    racks: new Map(),
     partitions,
     minIsr: new Map([["orders", 2]]),
     defaultMinIsr: 1,
@@ -445,4 +448,49 @@ test("describeBlocker() explains each blocker in one sentence", () => {
     [{ kind: "reassigning", count: 3 }, "3 partition reassignments are still in progress"],
   ];
   for (const [blocker, sentence] of cases) assert.equal(describeBlocker(blocker), sentence);
+});
+
+test("caughtUpBlockers() holds a restarted broker back until it is live and in every ISR it belongs to", () => {
+  const broker = { id: 2, roles: ["broker"] as const };
+  assert.deepEqual(
+    caughtUpBlockers(
+      broker,
+      threeNodes(() => [0, 1, 2]),
+    ),
+    [],
+  );
+  const out = threeNodes((p) => (p === 1 ? [0, 1] : [0, 1, 2]), { liveBrokers: new Set([0, 1]) });
+  assert.deepEqual(
+    caughtUpBlockers(broker, out).map((b) => b.kind),
+    ["not-live", "not-in-isr"],
+  );
+  // A broker that hosts nothing yet must still be registered.
+  const empty = { ...threeNodes(() => [0, 1]), partitions: [] };
+  assert.deepEqual(
+    caughtUpBlockers({ id: 3, roles: ["broker"] }, empty).map((b) => b.kind),
+    ["not-live"],
+  );
+});
+
+test("caughtUpBlockers() holds a restarted controller back until it is caught up with the metadata log", () => {
+  const lagging = threeNodes(() => [0, 1, 2], {
+    quorum: {
+      leaderId: 0,
+      highWatermark: 500,
+      voters: [
+        { id: 0, logEndOffset: 500, lastCaughtUpTimestamp: now },
+        { id: 1, logEndOffset: 500, lastCaughtUpTimestamp: now },
+        { id: 2, logEndOffset: 10, lastCaughtUpTimestamp: now - 60_000 },
+      ],
+    },
+  });
+  const controller = { id: 2, roles: ["broker", "controller"] as const };
+  assert.deepEqual(caughtUpBlockers(controller, lagging).map(describeBlocker), [
+    "controller 2 was restarted and is catching up with the metadata log",
+  ]);
+  assert.deepEqual(
+    caughtUpBlockers({ id: 0, roles: ["controller"] }, lagging),
+    [],
+    "the leader is caught up",
+  );
 });

@@ -51,6 +51,8 @@ export interface ReassignmentInFlight {
 export interface KafkaObservation {
   /** Brokers registered and unfenced: the ones the Metadata API lists. */
   readonly liveBrokers: ReadonlySet<NodeId>;
+  /** `broker.rack` of each live broker that has one. */
+  readonly racks: ReadonlyMap<NodeId, string>;
   readonly partitions: readonly PartitionState[];
   /** Effective `min.insync.replicas` per topic; topics missing here use `defaultMinIsr`. */
   readonly minIsr: ReadonlyMap<string, number>;

@@ -21,9 +21,9 @@ import {
   setCondition,
   statusEqual,
 } from "@ballast/runtime";
+import { type PodLike, podReady } from "@ballast/stateful";
 import { KafkaCluster, KafkaTopic } from "../api.ts";
 import type { AdminPool, TopicAdmin } from "../cluster/admin-pool.ts";
-import { type PodLike, podReady } from "../cluster/status.ts";
 import { labels, selectorLabels } from "../resources.ts";
 
 export const topicFinalizer = "kafka.ballast.dev/topic";

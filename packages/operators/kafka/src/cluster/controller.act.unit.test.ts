@@ -1,0 +1,206 @@
+/**
+ * Act-layer tests of the KafkaCluster pipeline: the real `reconcileCluster`
+ * with its two ports faked (the API server, and Kafka's admin API), driven
+ * reconcile by reconcile. Every reconcile builds a new scope from what the
+ * fake API server holds, as a restarted operator would; `killBefore` kills
+ * the operator in the middle of one.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Operation } from "@ballast/stateful";
+import type { KafkaCluster } from "../api.ts";
+import { planReassignment } from "../plan/reassign.ts";
+import type { NodeId, PartitionState } from "../plan/state.ts";
+import {
+  type Call,
+  FakeKafka,
+  FakeKubernetes,
+  kafkaClusterObject,
+  OperatorKilled,
+  partitionsOver,
+  reconcileOnce,
+} from "./_act-world.ts";
+
+interface Run {
+  world: FakeKubernetes;
+  kafka: FakeKafka;
+  cluster(): KafkaCluster;
+  operation(): Operation | undefined;
+  /** Reconciles (starting pods and brokers as a kubelet and Kafka would) until `done` or `max` reconciles. */
+  until(done: () => boolean, max?: number, between?: () => void): Promise<number>;
+}
+
+async function readyCluster(
+  spec: Partial<KafkaCluster["spec"]> = {},
+  racks?: Record<NodeId, string>,
+): Promise<Run> {
+  const world = new FakeKubernetes();
+  world.put(kafkaClusterObject(spec));
+  const brokers = Array.from({ length: spec.brokers ?? 3 }, (_, i) => i);
+  const kafka = new FakeKafka(world, brokers, partitionsOver(12, [0, 1, 2]));
+  if (racks) kafka.racks = new Map(Object.entries(racks).map(([id, r]) => [Number(id), r]));
+  const run: Run = {
+    world,
+    kafka,
+    cluster: () => world.get("KafkaCluster", "k") as KafkaCluster,
+    operation: () => run.cluster().status?.operation,
+    async until(done, max = 60, between = () => {}) {
+      for (let i = 0; i < max; i++) {
+        if (done()) return i;
+        try {
+          await reconcileOnce(world, kafka);
+        } catch (err) {
+          if (!(err instanceof OperatorKilled)) throw err;
+        }
+        world.startPods();
+        between();
+      }
+      assert.fail(
+        `not done after ${max} reconciles; operation: ${JSON.stringify(run.operation())}`,
+      );
+    },
+  };
+  await run.until(() => {
+    const c = run.cluster();
+    const ready = c.status?.conditions?.find((x) => x.type === "Ready")?.status === "True";
+    return ready && !c.status?.operation;
+  });
+  world.calls.length = 0;
+  return run;
+}
+
+function changeSpec(run: Run, spec: Partial<KafkaCluster["spec"]>): void {
+  const c = run.cluster();
+  c.spec = { ...c.spec, ...spec };
+  c.metadata.generation = (c.metadata.generation ?? 1) + 1;
+}
+
+/** The operation recorded by the last status write before each pod deletion. */
+function recordedBeforeDeletes(calls: readonly Call[]): { pod: string; current: unknown }[] {
+  const out: { pod: string; current: unknown }[] = [];
+  let last: Operation | undefined;
+  for (const call of calls) {
+    if (call.verb === "applyStatus") last = call.operation as Operation | undefined;
+    if (call.verb === "delete" && call.kind === "Pod")
+      out.push({ pod: call.name, current: last?.type === "Roll" ? last.current : undefined });
+  }
+  return out;
+}
+
+test("a roll records each broker as current before deleting its pod, active controller last", async () => {
+  const run = await readyCluster();
+  changeSpec(run, { config: { "log.retention.hours": 100 } });
+  await run.until(() => run.world.deletedPods().length === 3 && !run.operation(), 80);
+  assert.deepEqual(run.world.deletedPods(), ["k-1", "k-2", "k-0"]);
+  assert.deepEqual(recordedBeforeDeletes(run.world.calls), [
+    { pod: "k-1", current: 1 },
+    { pod: "k-2", current: 2 },
+    { pod: "k-0", current: 0 },
+  ]);
+});
+
+test("a roll restarts nothing while the broker restarted last is out of an ISR, and says so", async () => {
+  const run = await readyCluster();
+  changeSpec(run, { config: { "log.retention.hours": 100 } });
+  await run.until(() => run.world.deletedPods().length === 1);
+  // Broker 1 is back (its new pod is Ready, it is registered) but still replicating.
+  run.kafka.lagging.add(1);
+  for (let i = 0; i < 5; i++) {
+    await reconcileOnce(run.world, run.kafka);
+    run.world.startPods();
+  }
+  assert.deepEqual(run.world.deletedPods(), ["k-1"], "no second broker went down");
+  const op = run.operation();
+  assert.equal(op?.type, "Roll");
+  assert.match(
+    op?.waitingFor ?? "",
+    /broker 1 was restarted and is not yet back in the ISR of t-\d+/,
+  );
+  run.kafka.lagging.delete(1);
+  await run.until(() => run.world.deletedPods().length === 2);
+  assert.deepEqual(run.world.deletedPods(), ["k-1", "k-2"]);
+});
+
+test("a roll whose operator died between the status write and the delete deletes that pod, and only it", async () => {
+  const run = await readyCluster();
+  changeSpec(run, { config: { "log.retention.hours": 100 } });
+  run.world.killBefore = (call) => call.verb === "delete" && call.kind === "Pod";
+  await run.until(() => {
+    const op = run.operation();
+    return op?.type === "Roll" && op.current !== undefined;
+  });
+  assert.deepEqual(run.world.deletedPods(), [], "the kill came before the delete");
+  const recorded = run.operation();
+  await run.until(() => run.world.deletedPods().length === 1);
+  assert.deepEqual(run.world.deletedPods(), [
+    `k-${recorded?.type === "Roll" ? recorded.current : "?"}`,
+  ]);
+});
+
+/** Partitions of the plan whose replicas share a rack. */
+function rackCollisions(
+  replicaSets: readonly (readonly NodeId[])[],
+  racks: Map<NodeId, string>,
+): number {
+  return replicaSets.filter((r) => new Set(r.map((id) => racks.get(id))).size < r.length).length;
+}
+
+test("scale 3 → 6 over three racks puts no two replicas of a partition on one rack", async () => {
+  const racks = { 0: "a", 1: "b", 2: "c", 3: "a", 4: "b", 5: "c" };
+  const run = await readyCluster({ rack: { topologyKey: "topology.kubernetes.io/zone" } }, racks);
+  // The test is sensitive: without racks, the plan for this cluster crowds a rack.
+  const start: PartitionState[] = run.kafka.partitions.map((p) => ({ ...p }));
+  const unaware = planReassignment(start, [0, 1, 2, 3, 4, 5]);
+  const after = start.map(
+    (p) => unaware.find((m) => m.partition === p.partition)?.to ?? p.replicas,
+  );
+  assert.ok(
+    rackCollisions(after, new Map(Object.entries(racks).map(([k, v]) => [Number(k), v]))) > 0,
+  );
+
+  changeSpec(run, { brokers: 6 });
+  run.kafka.liveBrokers = new Set([0, 1, 2, 3, 4, 5]);
+  await run.until(() => !run.operation() && run.world.calls.some((c) => c.verb === "reassign"));
+  const moved = run.world.calls.flatMap((c) => (c.verb === "reassign" ? c.moves : []));
+  assert.ok(moved.length > 0);
+  const final = run.kafka.partitions.map((p) => p.replicas);
+  assert.equal(
+    rackCollisions(final, new Map(Object.entries(racks).map(([k, v]) => [Number(k), v]))),
+    0,
+  );
+  assert.ok(
+    final.flat().some((id) => id >= 3),
+    "the new brokers took replicas",
+  );
+});
+
+test("scale 4 → 3 drains broker 3, then stops it, unregisters it and deletes its volume, in that order", async () => {
+  const run = await readyCluster({ brokers: 4 });
+  run.kafka.partitions = partitionsOver(12, [0, 1, 2, 3]);
+  changeSpec(run, { brokers: 3 });
+  // The operator dies once after each kind of step; every reconcile starts from status anyway.
+  let kills = 0;
+  const kill = () => {
+    if (kills < 3)
+      run.world.killBefore = (c) =>
+        (c.verb === "delete" || c.verb === "applyStatus") && (kills++, true);
+  };
+  await run.until(() => !run.cluster().status?.nodes?.some((n) => n.id === 3), 120, kill);
+  const order = run.world.calls.flatMap((c): string[] => {
+    if (c.verb === "reassign") return ["reassign"];
+    if (c.verb === "delete") return [`delete ${c.kind}/${c.name}`];
+    if (c.verb === "unregister") return [`unregister ${c.id}`];
+    return [];
+  });
+  const first = (s: string) => order.indexOf(s);
+  assert.ok(first("reassign") >= 0, order.join(", "));
+  assert.ok(first("reassign") < first("delete Pod/k-3"));
+  assert.ok(first("delete Pod/k-3") < first("unregister 3"));
+  assert.ok(first("unregister 3") < first("delete PersistentVolumeClaim/data-k-3"));
+  assert.ok(
+    run.kafka.partitions.every((p) => !p.replicas.includes(3)),
+    "no replica left on 3",
+  );
+  assert.equal(run.operation(), undefined);
+  assert.ok(kills >= 3, "the operator was killed mid-way");
+});
