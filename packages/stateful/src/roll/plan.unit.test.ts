@@ -122,9 +122,14 @@ test("planRoll() records the chosen member and its pod's uid as current, and lis
 });
 
 test("planRoll() waits while the deleted pod is still terminating", () => {
-  const plan = planRoll(input({ 1: { ...fresh("b"), deleting: true }, 2: old("c") }, rolling(1, "b")));
+  const plan = planRoll(
+    input({ 1: { ...fresh("b"), deleting: true }, 2: old("c") }, rolling(1, "b")),
+  );
   assert.equal(plan.kind, "wait");
-  assert.match(plan.kind === "wait" ? (plan.operation.waitingFor ?? "") : "", /member 1 is restarting/);
+  assert.match(
+    plan.kind === "wait" ? (plan.operation.waitingFor ?? "") : "",
+    /member 1 is restarting/,
+  );
 });
 
 test("planRoll() deletes the recorded pod again when the operator died before deleting it", () => {

@@ -39,12 +39,14 @@ export function holdsFields(
 
 /**
  * Maps whose every key matters: a key added by hand to a selector changes
- * what it selects, and a ConfigMap's data is read whole.
+ * what it selects. Only maps the API server replaces whole on an apply
+ * (atomic: a Service's selector, a LabelSelector) may be here; for a
+ * granular map (a ConfigMap's data) a key someone else added survives our
+ * apply, and comparing it exactly would apply again on every reconcile.
  */
 export const exactMaps: ReadonlySet<string> = new Set([
   "spec.selector",
   "spec.selector.matchLabels",
-  "data",
 ]);
 
 function sorted(value: unknown): unknown {
