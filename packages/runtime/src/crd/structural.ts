@@ -155,8 +155,9 @@ function discriminatorOf(branches: readonly JsonObject[]): string | undefined {
       (b) => literalValues(((b.properties ?? {}) as JsonObject)[key] as JsonObject)?.[0],
     );
     return (
-      others.every((b) => literalKeys(b).includes(key) && (b.required as string[] | undefined)?.includes(key)) &&
-      new Set(values).size === branches.length
+      others.every(
+        (b) => literalKeys(b).includes(key) && (b.required as string[] | undefined)?.includes(key),
+      ) && new Set(values).size === branches.length
     );
   });
 }
@@ -203,13 +204,15 @@ function mergeTaggedUnion(
       });
     }
   }
-  const tagDescription = (branches[0]?.properties as JsonObject)[tag] as JsonObject;
+  const tagDescription = ((branches[0]?.properties ?? {}) as JsonObject)[tag] as
+    | JsonObject
+    | undefined;
   return {
     ...around,
     type: "object",
     properties: {
       [tag]: {
-        ...(typeof tagDescription.description === "string"
+        ...(typeof tagDescription?.description === "string"
           ? { description: tagDescription.description }
           : {}),
         type: jsonTypeOf(tags[0]),

@@ -170,7 +170,10 @@ test("toStructuralSchema() turns a tagged union of objects into one object with 
     },
     required: ["type"],
     "x-kubernetes-validations": [
-      { rule: 'self.type != "Roll" || (has(self.pending))', message: 'type "Roll" requires pending' },
+      {
+        rule: 'self.type != "Roll" || (has(self.pending))',
+        message: 'type "Roll" requires pending',
+      },
       {
         rule: 'self.type != "ScaleUp" || (has(self.adding))',
         message: 'type "ScaleUp" requires adding',
