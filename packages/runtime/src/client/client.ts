@@ -6,6 +6,8 @@
  * discovery cache, the rate limiter and the operator's field manager, so
  * every server-side apply from the operator is owned by the same name.
  */
+import type { OutgoingHttpHeaders } from "node:http";
+import type { Duplex } from "node:stream";
 import { type ClientConfig, inClusterConfig } from "./config.ts";
 import { RestMapper, type RestMapping } from "./discovery.ts";
 import { type ErrorSubject, KubeApiError } from "./errors.ts";
@@ -105,7 +107,43 @@ const patchContentTypes: Record<PatchType, string> = {
 };
 const applyContentType = "application/apply-patch+yaml";
 
+/** An HTTP/1.1 upgrade (WebSocket) request; see `openUpgrade`. */
+export interface UpgradeRequest {
+  /** An absolute API path, without the query (the rate limiter's key). */
+  path: string;
+  /** `?a=1&b=2`, already encoded (exec repeats `command=`), or `""`. */
+  search: string;
+  /** `Connection`, `Upgrade` and the protocol's own headers. */
+  headers: OutgoingHttpHeaders;
+  signal?: AbortSignal | undefined;
+  subject?: ErrorSubject | undefined;
+}
+
+/** The server switched protocols: the 101 response's headers and the raw socket, now the caller's. */
+export interface Upgraded {
+  headers: OpenStream["response"]["headers"];
+  socket: Duplex;
+  /** Bytes the server sent after the 101 head, already read off the socket. */
+  head: Buffer;
+}
+
+let upgradeThrough: (client: KubeClient, req: UpgradeRequest) => Promise<Upgraded>;
+
+/**
+ * Opens an upgraded connection through `client`, with its credentials, TLS
+ * and rate limit. Internal to the runtime (exec uses it; the package does not
+ * export it), so KubeClient's public surface stays the CRUD one. Throws
+ * `KubeApiError` when the server answers without upgrading (403, 404, ...).
+ */
+export function openUpgrade(client: KubeClient, req: UpgradeRequest): Promise<Upgraded> {
+  return upgradeThrough(client, req);
+}
+
 export class KubeClient {
+  static {
+    upgradeThrough = (client, req) => client.#upgrade(req);
+  }
+
   readonly fieldManager: string;
   readonly mapper: RestMapper;
   readonly #transport: Transport;
@@ -371,14 +409,26 @@ export class KubeClient {
     if (this.#limiter) await this.#limiter.take(path, signal);
     const open = await this.#transport.open({ method: "GET", path: full, signal });
     if (open.status === 200) return open;
-    const chunks: Buffer[] = [];
-    for await (const chunk of open.response) chunks.push(chunk as Buffer);
-    const body = parseBody(Buffer.concat(chunks).toString("utf8"));
-    throw new KubeApiError(
-      toStatus(body, open.status),
-      open.status,
-      subject ?? { request: `GET ${full}` },
-    );
+    throw await errorOf(open, subject ?? { request: `GET ${full}` });
+  }
+
+  async #upgrade(req: UpgradeRequest): Promise<Upgraded> {
+    const full = `${req.path}${req.search}`;
+    if (this.#limiter) await this.#limiter.take(req.path, req.signal);
+    const open = await this.#transport.open({
+      method: "GET",
+      path: full,
+      headers: req.headers,
+      signal: req.signal,
+    });
+    if (open.upgrade) {
+      return {
+        headers: open.response.headers,
+        socket: open.upgrade.socket,
+        head: open.upgrade.head,
+      };
+    }
+    throw await errorOf(open, req.subject ?? { request: `GET ${full}` });
   }
 
   /** Releases idle connections. */
@@ -495,6 +545,14 @@ function withQuery(path: string, query: Query | undefined): string {
   }
   if (!out) return path;
   return `${path}${path.includes("?") ? "&" : "?"}${out}`;
+}
+
+/** Reads a failed answer's body into the error it stands for. */
+async function errorOf(open: OpenStream, subject: ErrorSubject): Promise<KubeApiError> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of open.response) chunks.push(chunk as Buffer);
+  const body = parseBody(Buffer.concat(chunks).toString("utf8"));
+  return new KubeApiError(toStatus(body, open.status), open.status, subject);
 }
 
 function parseBody(text: string): unknown {

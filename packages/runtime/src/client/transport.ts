@@ -14,6 +14,7 @@ import type {
   OutgoingHttpHeaders,
 } from "node:http";
 import type { Agent, request } from "node:https";
+import type { Duplex } from "node:stream";
 import { http, https } from "../_http.ts";
 import type { ClientConfig } from "./config.ts";
 import type { Credentials } from "./credentials.ts";
@@ -26,6 +27,8 @@ export interface TransportRequest {
   body?: string | undefined;
   contentType?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** More headers, e.g. `Upgrade`; credentials are still the transport's. */
+  headers?: OutgoingHttpHeaders | undefined;
 }
 
 export interface RawResponse {
@@ -39,6 +42,8 @@ export interface OpenStream {
   status: number;
   response: IncomingMessage;
   request: ClientRequest;
+  /** Set when the server switched protocols (101): the socket is now the caller's. */
+  upgrade?: { socket: Duplex; head: Buffer } | undefined;
 }
 
 export class Transport {
@@ -92,7 +97,7 @@ export class Transport {
   }
 
   async #openOnce(req: TransportRequest, accept: string, forceAuth: boolean): Promise<OpenStream> {
-    const headers: OutgoingHttpHeaders = { ...this.#headers, accept };
+    const headers: OutgoingHttpHeaders = { ...this.#headers, accept, ...req.headers };
     // Client certificates from a plugin go per request: the agent pools
     // connections by certificate, so a rotated one opens new connections.
     let tls: { cert?: string; key?: string } = {};
@@ -126,6 +131,15 @@ export class Transport {
       }
       clientRequest.once("response", (response) =>
         resolve({ status: response.statusCode ?? 0, response, request: clientRequest }),
+      );
+      // Only requests sent with `Upgrade` headers can get here; Node has taken the socket off the agent.
+      clientRequest.once("upgrade", (response, socket, head) =>
+        resolve({
+          status: response.statusCode ?? 101,
+          response,
+          request: clientRequest,
+          upgrade: { socket, head },
+        }),
       );
       clientRequest.once("error", (error) => {
         reject(req.signal?.aborted ? req.signal.reason : new KubeConnectionError(label, error));
