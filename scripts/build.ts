@@ -1,9 +1,12 @@
 /**
  * Builds what ships: each operator as one JavaScript file, its dependencies
- * included, so a container holds Node, that file and nothing else.
+ * included, so a container holds Node, that file and nothing else. The
+ * operators and their entry points are their descriptors' (the registry in
+ * packages/cli/src/operators.ts): `<name>-operator.mjs` from each `entry`.
  *
- *   node scripts/build.ts            writes dist/kafka-operator.mjs (+ .map)
- *   node scripts/build.ts --out DIR  somewhere else (tests use a temporary directory)
+ *   node scripts/build.ts                  writes dist/<name>-operator.mjs (+ .map) for every operator
+ *   node scripts/build.ts --operator kafka only that one (repeatable)
+ *   node scripts/build.ts --out DIR        somewhere else (tests use a temporary directory)
  *
  * Why a bundle and not the TypeScript sources that `npm test` runs: measured
  * on the cache benchmark (bench/README.md, F2), a process that strips types
@@ -15,6 +18,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
+import { loadOperators, type OperatorName } from "../packages/cli/src/operators.ts";
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 
@@ -27,9 +31,10 @@ const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
  */
 export const OPERATOR_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
 
-export const operators = {
-  "kafka-operator": "packages/operators/kafka/src/main.ts",
-} as const;
+/** Bundle name (`<operator>-operator`) → absolute path of the operator's entry point. */
+export const operators = Object.fromEntries(
+  (await loadOperators()).map((operator) => [`${operator.name}-operator`, operator.entry]),
+) as Record<`${OperatorName}-operator`, string>;
 
 /**
  * Bundles one entry point into an ES module. CommonJS dependencies
@@ -98,9 +103,14 @@ function licenses(inputs: readonly string[]): string {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { out: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { out: { type: "string" }, operator: { type: "string", multiple: true } },
+  });
   const out = resolve(values.out ?? join(root, "dist"));
+  const only = values.operator?.flatMap((o) => o.split(",")).filter(Boolean);
+  const wanted = only?.length ? await loadOperators(only) : undefined;
   for (const [name, entry] of Object.entries(operators)) {
+    if (wanted && !wanted.some((o) => `${o.name}-operator` === name)) continue;
     const outfile = join(out, `${name}.mjs`);
     await bundle(entry, outfile);
     console.log(`built ${outfile}`);

@@ -2,8 +2,12 @@
  * Writes the Helm chart's generated files from the TypeScript sources of
  * truth, so the chart cannot drift from the code:
  *
- *   deploy/helm/ballast/crds/<plural>.<group>.yaml   from the Kafka operator's `crds`
- *   deploy/helm/ballast/files/rules.yaml             from packages/operators/kafka/src/rbac.ts
+ *   deploy/helm/ballast/crds/<plural>.<group>.yaml   every operator's `crds`
+ *   deploy/helm/ballast/files/rules.yaml             every operator's RBAC, by operator and scope
+ *
+ * The operators are the descriptors of the registry (packages/cli/src/operators.ts);
+ * each one's rules are `operatorRules(descriptor)`: what it declares, plus the
+ * runtime's CRD installer (limited to its CRDs' names) and leader elector.
  *
  *   node scripts/generate-chart.ts           write them
  *   node scripts/generate-chart.ts --check   exit 1, naming each stale file, if they differ
@@ -12,15 +16,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { type OperatorDescriptor, operatorRules, toPolicyRule } from "@ballast/runtime";
 import { Document, stringify } from "yaml";
-import { crds } from "../packages/operators/kafka/src/operator.ts";
-import {
-  clusterRules,
-  type DeclaredRule,
-  leaderElectionRules,
-  namespacedRules,
-  toPolicyRule,
-} from "../packages/operators/kafka/src/rbac.ts";
+import { loadOperators } from "../packages/cli/src/operators.ts";
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 
@@ -29,43 +27,55 @@ function header(source: string): string {
 }
 
 /** Every generated file: path relative to the chart → content. */
-export function generatedFiles(): Map<string, string> {
+export function generatedFiles(operators: readonly OperatorDescriptor[]): Map<string, string> {
   const files = new Map<string, string>();
-  for (const definition of crds) {
-    const crd = definition.crd();
-    files.set(
-      `crds/${crd.metadata.name}.yaml`,
-      header("packages/operators/kafka/src/api.ts") + stringify(crd, { lineWidth: 0 }),
-    );
+  for (const operator of operators) {
+    for (const definition of operator.crds) {
+      const crd = definition.crd();
+      const path = `crds/${crd.metadata.name}.yaml`;
+      if (files.has(path)) throw new Error(`two operators define the CRD ${crd.metadata.name}`);
+      files.set(
+        path,
+        header(`the ${operator.name} operator's crds (its descriptor)`) +
+          stringify(crd, { lineWidth: 0 }),
+      );
+    }
   }
-  files.set("files/rules.yaml", header("packages/operators/kafka/src/rbac.ts") + rulesYaml());
+  const names = operators.map((o) => o.name).join(", ");
+  files.set("files/rules.yaml", header(`the RBAC rules of ${names}`) + rulesYaml(operators));
   return files;
 }
 
-/** The three scopes of rules, each rule preceded by the reason the code needs it. */
-function rulesYaml(): string {
-  const doc = new Document({
-    namespaced: namespacedRules.map(toPolicyRule),
-    cluster: clusterRules.map(toPolicyRule),
-    leaderElection: leaderElectionRules.map(toPolicyRule),
-  });
-  const scopes: [string, DeclaredRule[]][] = [
-    ["namespaced", namespacedRules],
-    ["cluster", clusterRules],
-    ["leaderElection", leaderElectionRules],
-  ];
-  for (const [scope, rules] of scopes) {
-    rules.forEach((rule, i) => {
-      const node = doc.getIn([scope, i], true) as { commentBefore?: string } | undefined;
-      if (node) node.commentBefore = ` ${rule.why}`;
-    });
+const scopes = ["namespaced", "cluster", "leaderElection"] as const;
+
+/**
+ * `<operator>: { namespaced, cluster, leaderElection }`, each rule preceded
+ * by the reason the code needs it. Per operator, because each runs as its own
+ * ServiceAccount (deploy/README.md says why).
+ */
+function rulesYaml(operators: readonly OperatorDescriptor[]): string {
+  const all = operators.map((o) => [o.name, operatorRules(o)] as const);
+  const doc = new Document(
+    Object.fromEntries(
+      all.map(([name, rules]) => [
+        name,
+        Object.fromEntries(scopes.map((scope) => [scope, rules[scope].map(toPolicyRule)])),
+      ]),
+    ),
+  );
+  for (const [name, rules] of all) {
+    for (const scope of scopes) {
+      rules[scope].forEach((rule, i) => {
+        const node = doc.getIn([name, scope, i], true) as { commentBefore?: string } | undefined;
+        if (node) node.commentBefore = ` ${rule.why}`;
+      });
+    }
   }
   return doc.toString({ lineWidth: 0 });
 }
 
 /** Generated files that differ from, are missing from, or are extra in the chart. */
-export function staleFiles(chart: string): string[] {
-  const want = generatedFiles();
+export function staleFiles(chart: string, want: Map<string, string>): string[] {
   const stale: string[] = [];
   for (const [path, content] of want) {
     const file = join(chart, path);
@@ -78,8 +88,7 @@ export function staleFiles(chart: string): string[] {
   return stale;
 }
 
-function write(chart: string): void {
-  const want = generatedFiles();
+function write(chart: string, want: Map<string, string>): void {
   const crdDir = join(chart, "crds");
   // A CRD removed from the code must not linger in the chart.
   if (existsSync(crdDir))
@@ -101,10 +110,11 @@ if (import.meta.main) {
     },
   });
   const chart = resolve(values.chart);
+  const want = generatedFiles(await loadOperators());
   const isDefault = chart === join(root, "deploy/helm/ballast");
   const shown = relative(process.cwd(), chart) || ".";
   if (values.check) {
-    const stale = staleFiles(chart);
+    const stale = staleFiles(chart, want);
     if (stale.length > 0) {
       console.error(
         `The Helm chart's generated files are stale (they differ from the TypeScript definitions):\n${stale
@@ -115,6 +125,6 @@ if (import.meta.main) {
     }
     console.log(`${shown}: generated files are up to date`);
   } else {
-    write(chart);
+    write(chart, want);
   }
 }

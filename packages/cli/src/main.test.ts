@@ -54,6 +54,7 @@ describe("ballast --help", () => {
   const options: Record<string, string[]> = {
     install: ["--kubeconfig <file>", "--context <name>", "--request-timeout <seconds>"],
     run: [
+      "--operator <name>",
       "--install-crds",
       "-n, --namespace <ns>",
       "--metrics-port <port>",

@@ -1,20 +1,56 @@
 /**
- * The Ballast operators whose CRDs `ballast install` installs. A new
- * operator joins by adding its entry here. Loaded on use: an operator's
- * package brings its data system's client with it.
+ * Every Ballast operator, by name: the one list that the `ballast` command,
+ * the chart generator (scripts/generate-chart.ts) and the build
+ * (scripts/build.ts) read. A new operator joins by adding its line here;
+ * everything else loops over the descriptors.
+ *
+ * Loaded on use: an operator's package brings its data system's client with
+ * it, so `ballast --help` and `ballast dev …` load none, and a command loads
+ * the descriptors only once it needs them.
  */
-import type { KubeClient, ResourceDefinition } from "@ballast/runtime";
+import type { OperatorDescriptor } from "@ballast/runtime";
 
-export interface OperatorEntry {
-  name: string;
-  crds: readonly ResourceDefinition[];
-  /** Applies the CRDs and waits until the API server serves them. */
-  installCrds(client: KubeClient): Promise<void>;
+const registry = {
+  kafka: async () => {
+    const { kafka } = await import("@ballast/kafka");
+    // Kafka's status view still lives in the CLI (render/kafka.ts); other
+    // operators bring their own `status` in their descriptor.
+    return { ...kafka, status: async () => (await import("./render/kafka.ts")).kafkaStatusView };
+  },
+} satisfies Record<string, () => Promise<OperatorDescriptor>>;
+
+export type OperatorName = keyof typeof registry;
+
+/** The names, in the order tools list them. */
+export const operatorNames = Object.keys(registry) as OperatorName[];
+
+/** Thrown for a name that is not an operator's; the message lists the ones there are. */
+export class UnknownOperatorError extends Error {
+  override name = "UnknownOperatorError";
+  readonly operator: string;
+  constructor(operator: string) {
+    super(`unknown operator "${operator}": expected one of ${operatorNames.join(", ")}`);
+    this.operator = operator;
+  }
 }
 
-export async function loadOperators(): Promise<readonly OperatorEntry[]> {
-  const kafka = await import("@ballast/kafka");
-  return [
-    { name: "kafka", crds: kafka.crds, installCrds: (client) => kafka.installKafkaCrds(client) },
-  ];
+function isOperatorName(name: string): name is OperatorName {
+  return Object.hasOwn(registry, name);
+}
+
+/** The descriptors of `names` (default: every operator), in registry order. */
+export async function loadOperators(
+  names: readonly string[] = operatorNames,
+): Promise<OperatorDescriptor[]> {
+  for (const name of names) if (!isOperatorName(name)) throw new UnknownOperatorError(name);
+  const wanted = operatorNames.filter((n) => names.includes(n));
+  return Promise.all(
+    wanted.map(async (name) => {
+      const descriptor = await registry[name]();
+      if (descriptor.name !== name) {
+        throw new Error(`the registry's ${name} loads the descriptor of ${descriptor.name}`);
+      }
+      return descriptor;
+    }),
+  );
 }

@@ -14,7 +14,8 @@
  *    owner, `watches()` takes any mapping, predicates such as
  *    `generationChanged` filter primary events.
  * 3. **Informers and caches** (`Informer`, `Store`; fed by a `Watcher`) list
- *    and watch each kind and keep an indexed, read-only copy in memory.
+ *    and watch each kind and keep an indexed, read-only copy in memory; a
+ *    manager's controllers share one per kind and scope (`SharedInformers`).
  *    Reconcilers read from here (`ctx.object`, `ctx.owned(Kind)`), not from
  *    the API server.
  * 4. **The work queue** (`WorkQueue`) turns events into keys: deduplicated,
@@ -30,13 +31,17 @@
  *    under one field manager, patches, and errors that carry the API
  *    server's Status (`isNotFound`, `isConflict`, ...).
  *
- * Around them: `defineResource()` declares a custom resource once (its type,
- * CRD manifest and validator), `MetricsRegistry` exports controller-runtime's
- * metric names, and `createLogger()` writes structured JSON logs with
- * credentials redacted.
+ * Around them: `Clock` and `backoffDelay`/`Backoff` (time and retry delays,
+ * one of each for the whole runtime), `defineResource()` declares a custom
+ * resource once (its type, CRD manifest and validator), `MetricsRegistry`
+ * exports controller-runtime's metric names, and `createLogger()` writes
+ * structured JSON logs with credentials redacted. `defineOperator()`
+ * describes a whole operator (kinds, RBAC, lease, CLI hooks) and
+ * `runOperator()` is the entry point of its process.
  *
  * The exports below are grouped by folder (alphabetically, as the formatter
- * keeps them); each folder's `index.ts` opens with what it is for.
+ * keeps them); each folder's `index.ts` opens with what it is for. Test
+ * helpers (`FakeClock`) are in `@ballast/runtime/testing`.
  */
 
 export {
@@ -44,8 +49,12 @@ export {
   type IndexFunc,
   Informer,
   type InformerOptions,
+  type InformerScope,
   namespaceIndex,
   ownerIndex,
+  SharedInformers,
+  type SharedInformersOptions,
+  SharedInformersStoppedError,
   Store,
   UnknownIndexError,
 } from "./cache/index.ts";
@@ -167,6 +176,15 @@ export {
   maxNoteBytes,
 } from "./events/index.ts";
 export {
+  type ExecOptions,
+  ExecOutputLimitError,
+  type ExecResult,
+  ExecStreamError,
+  type ExecTarget,
+  ExecTimeoutError,
+  exec,
+} from "./exec/index.ts";
+export {
   type FinalizerClient,
   FinalizerError,
   type FinalizerHandlers,
@@ -215,17 +233,44 @@ export {
   type ReconcileResult,
 } from "./metrics/index.ts";
 export {
-  backoffDelay,
-  type Clock,
+  type AssembledOperators,
+  type AssembleOptions,
+  assembleOperators,
+  crdInstallRules,
+  type DeclaredOperatorRules,
+  type DeclaredRule,
+  defineOperator,
+  eventRecorderRule,
+  leaderElectionRules,
+  type OperatorArgs,
+  OperatorArgsError,
+  type OperatorContext,
+  OperatorDefinitionError,
+  type OperatorDescriptor,
+  type OperatorInstance,
+  type OperatorParts,
+  type OperatorRules,
+  type OperatorSpec,
+  operatorRules,
+  operatorUsage,
+  type PolicyRule,
+  parseOperatorArgs,
+  type RestartAnnotation,
+  type RunOperatorOptions,
+  runOperator,
+  type StatusView,
+  type StatusViewOptions,
+  sharedLeaseName,
+  toPolicyRule,
+  watchScopes,
+} from "./operator/index.ts";
+export {
   type ExponentialBackoffOptions,
   exponentialBackoff,
-  FakeClock,
   type InFlightWork,
   noopQueueMetrics,
   type QueueMetrics,
   type RateLimiter,
-  systemClock,
-  type TimerHandle,
   WorkQueue,
   type WorkQueueOptions,
 } from "./queue/index.ts";
@@ -261,9 +306,14 @@ export {
 } from "./status/index.ts";
 export {
   Backoff,
+  type BackoffCurve,
   type BackoffOptions,
-  realClock,
-  type WatchClock,
+  backoffDelay,
+  type Clock,
+  systemClock,
+  type TimerHandle,
+} from "./time/index.ts";
+export {
   Watcher,
   type WatcherEvent,
   type WatcherOptions,

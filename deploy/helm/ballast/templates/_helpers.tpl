@@ -13,10 +13,29 @@
 {{- end }}
 {{- end }}
 
+{{/*
+The enabled operators' names, sorted, as a JSON list. Every per-operator
+template ranges over them and renders with an operator context: a dict of
+the root's fields plus `.operator`, the operator's name, which the helpers
+below take.
+*/}}
+{{- define "ballast.enabledOperators" -}}
+{{- $names := list }}
+{{- range $name, $op := .Values.operators }}
+{{- if and $op $op.enabled }}{{ $names = append $names $name }}{{ end }}
+{{- end }}
+{{- toJson $names }}
+{{- end }}
+
+{{/* <fullname>-<operator>: the name of every object of one operator. */}}
+{{- define "ballast.operatorFullname" -}}
+{{- printf "%s-%s" (include "ballast.fullname" .) .operator | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "ballast.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "ballast.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: kafka-operator
+app.kubernetes.io/component: {{ .operator }}-operator
 {{- end }}
 
 {{- define "ballast.labels" -}}
@@ -28,26 +47,48 @@ app.kubernetes.io/part-of: ballast
 {{- end }}
 
 {{- define "ballast.serviceAccountName" -}}
+{{- $op := index .Values.operators .operator }}
 {{- if .Values.serviceAccount.create }}
-{{- default (include "ballast.fullname" .) .Values.serviceAccount.name }}
+{{- default (include "ballast.operatorFullname" .) $op.serviceAccountName }}
 {{- else }}
-{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- required (printf "operators.%s.serviceAccountName is required when serviceAccount.create is false" .operator) $op.serviceAccountName }}
 {{- end }}
 {{- end }}
 
 {{- define "ballast.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- $op := index .Values.operators .operator }}
+{{- $image := $op.image | default dict }}
+{{- $repository := required (printf "operators.%s.image.repository is required" .operator) $image.repository }}
+{{- printf "%s:%s" $repository (default (default .Chart.AppVersion .Values.image.tag) $image.tag) }}
 {{- end }}
 
-{{/* The generated rules (files/rules.yaml, from packages/operators/kafka/src/rbac.ts), parsed. */}}
+{{- define "ballast.replicas" -}}
+{{- $op := index .Values.operators .operator }}
+{{- if hasKey $op "replicas" }}{{ $op.replicas }}{{ else }}{{ .Values.replicas }}{{ end }}
+{{- end }}
+
+{{/*
+The operator's generated rules (files/rules.yaml: `<operator>: {namespaced,
+cluster, leaderElection}`, from its descriptor), as YAML.
+*/}}
 {{- define "ballast.rules" -}}
-{{- .Files.Get "files/rules.yaml" }}
+{{- $all := .Files.Get "files/rules.yaml" | fromYaml }}
+{{- get $all .operator | toYaml }}
 {{- end }}
 
 {{/* Refuses values that would deploy a broken operator. */}}
 {{- define "ballast.validate" -}}
-{{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection) }}
-{{- fail "replicas > 1 needs leaderElection: true (otherwise every replica reconciles the same clusters)" }}
+{{- $known := .Files.Get "files/rules.yaml" | fromYaml }}
+{{- range $name, $op := .Values.operators }}
+{{- if not (hasKey $known $name) }}
+{{- fail (printf "operators.%s: no such operator (the chart has %s)" $name (keys $known | sortAlpha | join ", ")) }}
+{{- end }}
+{{- if and $op $op.enabled }}
+{{- $replicas := ternary $op.replicas $.Values.replicas (hasKey $op "replicas") }}
+{{- if and (gt (int $replicas) 1) (not $.Values.leaderElection) }}
+{{- fail (printf "operators.%s: replicas > 1 needs leaderElection: true (otherwise every replica reconciles the same clusters)" $name) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if not (has (toString .Values.logLevel) (list "debug" "info" "warn" "error")) }}
 {{- fail (printf "logLevel must be one of debug, info, warn, error (got %q)" (toString .Values.logLevel)) }}

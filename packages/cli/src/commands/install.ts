@@ -70,6 +70,7 @@ export const install = defineCommand({
   async run({ values }) {
     const operators = await loadOperators();
     const timeoutMs = parseTimeout(values["request-timeout"], 120);
+    const { installCrds } = await import("@ballast/runtime");
     return withCluster(
       values,
       async ({ client, server }) => {
@@ -79,7 +80,7 @@ export const install = defineCommand({
           // Said once the API server has answered, so a dead one gets only the error.
           if (!header) console.log(`Installing Ballast CRDs into ${server}`);
           header = true;
-          await operator.installCrds(client);
+          await installCrds(client, operator.crds);
           for (const [i, definition] of operator.crds.entries()) {
             const name = definition.crdName;
             const after = await readCrd(client, name);

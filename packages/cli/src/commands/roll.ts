@@ -17,9 +17,6 @@ import {
   withCluster,
 } from "../kubernetes-args.ts";
 
-/** The operator's `annotations.restartRequested`, spelled out so `--help` needs no Kafka code. */
-const restartAnnotation = "kafka.ballast.dev/restart-requested";
-
 export const roll = defineCommand({
   name: "roll",
   summary: "request a rolling restart, one node at a time, as safety allows",
@@ -27,18 +24,17 @@ export const roll = defineCommand({
   options: { ...namespaceOption, ...kubeOptions, ...timeoutOption },
   optionArgs: { ...kubeOptionArgs },
   optionHelp: { ...namespaceHelp, ...kubeOptionHelp, ...timeoutHelp(30) },
-  details: `Sets the annotation ${restartAnnotation} to the current time; the operator restarts\nevery node, the active controller last, each only when no partition would fall below\nmin.insync.replicas. Kinds: kafkacluster (kc, kafka).`,
+  details:
+    "Sets the restart annotation of the kind's operator (for a KafkaCluster:\nkafka.ballast.dev/restart-requested) to the current time; the operator restarts every\nnode, one at a time, each only when its data system stays safe (for Kafka: no partition\nbelow min.insync.replicas, the active controller last). Kinds: those whose operator\ndeclares a restart annotation, e.g. kafkacluster (kc).",
   async run({ values, positionals }) {
     if (positionals.length > 1) {
       throw new UsageError(
         `one object at a time, got ${positionals.length}: ${positionals.join(" ")}`,
       );
     }
-    const [{ KafkaCluster }, { annotations }] = await Promise.all([
-      loadKinds(),
-      import("@ballast/kafka"),
-    ]);
-    const { kind, name } = parseKindName(positionals[0], [KafkaCluster]);
+    const { rollable } = await loadKinds();
+    const { kind, name } = parseKindName(positionals[0], rollable);
+    const annotation = kind.restartAnnotation;
     const namespace = values.namespace ?? "default";
     const requested = new Date().toISOString();
     const timeoutMs = parseTimeout(values["request-timeout"], 30);
@@ -46,17 +42,17 @@ export const roll = defineCommand({
       values,
       async ({ client }) => {
         await client.patch(
-          kind,
+          kind.definition,
           { namespace, name },
-          { metadata: { annotations: { [annotations.restartRequested]: requested } } },
+          { metadata: { annotations: { [annotation]: requested } } },
           { type: "merge" },
         );
         const ns = namespace === "default" ? "" : ` -n ${namespace}`;
         console.log(
           [
-            `Rolling restart of ${kind.kind} ${namespace}/${name} requested (${annotations.restartRequested}=${requested}).`,
+            `Rolling restart of ${kind.definition.kind} ${namespace}/${name} requested (${annotation}=${requested}).`,
             "The operator restarts one node at a time, only when it is safe; follow it with:",
-            `  ballast status ${kind.singular}/${name}${ns}`,
+            `  ballast status ${kind.definition.singular}/${name}${ns}`,
           ].join("\n"),
         );
         return 0;

@@ -159,3 +159,10 @@ test("run refuses --leader-elect without a lease namespace", async () => {
   assert.equal(code, 2);
   assert.match(JSON.stringify(run.lines), /--leader-elect needs --lease-namespace/);
 });
+
+test("run refuses an --operator it does not have, naming the ones there are", async () => {
+  const run = startRun(["--operator", "kafak", "--kubeconfig", cluster.kubeconfig]);
+  const [code] = await run.exited;
+  assert.equal(code, 2);
+  assert.match(JSON.stringify(run.lines), /unknown operator \\"kafak\\": expected one of kafka/);
+});

@@ -3,10 +3,16 @@
  * a kubeconfig (out of cluster: development, or a cluster where installing
  * a Deployment is not wanted yet), until SIGTERM or Ctrl-C. Logs are JSON
  * lines on stderr, as in a pod.
+ *
+ * Every operator by default, all under one Manager (the runtime's
+ * `assembleOperators`, as `runOperator` does for an image's entry point);
+ * `--operator NAME` picks some. Each operator writes through a client of its
+ * own field manager, the one its Deployment uses.
  */
-import type { KubeClient, ResourceDefinition } from "@ballast/runtime";
+import type { KubeClient, OperatorDescriptor, ResourceDefinition } from "@ballast/runtime";
 import { CommandError, defineCommand, UsageError } from "../cli.ts";
 import { kubeOptionArgs, kubeOptionHelp, kubeOptions, withCluster } from "../kubernetes-args.ts";
+import { loadOperators, operatorNames, UnknownOperatorError } from "../operators.ts";
 
 function portOption(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -19,20 +25,26 @@ function portOption(value: string | undefined, flag: string, fallback: number): 
   return port;
 }
 
-/**
- * The lease and field manager of the Kafka operator's own entry point, so an
- * operator run from here and one in a Deployment elect one leader and own
- * the same fields (a different manager would make their applies conflict).
- */
-const defaultLeaseName = "ballast-kafka-operator";
-const operatorFieldManager = "ballast-kafka-operator";
+/** `--operator a,b` (repeatable) → the descriptors; every operator without it. */
+async function selectOperators(
+  values: readonly string[] | undefined,
+): Promise<OperatorDescriptor[]> {
+  const names = (values ?? []).flatMap((v) => v.split(",")).filter(Boolean);
+  try {
+    return await loadOperators(names.length > 0 ? names : operatorNames);
+  } catch (error) {
+    if (error instanceof UnknownOperatorError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 export const run = defineCommand({
   name: "run",
   summary: "run the Ballast operators in this process against a cluster, until Ctrl-C/SIGTERM",
   usage:
-    "ballast run [--install-crds] [-n NS] [--metrics-port N] [--health-port N] [--leader-elect --lease-namespace NS [--lease-name NAME]] [--kubeconfig FILE] [--context NAME]",
+    "ballast run [--operator NAME] [--install-crds] [-n NS] [--metrics-port N] [--health-port N] [--leader-elect --lease-namespace NS [--lease-name NAME]] [--kubeconfig FILE] [--context NAME]",
   options: {
+    operator: { type: "string", multiple: true },
     namespace: { type: "string", short: "n", multiple: true },
     "install-crds": { type: "boolean" },
     "metrics-port": { type: "string" },
@@ -44,23 +56,26 @@ export const run = defineCommand({
   },
   optionArgs: {
     ...kubeOptionArgs,
+    operator: "name",
     "metrics-port": "port",
     "health-port": "port",
     "lease-namespace": "ns",
     "lease-name": "name",
   },
   optionHelp: {
+    operator: `run only this operator; repeat or comma-separate for several (default: all: ${operatorNames.join(", ")})`,
     namespace: "watch only this namespace; repeat or comma-separate for several (default: all)",
     "install-crds": "install or upgrade the CRDs first (as `ballast install`)",
     "metrics-port": "port of /metrics (default: 8080; 0 for any free port)",
     "health-port": "port of /healthz and /readyz (default: 8081; 0 for any free port)",
     "leader-elect": "act only while holding the leader Lease, so several copies can run",
     "lease-namespace": "namespace of the leader Lease (required with --leader-elect)",
-    "lease-name": `name of the leader Lease (default: ${defaultLeaseName}; the Helm chart names its Lease after the release)`,
+    "lease-name":
+      "name of the leader Lease (default: the operator's own, e.g. ballast-kafka-operator, as its entry point uses; ballast-operators for several; the Helm chart names each operator's Lease after the release)",
     ...kubeOptionHelp,
   },
   details:
-    "Log level: $BALLAST_LOG_LEVEL (debug, info, warn, error). A second Ctrl-C exits without draining.",
+    "All operators run under one manager: one /metrics, one Lease. Each writes under its own field\nmanager (e.g. ballast-kafka-operator), as its Deployment does, so the two own the same fields.\nLog level: $BALLAST_LOG_LEVEL (debug, info, warn, error). A second Ctrl-C exits without draining.",
   async run({ values }) {
     const metricsPort = portOption(values["metrics-port"], "--metrics-port", 8080);
     const healthPort = portOption(values["health-port"], "--health-port", 8081);
@@ -74,48 +89,72 @@ export const run = defineCommand({
       );
     }
     const namespaces = (values.namespace ?? []).flatMap((n) => n.split(",")).filter(Boolean);
-    const [{ crds, installKafkaCrds, kafkaOperator }, { createLogger }] = await Promise.all([
-      import("@ballast/kafka"),
+    const [operators, runtime] = await Promise.all([
+      selectOperators(values.operator),
       import("@ballast/runtime"),
     ]);
+    const { assembleOperators, createLogger, installCrds, KubeClient, sharedLeaseName } = runtime;
+    const [first, ...others] = operators;
+    if (!first) throw new UsageError("no operator to run");
+    const defaultLeaseName = others.length === 0 ? first.leaseName : sharedLeaseName;
+    const crds = operators.flatMap((o) => o.crds);
+    // The first operator's client is the one withCluster checks and explains errors of.
     return withCluster(
       values,
       async ({ client, server }) => {
-        const logger = createLogger({ fields: { component: "ballast-run" } });
-        const { manager, admins } = kafkaOperator(client, {
-          namespaces,
-          metricsPort,
-          healthPort,
-          leaderElection: leaseNamespace
-            ? { leaseName: values["lease-name"] ?? defaultLeaseName, namespace: leaseNamespace }
-            : false,
-          logger,
-        });
-        const stop = manager.handleSignals();
+        const clients: KubeClient[] = [client];
         try {
-          if (values["install-crds"]) {
-            logger.info("installing CRDs", { crds: crds.map((c) => c.crdName) });
-            await installKafkaCrds(client, stop);
-          } else {
-            await checkCrdsInstalled(client, crds);
+          for (const operator of others) {
+            clients.push(
+              await KubeClient.fromKubeconfig(values.kubeconfig, {
+                fieldManager: operator.fieldManager,
+                ...(values.context ? { context: values.context } : {}),
+              }),
+            );
           }
-          if (stop.aborted) return 0;
-          logger.info("starting operators", {
-            server,
-            operators: ["kafka"],
-            namespaces: namespaces.length > 0 ? namespaces : "(all)",
-          });
-          await manager.start(stop);
-          return 0;
-        } catch (error) {
-          // Ctrl-C during the CRD installation is a normal way to stop.
-          if (stop.aborted) return 0;
-          throw portInUse(error) ?? error;
+          const logger = createLogger({ fields: { component: "ballast-run" } });
+          const { manager, cleanup } = assembleOperators(
+            operators.map((descriptor, i) => ({ descriptor, client: clients[i] ?? client })),
+            {
+              namespaces,
+              metricsPort,
+              healthPort,
+              leaderElection: leaseNamespace
+                ? { leaseName: values["lease-name"] ?? defaultLeaseName, namespace: leaseNamespace }
+                : false,
+              logger,
+            },
+          );
+          const stop = manager.handleSignals();
+          try {
+            if (values["install-crds"]) {
+              logger.info("installing CRDs", { crds: crds.map((c) => c.crdName) });
+              for (const [i, operator] of operators.entries()) {
+                await installCrds(clients[i] ?? client, operator.crds, { signal: stop });
+              }
+            } else {
+              await checkCrdsInstalled(client, crds);
+            }
+            if (stop.aborted) return 0;
+            logger.info("starting operators", {
+              server,
+              operators: operators.map((o) => o.name),
+              namespaces: namespaces.length > 0 ? namespaces : "(all)",
+            });
+            await manager.start(stop);
+            return 0;
+          } catch (error) {
+            // Ctrl-C during the CRD installation is a normal way to stop.
+            if (stop.aborted) return 0;
+            throw portInUse(error) ?? error;
+          } finally {
+            await cleanup();
+          }
         } finally {
-          await admins.closeAll();
+          for (const other of clients.slice(1)) other.close();
         }
       },
-      { fieldManager: operatorFieldManager },
+      { fieldManager: first.fieldManager },
     );
   },
 });

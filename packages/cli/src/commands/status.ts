@@ -1,5 +1,4 @@
 /** `ballast status <kind>/<name>`: a readable summary of one data cluster or topic. */
-import type { KafkaCluster, KafkaTopic } from "@ballast/kafka";
 import { defineCommand, UsageError } from "../cli.ts";
 import { loadKinds, parseKindName } from "../kinds.ts";
 import {
@@ -13,7 +12,7 @@ import {
   timeoutOption,
   withCluster,
 } from "../kubernetes-args.ts";
-import { renderKafkaCluster, renderKafkaTopic } from "../render/kafka.ts";
+import { genericStatusView } from "../render/generic.ts";
 import { styleForStdout } from "../render/text.ts";
 
 export const status = defineCommand({
@@ -35,7 +34,7 @@ export const status = defineCommand({
     ...timeoutHelp(30),
   },
   details:
-    "Kinds: kafkacluster (kc, kafka), kafkatopic (kt), singular or plural.\nExample: ballast status kafkacluster/events -n data",
+    "Kinds: every kind of the Ballast operators, spelled as kubectl accepts it (kind, singular,\nplural or short name), e.g. kafkacluster (kc), kafkatopic (kt).\nExample: ballast status kafkacluster/events -n data",
   async run({ values, positionals }) {
     if (positionals.length > 1) {
       throw new UsageError(
@@ -48,22 +47,20 @@ export const status = defineCommand({
     }
     const kinds = await loadKinds();
     const { kind, name } = parseKindName(positionals[0], kinds.all);
+    // Loaded before connecting: a view that fails to load is a bug, not the cluster's.
+    const view = (await kind.operator.status?.()) ?? genericStatusView;
     const namespace = values.namespace ?? "default";
     const timeoutMs = parseTimeout(values["request-timeout"], 30);
     return withCluster(
       values,
       async ({ client }) => {
-        const object = await client.get(kind, { namespace, name });
+        const object = await client.get(kind.definition, { namespace, name });
         if (output === "json") {
           console.log(JSON.stringify(object, null, 2));
           return 0;
         }
         const options = { style: styleForStdout(), now: new Date() };
-        console.log(
-          kind === kinds.KafkaCluster
-            ? renderKafkaCluster(object as KafkaCluster, options)
-            : renderKafkaTopic(object as KafkaTopic, options),
-        );
+        console.log(view(object, options) ?? genericStatusView(object, options));
         return 0;
       },
       { timeoutMs },

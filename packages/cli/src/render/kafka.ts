@@ -4,63 +4,29 @@
  * operator doing and what is it waiting for), from `.status` alone.
  */
 import type { KafkaCluster, KafkaOperation, KafkaTopic } from "@ballast/kafka";
-import type { Condition } from "@ballast/runtime";
-import { ago, fields, paint, paintStatus, progressBar, type Style, table } from "./text.ts";
+import type { KubeObject, StatusView, StatusViewOptions } from "@ballast/runtime";
+import {
+  ago,
+  conditionLines,
+  fields,
+  paint,
+  paintStatus,
+  progressBar,
+  table,
+} from "@ballast/runtime/text";
+import { operationProgress } from "@ballast/stateful";
 
-export interface RenderOptions {
-  style: Style;
-  now: Date;
-}
+export type RenderOptions = StatusViewOptions;
 
 const where = (o: { metadata: { namespace?: string; name?: string } }) =>
   `${o.metadata.namespace ?? "default"}/${o.metadata.name ?? ""}`;
-
-const conditionGood = (c: Condition): boolean | undefined => {
-  // Ready says True when healthy; Degraded says True when not.
-  if (c.type === "Degraded") return c.status === "True" ? false : c.status === "False";
-  if (c.type === "Ready") return c.status === "True";
-  return undefined;
-};
-
-export function conditionLines(
-  conditions: readonly Condition[] | undefined,
-  style: Style,
-): string[] {
-  if (!conditions?.length) return ["Conditions: none reported yet"];
-  return [
-    "Conditions:",
-    ...table(
-      ["TYPE", "STATUS", "REASON", "MESSAGE"],
-      conditions.map((c) => [
-        c.type,
-        paintStatus(style, c.status, conditionGood(c)),
-        c.reason || "-",
-        c.message || "-",
-      ]),
-    ).map((line) => `  ${line}`),
-  ];
-}
-
-/** Done and total of an operation, whichever kind it is. */
-export function operationProgress(op: KafkaOperation): { done: number; total: number } {
-  if (op.type === "Roll") {
-    const done = new Set(op.done ?? []);
-    const all = new Set([
-      ...done,
-      ...(op.pending ?? []),
-      ...(op.current === undefined ? [] : [op.current]),
-    ]);
-    return { done: done.size, total: all.size };
-  }
-  const total = op.movesTotal ?? 0;
-  return { done: Math.max(0, total - (op.movesRemaining ?? total)), total };
-}
 
 export function operationLines(op: KafkaOperation, options: RenderOptions): string[] {
   const { done, total } = operationProgress(op);
   const since = ago(op.startedAt, options.now);
   const unit = op.type === "Roll" ? "nodes restarted" : "partition moves done";
-  const node = op.current === undefined ? undefined : `node ${op.current}`;
+  const roll = op.type === "Roll" ? op : undefined;
+  const node = roll?.current === undefined ? undefined : `node ${roll.current}`;
   return [
     `Operation: ${paint(options.style, "bold", op.type)}`,
     ...fields([
@@ -68,8 +34,8 @@ export function operationLines(op: KafkaOperation, options: RenderOptions): stri
       ["Since", since ? `${op.startedAt} (${since})` : op.startedAt],
       ["Progress", `${progressBar(done, total)} ${unit}`],
       ["Restarting", node],
-      ["Done", op.done?.length ? op.done.join(", ") : undefined],
-      ["Pending", op.pending?.length ? op.pending.join(", ") : undefined],
+      ["Done", roll?.done.length ? roll.done.join(", ") : undefined],
+      ["Pending", roll?.pending.length ? roll.pending.join(", ") : undefined],
       ["Waiting for", op.waitingFor ? paint(options.style, "yellow", op.waitingFor) : "nothing"],
     ]),
   ];
@@ -156,3 +122,11 @@ export function renderKafkaTopic(topic: KafkaTopic, options: RenderOptions): str
     ...conditionLines(status.conditions, style),
   ].join("\n");
 }
+
+/** The Kafka operator's `ballast status` view (its descriptor's `status`). */
+export const kafkaStatusView: StatusView = (object: KubeObject, options) => {
+  if (object.apiVersion !== "ballast.dev/v1alpha1") return undefined;
+  if (object.kind === "KafkaCluster") return renderKafkaCluster(object as KafkaCluster, options);
+  if (object.kind === "KafkaTopic") return renderKafkaTopic(object as KafkaTopic, options);
+  return undefined;
+};

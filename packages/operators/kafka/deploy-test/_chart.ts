@@ -98,6 +98,7 @@ export interface Rule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
 
 export interface RenderOptions {

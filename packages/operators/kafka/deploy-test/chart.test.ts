@@ -1,27 +1,30 @@
 /**
  * The Helm chart, rendered and checked: it lints, its generated files match
  * the TypeScript definitions, its RBAC is exactly rbac.ts's (never a
- * wildcard), and what it renders is accepted by a real API server,
+ * wildcard), each enabled operator gets its own Deployment, ServiceAccount,
+ * RBAC and Lease, and what it renders is accepted by a real API server,
  * including the Pod Security "restricted" profile for the operator's pod.
  */
 import assert from "node:assert/strict";
-import { cpSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { clusterRules, leaderElectionRules, namespacedRules, toPolicyRule } from "../src/rbac.ts";
 import {
   chartDir,
   helm,
   type Manifest,
   ofKind,
+  ok,
   render,
   repoRoot,
   rulesOf,
   run,
   scratchDir,
   uniqueName,
+  valuesFile,
 } from "./_chart.ts";
 
 const generator = join(repoRoot, "scripts/generate-chart.ts");
@@ -48,13 +51,13 @@ describe("chart without a cluster", () => {
     assert.match(result.stderr, /files\/rules\.yaml/);
   });
 
-  test("by default the namespaced rules are one ClusterRole, bound to the ServiceAccount", async () => {
+  test("by default the namespaced rules are one ClusterRole, bound to the operator's ServiceAccount", async () => {
     const { objects } = await render({ release: "r", namespace: "ops" });
     const roles = ofKind(objects, "ClusterRole");
-    const main = roles.find((r) => r.metadata.name === "r-ballast");
-    assert.ok(main, "a ClusterRole named r-ballast");
+    const main = roles.find((r) => r.metadata.name === "r-ballast-kafka");
+    assert.ok(main, "a ClusterRole named r-ballast-kafka");
     assert.deepEqual(rulesOf(main), namespacedRules.map(toPolicyRule));
-    const crds = roles.find((r) => r.metadata.name === "r-ballast-crds");
+    const crds = roles.find((r) => r.metadata.name === "r-ballast-kafka-crds");
     assert.ok(crds);
     assert.deepEqual(rulesOf(crds), clusterRules.map(toPolicyRule));
     const leases = ofKind(objects, "Role");
@@ -67,7 +70,7 @@ describe("chart without a cluster", () => {
       ...ofKind(objects, "RoleBinding"),
     ]) {
       assert.deepEqual((binding as unknown as { subjects: unknown }).subjects, [
-        { kind: "ServiceAccount", name: "r-ballast", namespace: "ops" },
+        { kind: "ServiceAccount", name: "r-ballast-kafka", namespace: "ops" },
       ]);
     }
   });
@@ -81,19 +84,21 @@ describe("chart without a cluster", () => {
     const clusterRoles = ofKind(objects, "ClusterRole");
     assert.deepEqual(
       clusterRoles.map((r) => r.metadata.name),
-      ["r-ballast-crds"],
+      ["r-ballast-kafka-crds"],
     );
     for (const rule of clusterRoles.flatMap(rulesOf))
       assert.deepEqual(rule.apiGroups, ["apiextensions.k8s.io"]);
     const byNamespace = new Map(
       ofKind(objects, "Role")
-        .filter((r) => r.metadata.name === "r-ballast")
+        .filter((r) => r.metadata.name === "r-ballast-kafka")
         .map((r) => [r.metadata.namespace, rulesOf(r)]),
     );
     assert.deepEqual([...byNamespace.keys()].sort(), ["a", "b"]);
     for (const rules of byNamespace.values())
       assert.deepEqual(rules, namespacedRules.map(toPolicyRule));
-    const bindings = ofKind(objects, "RoleBinding").filter((b) => b.metadata.name === "r-ballast");
+    const bindings = ofKind(objects, "RoleBinding").filter(
+      (b) => b.metadata.name === "r-ballast-kafka",
+    );
     assert.deepEqual(bindings.map((b) => b.metadata.namespace).sort(), ["a", "b"]);
     // The operator watches exactly the namespaces its Roles cover.
     const args = deploymentContainer(objects).args ?? [];
@@ -105,7 +110,115 @@ describe("chart without a cluster", () => {
     assert.deepEqual(deploymentContainer(objects).args, [
       "--install-crds",
       "--namespace=team-a",
-      "--lease-name=ballast",
+      "--lease-name=ballast-kafka",
+    ]);
+  });
+
+  test("the CRD ClusterRole grants get and patch only on the operator's own CRDs", async () => {
+    const { objects } = await render({ release: "r" });
+    const [crds] = ofKind(objects, "ClusterRole").filter(
+      (r) => r.metadata.name === "r-ballast-kafka-crds",
+    );
+    assert.ok(crds);
+    const rules = rulesOf(crds);
+    const own = ["kafkaclusters.ballast.dev", "kafkatopics.ballast.dev"];
+    const getPatch = rules.filter((r) => r.verbs.includes("get") || r.verbs.includes("patch"));
+    assert.deepEqual(
+      getPatch.map((r) => [r.verbs, r.resourceNames]),
+      [[["get", "patch"], own]],
+    );
+    // Only create is unnamed: RBAC does not limit create by name.
+    for (const rule of rules.filter((r) => !r.resourceNames))
+      assert.deepEqual(rule.verbs, ["create"]);
+  });
+
+  test("an operator that is not enabled gets no Deployment, ServiceAccount or RBAC", async () => {
+    const { objects } = await render({ values: { operators: { kafka: { enabled: false } } } });
+    const kinds = objects.map((o) => o.kind);
+    for (const kind of ["Deployment", "ServiceAccount", "ClusterRole", "Role", "Service"])
+      assert.ok(!kinds.includes(kind), `${kind} rendered: ${kinds.join(", ")}`);
+  });
+
+  test("an operator the chart does not have is refused at render time, naming the ones it has", async () => {
+    const result = await helm(
+      undefined,
+      "template",
+      "r",
+      chartDir,
+      "--set",
+      "operators.kafak.enabled=true",
+    );
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /operators\.kafak: no such operator \(the chart has kafka\)/);
+  });
+
+  test("each enabled operator is its own Deployment, ServiceAccount, RBAC, Lease and metrics Service", async () => {
+    // A second operator, as the generator would write it: the chart's files are
+    // per operator, so a copy with one more entry is what a second descriptor makes.
+    const copy = join(scratchDir(), "chart");
+    cpSync(chartDir, copy, { recursive: true });
+    const rulesFile = join(copy, "files/rules.yaml");
+    const generated = parse(readFileSync(rulesFile, "utf8")) as Record<string, unknown>;
+    writeFileSync(rulesFile, stringify({ ...generated, other: generated.kafka }));
+    const values = valuesFile({
+      operators: { other: { enabled: true, image: { repository: "x/other-operator" } } },
+    });
+    const yaml = ok(
+      await helm(undefined, "template", "r", copy, "--namespace", "ops", "-f", values),
+      "helm template",
+    );
+    const objects = parseAllDocuments(yaml)
+      .map((d) => d.toJS() as Manifest | null)
+      .filter((o): o is Manifest => o !== null);
+    const names = (kind: string) =>
+      ofKind(objects, kind)
+        .map((o) => o.metadata.name)
+        .sort();
+    assert.deepEqual(names("Deployment"), ["r-ballast-kafka", "r-ballast-other"]);
+    assert.deepEqual(names("ServiceAccount"), ["r-ballast-kafka", "r-ballast-other"]);
+    assert.deepEqual(names("Service"), ["r-ballast-kafka-metrics", "r-ballast-other-metrics"]);
+    assert.deepEqual(names("ClusterRole"), [
+      "r-ballast-kafka",
+      "r-ballast-kafka-crds",
+      "r-ballast-other",
+      "r-ballast-other-crds",
+    ]);
+    // Each binding names its own operator's ServiceAccount, nobody else's.
+    for (const binding of [
+      ...ofKind(objects, "ClusterRoleBinding"),
+      ...ofKind(objects, "RoleBinding"),
+    ]) {
+      const operator = binding.metadata.name.startsWith("r-ballast-other") ? "other" : "kafka";
+      assert.deepEqual((binding as unknown as { subjects: unknown }).subjects, [
+        { kind: "ServiceAccount", name: `r-ballast-${operator}`, namespace: "ops" },
+      ]);
+    }
+    // Disjoint pods: neither Deployment selects the other's.
+    const selectors = ofKind(objects, "Deployment").map(
+      (d) =>
+        (d as unknown as { spec: { selector: { matchLabels: Record<string, string> } } }).spec
+          .selector.matchLabels["app.kubernetes.io/component"],
+    );
+    assert.deepEqual(selectors.sort(), ["kafka-operator", "other-operator"]);
+    const leases = ofKind(objects, "Deployment").flatMap(
+      (d) =>
+        (
+          d as unknown as { spec: { template: { spec: { containers: Container[] } } } }
+        ).spec.template.spec.containers[0]?.args?.filter((a) => a.startsWith("--lease-name=")) ??
+        [],
+    );
+    assert.deepEqual(leases.sort(), [
+      "--lease-name=r-ballast-kafka",
+      "--lease-name=r-ballast-other",
+    ]);
+    const images = ofKind(objects, "Deployment").map(
+      (d) =>
+        (d as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec
+          .template.spec.containers[0]?.image,
+    );
+    assert.deepEqual(images.sort(), [
+      "ghcr.io/ballast-dev/kafka-operator:0.1.0",
+      "x/other-operator:0.1.0",
     ]);
   });
 

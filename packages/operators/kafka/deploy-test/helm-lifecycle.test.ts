@@ -12,7 +12,8 @@ describe("helm install, upgrade, rollback and uninstall of the chart", () => {
   let cluster: TestCluster;
   const namespace = uniqueName("helm-life");
   const release = uniqueName("bl");
-  const fullname = `${release}-ballast`;
+  // The Kafka operator's objects: each operator's are named <release>-ballast-<operator>.
+  const fullname = `${release}-ballast-kafka`;
   let installed = false;
 
   const h = (...args: string[]) => helm(cluster.kubeconfig, ...args, "--namespace", namespace);

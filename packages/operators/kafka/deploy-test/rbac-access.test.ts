@@ -1,7 +1,8 @@
 /**
  * The chart's ServiceAccount may make exactly the calls rbac.ts declares:
  * the API server's SubjectAccessReview allows every rule × resource × verb
- * (in the namespaces the mode grants them) and denies what is not declared;
+ * (in the namespaces the mode grants them, on the objects a rule names) and
+ * denies what is not declared, a foreign CRD included;
  * and the operator itself, run as the image runs it (the bundle of
  * scripts/build.ts) with that ServiceAccount's token, brings a
  * KafkaCluster and a KafkaTopic as far as a node-less cluster allows
@@ -36,30 +37,43 @@ interface Access {
   group: string;
   resource: string;
   subresource?: string;
+  /** The object's name, for rules limited by `resourceNames`. */
+  name?: string;
 }
 
 function describeAccess(a: Access): string {
   const what = `${a.resource}${a.subresource ? `/${a.subresource}` : ""}${a.group ? `.${a.group}` : ""}`;
-  return `${a.verb} ${what}${a.namespace ? ` in ${a.namespace}` : ""}`;
+  return `${a.verb} ${what}${a.name ? ` ${a.name}` : ""}${a.namespace ? ` in ${a.namespace}` : ""}`;
 }
 
-/** Every (resource, verb) a list of rules grants, as SubjectAccessReview attributes. */
+/**
+ * Every (resource, verb) a list of rules grants, as SubjectAccessReview
+ * attributes; a rule with `resourceNames` grants each name, not the kind.
+ */
 function accesses(rules: readonly DeclaredRule[], namespace?: string): Access[] {
   return rules.flatMap((rule) =>
     rule.apiGroups.flatMap((group) =>
       rule.resources.flatMap((path) => {
         const [resource = "", subresource] = path.split("/");
-        return rule.verbs.map((verb) => ({
-          ...(namespace ? { namespace } : {}),
-          verb,
-          group,
-          resource,
-          ...(subresource ? { subresource } : {}),
-        }));
+        const names: (string | undefined)[] = rule.resourceNames ?? [undefined];
+        return rule.verbs.flatMap((verb) =>
+          names.map((name) => ({
+            ...(namespace ? { namespace } : {}),
+            verb,
+            group,
+            resource,
+            ...(subresource ? { subresource } : {}),
+            ...(name ? { name } : {}),
+          })),
+        );
       }),
     ),
   );
 }
+
+const crds = { group: "apiextensions.k8s.io", resource: "customresourcedefinitions" };
+/** A CRD of someone else's (it need not exist: authorization comes before the lookup). */
+const foreignCrd = "widgets.example.com";
 
 const notDeclared: Omit<Access, "namespace">[] = [
   { verb: "get", group: "", resource: "secrets" },
@@ -87,7 +101,7 @@ describe("the chart's ServiceAccount can make exactly the declared calls", () =>
 
   function user(release: string, namespace: string) {
     return {
-      user: `system:serviceaccount:${namespace}:${release}-ballast`,
+      user: `system:serviceaccount:${namespace}:${release}-ballast-kafka`,
       groups: [
         "system:serviceaccounts",
         `system:serviceaccounts:${namespace}`,
@@ -97,7 +111,7 @@ describe("the chart's ServiceAccount can make exactly the declared calls", () =>
   }
 
   async function allowed(who: ReturnType<typeof user>, a: Access): Promise<boolean> {
-    const { namespace, verb, group, resource, subresource } = a;
+    const { namespace, verb, group, resource, subresource, name } = a;
     const res = await cluster.api<{ status: { allowed: boolean } }>(
       "/apis/authorization.k8s.io/v1/subjectaccessreviews",
       {
@@ -113,6 +127,7 @@ describe("the chart's ServiceAccount can make exactly the declared calls", () =>
               resource,
               ...(namespace ? { namespace } : {}),
               ...(subresource ? { subresource } : {}),
+              ...(name ? { name } : {}),
             },
           },
         },
@@ -211,6 +226,45 @@ describe("the chart's ServiceAccount can make exactly the declared calls", () =>
         false,
       );
     }
+  });
+
+  test("CRDs: get and patch only of the operator's own; someone else's, or all of them, are refused", async () => {
+    for (const [release, ns] of installed) {
+      const who = user(release, ns);
+      await expectAll(
+        who,
+        ["kafkaclusters.ballast.dev", "kafkatopics.ballast.dev"].flatMap((name) =>
+          ["get", "patch"].map((verb) => ({ ...crds, verb, name })),
+        ),
+        true,
+      );
+      await expectAll(
+        who,
+        [
+          { ...crds, verb: "get", name: foreignCrd },
+          { ...crds, verb: "patch", name: foreignCrd },
+          { ...crds, verb: "update", name: "kafkaclusters.ballast.dev" },
+          { ...crds, verb: "get" },
+          { ...crds, verb: "list" },
+          { ...crds, verb: "watch" },
+        ],
+        false,
+      );
+    }
+    // And as real requests with the ServiceAccount's token: its own CRD is
+    // read, someone else's is refused before the API server even looks it up.
+    const token = await serviceAccountToken(cluster, scopedNs, `${scoped}-ballast-kafka`);
+    const base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    const own = await eventually("the CRD ClusterRoleBinding to be in force", async () => {
+      const r = await cluster.api(`${base}/kafkaclusters.ballast.dev`, { token });
+      return r.status === 403 ? undefined : r;
+    });
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    const foreign = await cluster.api(`${base}/${foreignCrd}`, { token });
+    assert.equal(foreign.status, 403, JSON.stringify(foreign.body));
+    assert.match(JSON.stringify(foreign.body), /cannot get resource/);
+    const list = await cluster.api(base, { token });
+    assert.equal(list.status, 403, JSON.stringify(list.body));
   });
 
   test("server-side apply that creates needs create as well as patch (why applied kinds have both)", async () => {
@@ -432,7 +486,7 @@ describe("the chart's ServiceAccount can make exactly the declared calls", () =>
     };
     const server = admin.clusters[0]?.cluster;
     assert.ok(server);
-    const token = await serviceAccountToken(cluster, namespace, `${release}-ballast`);
+    const token = await serviceAccountToken(cluster, namespace, `${release}-ballast-kafka`);
     const file = join(scratchDir(), "kubeconfig");
     writeFileSync(
       file,

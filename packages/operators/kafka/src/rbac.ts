@@ -6,28 +6,31 @@
  * Three scopes, because the chart binds them differently:
  * - `namespacedRules`: everything the two controllers touch inside the
  *   namespaces they watch; a ClusterRole when watching all namespaces, one
- *   Role per namespace otherwise.
- * - `clusterRules`: cluster-scoped kinds (the CRDs, installed and upgraded by
- *   `--install-crds`); always a ClusterRole.
- * - `leaderElectionRules`: the Lease in the operator's own namespace.
+ *   Role per namespace otherwise. Declared here, in the descriptor.
+ * - `clusterRules`: cluster-scoped kinds, only the operator's own two CRDs
+ *   (installed and upgraded by `--install-crds`); always a ClusterRole.
+ *   The runtime derives them from the CRDs (`crdInstallRules`): get and
+ *   patch limited to these names, create unnamed.
+ * - `leaderElectionRules`: the Lease in the operator's own namespace; the
+ *   runtime's elector's, the same for every operator.
  *
  * Server-side apply is a PATCH, but the API server authorizes an apply that
  * creates the object as `create` too, so every applied kind has both verbs.
  * No rule uses a wildcard: a new call in the code needs a new line here, and
  * the chart test proves the ServiceAccount can make exactly these calls.
  */
+import {
+  crdInstallRules,
+  type DeclaredRule,
+  leaderElectionRules as electorRules,
+  eventRecorderRule,
+  type PolicyRule,
+  toPolicyRule,
+} from "@ballast/runtime";
+import { KafkaCluster, KafkaTopic } from "./api.ts";
 
-/** One RBAC PolicyRule, as a Role or ClusterRole lists it. */
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-}
-
-/** A rule together with the code that needs it. */
-export interface DeclaredRule extends PolicyRule {
-  why: string;
-}
+export type { DeclaredRule, PolicyRule };
+export { toPolicyRule };
 
 const ballast = "ballast.dev";
 
@@ -111,35 +114,13 @@ export const namespacedRules: DeclaredRule[] = [
     why: "owned informer (runtime cache/informer.ts); cluster/controller.ts ensureSharedObjects server-side apply",
   },
   // The runtime's EventRecorder creates an Event, then merge-patches its series.
-  {
-    apiGroups: ["events.k8s.io"],
-    resources: ["events"],
-    verbs: ["create", "patch"],
-    why: "runtime events/recorder.ts (create, then patch the series of a repeated event)",
-  },
+  { ...eventRecorderRule },
 ];
 
-export const clusterRules: DeclaredRule[] = [
-  // main.ts --install-crds: the runtime's installCrds server-side applies each
-  // CRD, then GETs it until Established (it never lists or watches).
-  {
-    apiGroups: ["apiextensions.k8s.io"],
-    resources: ["customresourcedefinitions"],
-    verbs: ["get", "create", "patch"],
-    why: "main.ts --install-crds: runtime crd/install.ts server-side apply, then get until Established",
-  },
-];
+/** operator.ts's `crds`: get/patch by name, create (see the header). */
+export const clusterRules: DeclaredRule[] = crdInstallRules([KafkaCluster, KafkaTopic]);
 
-export const leaderElectionRules: DeclaredRule[] = [
-  // The runtime's LeaderElector: get the Lease, create it when missing,
-  // replace (PUT) it to acquire and renew.
-  {
-    apiGroups: ["coordination.k8s.io"],
-    resources: ["leases"],
-    verbs: ["get", "create", "update"],
-    why: "runtime leader/elector.ts (get, create when missing, update to acquire/renew)",
-  },
-];
+export const leaderElectionRules: DeclaredRule[] = electorRules.map((rule) => ({ ...rule }));
 
 /** Every permission the operator needs, in all three scopes. */
 export const kafkaOperatorRules: PolicyRule[] = [
@@ -147,12 +128,3 @@ export const kafkaOperatorRules: PolicyRule[] = [
   ...clusterRules,
   ...leaderElectionRules,
 ].map(toPolicyRule);
-
-/** The rule as RBAC stores it (without `why`). */
-export function toPolicyRule(rule: PolicyRule): PolicyRule {
-  return {
-    apiGroups: [...rule.apiGroups],
-    resources: [...rule.resources],
-    verbs: [...rule.verbs],
-  };
-}

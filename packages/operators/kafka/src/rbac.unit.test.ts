@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { operatorRules } from "@ballast/runtime";
+import { crds, kafka } from "./operator.ts";
 import {
   clusterRules,
   type DeclaredRule,
@@ -59,7 +61,7 @@ test("cluster-scoped kinds are only in clusterRules, and leases only in leaderEl
     for (const resource of rule.resources)
       assert.ok(!clusterScoped.includes(resource), `${resource} is cluster-scoped`);
   assert.deepEqual(
-    clusterRules.flatMap((r) => r.resources),
+    [...new Set(clusterRules.flatMap((r) => r.resources))],
     ["customresourcedefinitions"],
   );
   assert.ok(!namespacedRules.some((r) => r.resources.includes("leases")));
@@ -76,4 +78,39 @@ test("every rule says which code needs it, naming files that exist", () => {
       assert.ok(found, `${rule.why}: ${file} does not exist`);
     }
   }
+});
+
+test("CRD get and patch are limited to the operator's own CRDs; only create is unnamed", () => {
+  const own = crds.map((c) => c.crdName).sort();
+  assert.deepEqual(own, ["kafkaclusters.ballast.dev", "kafkatopics.ballast.dev"]);
+  const named = clusterRules.filter((r) => r.resourceNames);
+  assert.deepEqual(
+    named.map((r) => [r.verbs, r.resourceNames]),
+    [[["get", "patch"], own]],
+  );
+  const unnamed = clusterRules.filter((r) => !r.resourceNames);
+  assert.deepEqual(
+    unnamed.map((r) => r.verbs),
+    [["create"]],
+  );
+});
+
+test("the three scopes are the descriptor's, as the runtime derives them", () => {
+  const derived = operatorRules(kafka);
+  assert.deepEqual(derived.namespaced, namespacedRules);
+  assert.deepEqual(derived.cluster, clusterRules);
+  assert.deepEqual(derived.leaderElection, leaderElectionRules);
+});
+
+test("the descriptor keeps the entry point's names: lease, field manager, restart annotation", () => {
+  assert.equal(kafka.name, "kafka");
+  assert.equal(kafka.leaseName, "ballast-kafka-operator");
+  assert.equal(kafka.fieldManager, "ballast-kafka-operator");
+  assert.equal(kafka.restart?.annotation, "kafka.ballast.dev/restart-requested");
+  assert.deepEqual(
+    kafka.restart?.kinds.map((k) => k.kind),
+    ["KafkaCluster"],
+  );
+  assert.ok(existsSync(kafka.entry), kafka.entry);
+  assert.equal(kafka.entry, join(import.meta.dirname, "main.ts"));
 });

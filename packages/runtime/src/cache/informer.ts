@@ -1,6 +1,8 @@
 /**
- * The informer: a watcher feeding a store, shared by every controller that
- * reads the same kind, with event handlers on top.
+ * The informer: a watcher feeding a store, with event handlers on top. One
+ * informer serves every controller that reads the same kind in the same
+ * scope (`SharedInformers` hands it out), so handlers and indexes are added,
+ * never assumed to be the only ones.
  *
  * Guarantees to handlers:
  * - `onUpdate` gets the previous and the new object, and is not called when
@@ -104,8 +106,17 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.#store.byIndex(index, value);
   }
 
-  addIndexer(name: string, fn: IndexFunc<T>): void {
+  /**
+   * Adds an index unless one of that name exists, and says whether it did.
+   * Idempotent by name because an informer may be shared: every controller
+   * that needs an index asks for it, and the first definition stays; so a
+   * name must say what the index computes (`owner`, `spec.nodeName`), never
+   * who asked for it.
+   */
+  addIndexer(name: string, fn: IndexFunc<T>): boolean {
+    if (this.#store.hasIndex(name)) return false;
     this.#store.addIndexer(name, fn);
+    return true;
   }
 
   /**

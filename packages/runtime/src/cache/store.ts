@@ -49,6 +49,10 @@ export class Store<T extends KubeObject = KubeObject> {
     for (const [key, object] of this.#items) addToIndex(index, fn(object), key);
   }
 
+  hasIndex(name: string): boolean {
+    return this.#indexers.has(name);
+  }
+
   get(key: string): T | undefined {
     return this.#items.get(key);
   }

@@ -3,29 +3,36 @@
  * hand each key to the reconciler, one call per key at a time.
  *
  * Lifecycle of `run(signal)`:
- * 1. Start an informer per watched kind (primary, owned, watched). Each
- *    informer event becomes a key in the queue.
+ * 1. Take an informer per watched kind (primary, owned, watched) from the
+ *    manager's `SharedInformers`, or from a private set when run alone, and
+ *    add this controller's handlers: each event becomes a key in the queue.
  * 2. Wait until every cache has synced, so the first reconciles see the
  *    whole world and do not mistake "not listed yet" for "absent".
  * 3. Start `maxConcurrentReconciles` workers (and the resync timer).
  * 4. When `signal` aborts: the queue stops handing out keys, in-flight
  *    reconciles get `drainTimeoutMs` to finish, then their `ctx.signal` is
- *    aborted; `run` resolves once no reconcile is running and the informers
- *    have stopped. Aborting `abortInFlight` skips the drain (a lost lease:
+ *    aborted; `run` resolves once no reconcile is running, its handlers are
+ *    removed and (a private set) the informers have stopped. Shared
+ *    informers outlive the run: the manager stops them after every
+ *    controller. Aborting `abortInFlight` skips the drain (a lost lease:
  *    another replica is about to reconcile the same objects).
  *
- * Informers are created per run, not per controller: a controller stopped
- * (lost leadership) and started again must list everything afresh, and the
- * initial list enqueues every object, which is what a new leader owes them.
+ * Informers belong to a run, not to the controller: the manager makes a new
+ * set per leadership term, and a private set is made per run, because a
+ * controller stopped (lost leadership) and started again must list
+ * everything afresh, and the initial list enqueues every object, which is
+ * what a new leader owes them. A handler added to an informer that has
+ * already synced is first given every cached object, so a controller that
+ * joins a running shared informer enqueues everything too.
  */
 
-import { Informer } from "../cache/informer.ts";
+import type { EventHandlers, Informer } from "../cache/informer.ts";
+import { type InformerScope, SharedInformers } from "../cache/shared-informers.ts";
 import { ownerIndex } from "../cache/store.ts";
 import type { KubeClient } from "../client/client.ts";
 import { objectKey as cacheKey, type KubeObject, type ResourceType } from "../client/types.ts";
 import { createLogger, withFields } from "../log/logger.ts";
 import { MetricsRegistry, type ReconcileResult } from "../metrics/registry.ts";
-import type { Clock } from "../queue/clock.ts";
 import type { RateLimiter } from "../queue/rate-limiter.ts";
 import { WorkQueue } from "../queue/work-queue.ts";
 import type { Action } from "../reconcile/action.ts";
@@ -37,7 +44,7 @@ import {
   type ReconcileContext,
 } from "../reconcile/reconciler.ts";
 import { isTerminalError } from "../reconcile/terminal-error.ts";
-import type { WatcherStatus } from "../watch/watcher.ts";
+import type { Clock } from "../time/clock.ts";
 import { controllerOwnerKey, keysOf, refersTo } from "./_mapping.ts";
 import { allOf, type Predicate } from "./predicate.ts";
 
@@ -135,6 +142,12 @@ export interface RunOptions {
   logger?: Logger;
   /** Aborting it aborts in-flight reconciles at once, skipping the drain. */
   abortInFlight?: AbortSignal;
+  /**
+   * Informers shared with other controllers (the manager's); they must keep
+   * running until `run` returns.
+   * @default a private set, stopped when `run` returns
+   */
+  informers?: SharedInformers;
 }
 
 /** Read-only access to the objects of one kind the controller watches. */
@@ -262,22 +275,22 @@ export class Controller<T extends KubeObject = KubeObject> {
         cause: error,
       });
     }
-    const informers = this.#informers(queue, ownerNamespaced, log);
+    const shared = options.informers;
+    const cache = shared ?? new SharedInformers(this.client, { logger: log });
+    const { informers, unsubscribe } = this.#subscribe(cache, queue, ownerNamespaced, log);
     const primary = informers.get(typeId(this.primary)) as unknown as Informer<T>;
     this.#running = { queue, primary, informers };
 
-    // Informers stop after the workers, so a draining reconcile still reads a live cache.
-    const stopInformers = new AbortController();
     const halt = new AbortController();
     let failure: unknown;
-    const informerRuns = [...informers.values()].map((informer) =>
-      informer.run(stopInformers.signal).catch((error: unknown) => {
+    for (const informer of informers.values()) {
+      cache.done(informer).catch((error: unknown) => {
         failure ??= new ControllerError(this.name, `the ${informer.type.kind} informer failed`, {
           cause: error,
         });
         halt.abort(failure);
-      }),
-    );
+      });
+    }
     const stop = AbortSignal.any([signal, halt.signal]);
     try {
       await this.#waitForSync(informers, stop);
@@ -287,10 +300,11 @@ export class Controller<T extends KubeObject = KubeObject> {
         await this.#work(queue, stop, options.abortInFlight, { metrics, log });
       }
     } finally {
+      // Informers stop after the workers, so a draining reconcile still reads a live cache.
       this.#synced = false;
+      for (const off of unsubscribe) off();
       queue.shutdown();
-      stopInformers.abort();
-      await Promise.all(informerRuns);
+      if (!shared) await cache.stop();
       this.#running = undefined;
       log.info("controller stopped");
     }
@@ -306,43 +320,39 @@ export class Controller<T extends KubeObject = KubeObject> {
     return this.#running?.informers.get(typeId(type));
   }
 
-  #informers(
+  /** Adds this run's handlers to the informers of every watched kind; returns them and how to remove the handlers. */
+  #subscribe(
+    cache: SharedInformers,
     queue: WorkQueue<string>,
     ownerNamespaced: boolean,
     log: Logger,
-  ): Map<string, Informer> {
+  ): { informers: Map<string, Informer>; unsubscribe: (() => void)[] } {
     const { namespace, labelSelector } = this.#options;
     const informers = new Map<string, Informer>();
-    const observe = (type: ResourceType) => ({
-      onHandlerError: (error: unknown) =>
-        log.error("an event handler threw", { kind: type.kind, error }),
-      onStatus: (status: WatcherStatus) => {
-        // Reconnects are routine (server timeouts); only failures deserve attention.
-        if (status.state === "disconnected" && status.reason !== "closed") {
-          log.warn("watch disconnected", {
-            kind: type.kind,
-            reason: status.reason,
-            retryInMs: status.retryInMs,
-            ...(status.error === undefined ? {} : { error: status.error }),
-          });
-        }
-      },
-    });
-    const primary = new Informer<T>(this.client, this.primary, {
-      namespace,
-      labelSelector,
-      ...observe(this.primary),
-    });
+    const unsubscribe: (() => void)[] = [];
+    const subscribe = <U extends KubeObject>(
+      type: ResourceType,
+      scope: InformerScope,
+      handlers: Required<EventHandlers<U>>,
+    ) => {
+      const informer = cache.informer<U>(type, scope);
+      unsubscribe.push(informer.addEventHandler(guarded(handlers, type.kind, log)));
+      informers.set(typeId(type), informer as unknown as Informer);
+    };
+
     const filter = allOf(this.#spec.predicates ?? []);
     const enqueue = (object: KubeObject) => queue.add(cacheKey(object.metadata));
-    primary.addEventHandler({
-      onAdd: (object) => filter.create(object) && enqueue(object),
-      onUpdate: (previous, current) => filter.update(previous, current) && enqueue(current),
-      // A deletion always reaches the reconciler: it may have cleanup to do
-      // (or, with a finalizer, it saw the deletionTimestamp update first).
-      onDelete: (object) => filter.delete(object) && enqueue(object),
-    });
-    informers.set(typeId(this.primary), primary as unknown as Informer);
+    subscribe<T>(
+      this.primary,
+      { namespace, labelSelector },
+      {
+        onAdd: (object) => filter.create(object) && enqueue(object),
+        onUpdate: (previous, current) => filter.update(previous, current) && enqueue(current),
+        // A deletion always reaches the reconciler: it may have cleanup to do
+        // (or, with a finalizer, it saw the deletionTimestamp update first).
+        onDelete: (object) => filter.delete(object) && enqueue(object),
+      },
+    );
 
     const owner = this.primary;
     const ownedSources: Source[] = (this.#spec.owns ?? []).map((type) => ({
@@ -353,24 +363,25 @@ export class Controller<T extends KubeObject = KubeObject> {
       },
     }));
     for (const source of [...ownedSources, ...(this.#spec.watches ?? [])]) {
-      const informer = new Informer(this.client, source.type, {
-        namespace: "namespace" in source ? source.namespace : namespace,
-        labelSelector: source.labelSelector,
-        ...observe(source.type),
-      });
       const enqueueMapped = (...objects: KubeObject[]) => {
         const keys = keysOf(objects.flatMap((object) => [...source.map(object)]));
         for (const key of keys) queue.add(key);
       };
-      informer.addEventHandler({
-        onAdd: (object) => enqueueMapped(object),
-        // Both sides: an owner reference may have moved from one owner to another.
-        onUpdate: (previous, current) => enqueueMapped(previous, current),
-        onDelete: (object) => enqueueMapped(object),
-      });
-      informers.set(typeId(source.type), informer);
+      subscribe(
+        source.type,
+        {
+          namespace: "namespace" in source ? source.namespace : namespace,
+          labelSelector: source.labelSelector,
+        },
+        {
+          onAdd: (object) => enqueueMapped(object),
+          // Both sides: an owner reference may have moved from one owner to another.
+          onUpdate: (previous, current) => enqueueMapped(previous, current),
+          onDelete: (object) => enqueueMapped(object),
+        },
+      );
     }
-    return informers;
+    return { informers, unsubscribe };
   }
 
   async #waitForSync(informers: ReadonlyMap<string, Informer>, stop: AbortSignal): Promise<void> {
@@ -548,4 +559,28 @@ function checkAction(action: unknown): asserts action is Action {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+/**
+ * Handlers that log their own failures under the controller's name (a
+ * predicate or a `watches()` mapping threw): the log of a shared informer
+ * could not say whose handler it was.
+ */
+function guarded<T extends KubeObject>(
+  handlers: Required<EventHandlers<T>>,
+  kind: string,
+  log: Logger,
+): EventHandlers<T> {
+  const call = (fn: () => void) => {
+    try {
+      fn();
+    } catch (error) {
+      log.error("an event handler threw", { kind, error });
+    }
+  };
+  return {
+    onAdd: (object) => call(() => handlers.onAdd(object)),
+    onUpdate: (previous, current) => call(() => handlers.onUpdate(previous, current)),
+    onDelete: (object, info) => call(() => handlers.onDelete(object, info)),
+  };
 }

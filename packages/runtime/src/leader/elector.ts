@@ -30,6 +30,8 @@ import { isConflict, isNotFound } from "../client/errors.ts";
 import type { KubeObject } from "../client/types.ts";
 import type { Logger } from "../reconcile/reconciler.ts";
 import { noopLogger } from "../reconcile/reconciler.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
+import { sleep } from "../time/sleep.ts";
 import {
   type Candidate,
   decide,
@@ -52,22 +54,13 @@ export interface LeaseObject extends KubeObject {
   };
 }
 
-/** Time as the elector sees it; injectable so tests control it. */
-export interface ElectionClock {
-  /** Monotonic milliseconds: ages and deadlines. Never jumps with NTP. */
-  now(): number;
+/** Time as the elector sees it: the runtime's `Clock` (monotonic), plus the wall clock. */
+export interface ElectionClock extends Clock {
   /** Epoch milliseconds: only written into the Lease, for humans and other tools. */
   wallNow(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
-export const systemElectionClock: ElectionClock = {
-  now: () => performance.now(),
-  wallNow: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+export const systemElectionClock: ElectionClock = { ...systemClock, wallNow: () => Date.now() };
 
 /** Structurally a prom-client `Gauge<"name">`, e.g. `leader_election_master_status`. */
 export interface LeaderGauge {
@@ -203,7 +196,7 @@ export class LeaderElector {
     while (!signal?.aborted) {
       if ((await this.#attempt(signal)) === "leading") return true;
       // Jitter keeps candidates that started together from colliding on every try.
-      await sleep(this.#clock, this.retryPeriodMs * (1 + Math.random() * 0.2), signal);
+      await pause(this.#clock, this.retryPeriodMs * (1 + Math.random() * 0.2), signal);
     }
     return false;
   }
@@ -262,7 +255,7 @@ export class LeaderElector {
 
     const either = signal ? AbortSignal.any([signal, leadership.signal]) : leadership.signal;
     while (!stopped && !signal?.aborted) {
-      await sleep(this.#clock, this.retryPeriodMs, either);
+      await pause(this.#clock, this.retryPeriodMs, either);
       if (stopped || signal?.aborted) break;
       // The leadership signal aborts at the deadline, cutting a hung renewal short.
       const result = await this.#attempt(either);
@@ -461,18 +454,7 @@ function toSpec(record: LeaseRecord): NonNullable<LeaseObject["spec"]> {
   };
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(clock: ElectionClock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clock.clearTimeout(handle);
-      resolve();
-    };
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Resolves after `ms`, or at once when `signal` aborts: the loops check the signal themselves. */
+function pause(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return sleep(clock, ms, signal).catch(() => {});
 }

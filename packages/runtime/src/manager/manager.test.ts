@@ -20,6 +20,7 @@ import type { LeaderCallbacks } from "../leader/elector.ts";
 import { createLogger } from "../log/logger.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
 import { Action } from "../reconcile/action.ts";
+import { recordListWatches } from "../watch/_testing.ts";
 import type { Elector } from "./elector.ts";
 import { Manager, ManagerError } from "./manager.ts";
 
@@ -161,6 +162,85 @@ test("start() rejects with a ManagerError when a controller fails, after stoppin
     return error instanceof ManagerError && error.message.includes("nothing");
   });
   assert.equal(manager.leading, false);
+});
+
+test("two controllers owning Pods share one Pod informer: one list, one watch, events for both", async () => {
+  const Pod = { apiVersion: "v1", kind: "Pod" } as const;
+  const Secret = { apiVersion: "v1", kind: "Secret" } as const;
+  const recorder = recordListWatches(`/api/v1/namespaces/${ns}/pods`);
+  const seen = { configmap: new Set<string>(), secret: new Set<string>() };
+  const manager = newManager({ metricsPort: false, healthPort: false });
+  manager.add(
+    controller(client, ConfigMap)
+      .owns(Pod)
+      .named("configmap-pods")
+      .withOptions({ namespace: ns, labelSelector: "app=pods" })
+      .build(async (_ref, ctx) => {
+        for (const pod of ctx.owned(Pod)) seen.configmap.add(pod.metadata.name ?? "");
+        return Action.done();
+      }),
+  );
+  manager.add(
+    controller(client, Secret)
+      .owns(Pod)
+      .named("secret-pods")
+      .withOptions({ namespace: ns })
+      .build(async (_ref, ctx) => {
+        for (const pod of ctx.owned(Pod)) seen.secret.add(pod.metadata.name ?? "");
+        return Action.done();
+      }),
+  );
+  const stop = new AbortController();
+  const started = manager.start(stop.signal);
+  try {
+    const owners = [
+      await client.create<KubeObject>({
+        ...ConfigMap,
+        metadata: { name: "pod-owner", namespace: ns, labels: { app: "pods" } },
+      }),
+      await client.create<KubeObject>({
+        ...Secret,
+        metadata: { name: "pod-owner", namespace: ns },
+      }),
+    ];
+    for (const owner of owners) {
+      const pod = {
+        ...Pod,
+        metadata: {
+          name: `${owner.kind.toLowerCase()}-pod`,
+          namespace: ns,
+          ownerReferences: [
+            {
+              apiVersion: "v1",
+              kind: owner.kind,
+              name: "pod-owner",
+              uid: owner.metadata.uid ?? "",
+              controller: true,
+            },
+          ],
+        },
+        spec: { containers: [{ name: "main", image: "registry.invalid/none:1" }] },
+      };
+      // A new namespace admits pods once its default ServiceAccount exists.
+      await eventually("the pod to be created", () => client.create(pod), patience);
+    }
+    await eventually(
+      "each controller to see its own Pod",
+      () => (seen.configmap.has("configmap-pod") && seen.secret.has("secret-pod")) || undefined,
+      patience,
+    );
+    assert.deepEqual([...seen.configmap], ["configmap-pod"]);
+    assert.deepEqual([...seen.secret], ["secret-pod"]);
+    assert.deepEqual(
+      recorder.requests.map((r) => r.verb),
+      ["list", "watch"],
+      "one Pod list and one Pod watch for both controllers",
+    );
+  } finally {
+    recorder.stop();
+    stop.abort();
+    await started;
+  }
 });
 
 /** An elector driven by the test: `grant()` makes this replica leader, `revoke()` takes it away. */

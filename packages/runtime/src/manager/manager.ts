@@ -2,9 +2,14 @@
  * The Manager runs an operator process: its controllers, the HTTP endpoints
  * Kubernetes and Prometheus talk to, leader election and shutdown.
  *
+ * The controllers share one informer per kind and scope (`SharedInformers`):
+ * several operators in one process that all own Pods watch Pods once. The
+ * set is made afresh for each leadership term.
+ *
  * Shutdown order (SIGTERM from a rollout, or the caller's signal):
  * 1. Controllers stop taking keys; in-flight reconciles finish (each
- *    controller's `drainTimeoutMs`, then their signals are aborted).
+ *    controller's `drainTimeoutMs`, then their signals are aborted). Then
+ *    the shared informers stop: a draining reconcile still reads the cache.
  * 2. Only then is the lease released, so the next leader never reconciles
  *    an object this process is still writing.
  * 3. Event recorders flush; the HTTP servers close last, so probes keep
@@ -19,7 +24,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
+import { SharedInformers } from "../cache/shared-informers.ts";
 import type { KubeClient } from "../client/client.ts";
 import type { RunOptions } from "../controller/controller.ts";
 import { EventRecorder, type EventRecorderOptions } from "../events/recorder.ts";
@@ -27,6 +32,8 @@ import type { LeaderCallbacks } from "../leader/elector.ts";
 import { createLogger, withFields } from "../log/logger.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
 import type { Logger } from "../reconcile/reconciler.ts";
+import { systemClock } from "../time/clock.ts";
+import { sleep } from "../time/sleep.ts";
 import { createLeaseElector } from "./_lease.ts";
 import type { Elector } from "./elector.ts";
 import { type Check, close, type Endpoints, portOf, serve } from "./health.ts";
@@ -220,29 +227,38 @@ export class Manager {
     return unsynced.length === 0 ? undefined : `caches not synced: ${unsynced.join(", ")}`;
   }
 
-  /** Runs every controller; the first failure stops the others and is rethrown. */
+  /**
+   * Runs every controller on one set of shared informers, stopped once every
+   * controller has; the first failure stops the others and is rethrown.
+   */
   async #runControllers(stop: AbortSignal, abortInFlight: AbortSignal | undefined): Promise<void> {
     const failed = new AbortController();
     const all = AbortSignal.any([stop, failed.signal]);
+    const informers = new SharedInformers(this.client, { logger: this.log });
     let failure: unknown;
-    await Promise.all(
-      this.#controllers.map((controller) =>
-        controller
-          .run(all, {
-            metrics: this.metrics,
-            logger: this.log,
-            ...(abortInFlight ? { abortInFlight } : {}),
-          })
-          .catch((error: unknown) => {
-            this.log.error("controller failed; stopping the others", {
-              controller: controller.name,
-              error,
-            });
-            failure ??= error;
-            failed.abort(error);
-          }),
-      ),
-    );
+    try {
+      await Promise.all(
+        this.#controllers.map((controller) =>
+          controller
+            .run(all, {
+              metrics: this.metrics,
+              logger: this.log,
+              informers,
+              ...(abortInFlight ? { abortInFlight } : {}),
+            })
+            .catch((error: unknown) => {
+              this.log.error("controller failed; stopping the others", {
+                controller: controller.name,
+                error,
+              });
+              failure ??= error;
+              failed.abort(error);
+            }),
+        ),
+      );
+    } finally {
+      await informers.stop();
+    }
     if (failure !== undefined) {
       throw new ManagerError(`controller failed: ${(failure as Error).message ?? failure}`, {
         cause: failure,
@@ -309,9 +325,9 @@ export class Manager {
         await term;
         term = undefined;
         if (!electorStop.signal.aborted) {
-          await sleep(options.retryPeriodMs ?? 2_000, undefined, {
-            signal: electorStop.signal,
-          }).catch(() => {});
+          await sleep(systemClock, options.retryPeriodMs ?? 2_000, electorStop.signal).catch(
+            () => {},
+          );
         }
       }
       await term;

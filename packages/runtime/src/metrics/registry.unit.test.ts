@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FakeClock, WorkQueue } from "../queue/index.ts";
+import { WorkQueue } from "../queue/index.ts";
+import { FakeClock } from "../time/fake-clock.ts";
 import { MetricsRegistry } from "./index.ts";
 
 /** The value of the sample `series` (name plus labels exactly as rendered), or undefined. */

@@ -1,12 +1,10 @@
 /**
  * queue: the rate-limited, deduplicating work queue that sits between watch
- * events and reconcilers, with an injectable clock so timing is testable.
+ * events and reconcilers. Its clock and back-off curve come from `time/`.
  */
 
-export { type Clock, FakeClock, systemClock, type TimerHandle } from "./clock.ts";
 export { type InFlightWork, noopQueueMetrics, type QueueMetrics } from "./metrics.ts";
 export {
-  backoffDelay,
   type ExponentialBackoffOptions,
   exponentialBackoff,
   type RateLimiter,

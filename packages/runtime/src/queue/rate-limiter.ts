@@ -1,8 +1,10 @@
 /**
  * Per-key retry delays. A key that keeps failing waits twice as long each
  * time, so one broken object cannot keep a worker busy, while a key that fails
- * once is retried almost at once. `forget` on success starts it over.
+ * once is retried almost at once. `forget` on success starts it over. The
+ * curve is `time/`'s `backoffDelay`, the same one the watcher reconnects on.
  */
+import { backoffDelay } from "../time/backoff.ts";
 
 export interface RateLimiter<K> {
   /** Records one more failure of `key` and returns how long to wait before retrying it. */
@@ -24,28 +26,31 @@ export interface ExponentialBackoffOptions {
    * @default 1_000_000 (1000 s)
    */
   maxMs?: number;
-}
-
-/** The delay after `failures` earlier failures: base·2^failures, capped at max. */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
-  // 2 ** n overflows to Infinity for large n; Math.min still caps it.
-  return Math.min(baseMs * 2 ** failures, maxMs);
+  /**
+   * Up to this fraction of each delay is added at random (still capped at `maxMs`).
+   * @default 0
+   */
+  jitter?: number;
 }
 
 /** Exponential back-off per key, the same curve as client-go's default controller limiter. */
 export function exponentialBackoff<K>(options: ExponentialBackoffOptions = {}): RateLimiter<K> {
   const baseMs = options.baseMs ?? 5;
   const maxMs = options.maxMs ?? 1_000_000;
+  const jitter = options.jitter ?? 0;
   if (!(baseMs > 0)) throw new RangeError(`exponentialBackoff: baseMs must be > 0, got ${baseMs}`);
   if (!(maxMs >= baseMs)) {
     throw new RangeError(`exponentialBackoff: maxMs must be >= baseMs (${baseMs}), got ${maxMs}`);
   }
+  if (!(jitter >= 0))
+    throw new RangeError(`exponentialBackoff: jitter must be >= 0, got ${jitter}`);
+  const curve = { initialMs: baseMs, maxMs, jitter };
   const failures = new Map<K, number>();
   return {
     when(key) {
       const n = failures.get(key) ?? 0;
       failures.set(key, n + 1);
-      return backoffDelay(n, baseMs, maxMs);
+      return backoffDelay(n, curve);
     },
     forget(key) {
       failures.delete(key);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "../time/fake-clock.ts";
 import { exponentialBackoff } from "./rate-limiter.ts";
 import { WorkQueue } from "./work-queue.ts";
 

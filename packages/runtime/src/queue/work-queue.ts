@@ -17,7 +17,7 @@
  * must not be `undefined`, which `get()` uses to say the queue shut down.
  */
 
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "../time/clock.ts";
 import { type InFlightWork, noopQueueMetrics, type QueueMetrics } from "./metrics.ts";
 import { exponentialBackoff, type RateLimiter } from "./rate-limiter.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "../time/fake-clock.ts";
 import type { InFlightWork, QueueMetrics } from "./metrics.ts";
 import { WorkQueue } from "./work-queue.ts";
 

@@ -1,12 +1,10 @@
 /**
  * The watcher: list-then-watch with bookmarks, relist on 410 Gone, stall
- * detection and jittered reconnect back-off. Feeds the cache.
+ * detection and jittered reconnect back-off (`time/`'s `Backoff`). Feeds the
+ * cache.
  */
-export { Backoff, type BackoffOptions } from "./backoff.ts";
 export {
   type ListReason,
-  realClock,
-  type WatchClock,
   Watcher,
   type WatcherEvent,
   type WatcherOptions,

@@ -20,7 +20,9 @@
 import type { KubeClient } from "../client/client.ts";
 import { isGone, KubeApiError } from "../client/errors.ts";
 import type { KubeObject, ResourceType, Status } from "../client/types.ts";
-import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { Backoff, type BackoffOptions } from "../time/backoff.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
+import { sleep } from "../time/sleep.ts";
 
 export type WatcherEvent<T extends KubeObject = KubeObject> =
   /** The complete current set; anything the consumer holds that is not in it was deleted. */
@@ -40,34 +42,6 @@ export type WatcherStatus =
       retryInMs: number;
     };
 
-/** Time, injectable so tests can hold or speed up reconnects. */
-export interface WatchClock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** Rejects with `signal.reason` when aborted. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export const realClock: WatchClock = {
-  now: () => performance.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }),
-};
-
 export interface WatcherOptions {
   /** Watch one namespace; omit for all namespaces (or a cluster-scoped kind). */
   namespace?: string | undefined;
@@ -82,10 +56,12 @@ export interface WatcherOptions {
    * @default serverTimeoutSeconds * 1000 + 60000
    */
   stallTimeoutMs?: number;
+  /** Reconnect back-off. @default 800 ms doubling to 30 s, up to 50% jitter, reset after 2 min healthy */
   backoff?: BackoffOptions;
   /** Keep `metadata.managedFields` (dropped by default: large and rarely read). */
   keepManagedFields?: boolean;
-  clock?: WatchClock;
+  /** Time, injectable so tests can hold or speed up reconnects. @default systemClock */
+  clock?: Clock;
   /** Connection state changes, for logs, metrics and tests. */
   onStatus?: (status: WatcherStatus) => void;
 }
@@ -100,7 +76,7 @@ export class Watcher<T extends KubeObject = KubeObject> {
   readonly type: ResourceType;
   readonly #client: KubeClient;
   readonly #options: WatcherOptions;
-  readonly #clock: WatchClock;
+  readonly #clock: Clock;
   readonly #backoff: Backoff;
   #resourceVersion = "";
   #current: { destroy(error?: Error): void } | undefined;
@@ -111,7 +87,7 @@ export class Watcher<T extends KubeObject = KubeObject> {
     this.#client = client;
     this.type = type;
     this.#options = options;
-    this.#clock = options.clock ?? realClock;
+    this.#clock = options.clock ?? systemClock;
     this.#backoff = new Backoff(options.backoff);
   }
 
@@ -176,7 +152,7 @@ export class Watcher<T extends KubeObject = KubeObject> {
       }
       // Even a zero delay goes through the clock, so a test can hold reconnects.
       try {
-        await this.#clock.sleep(delay, signal);
+        await sleep(this.#clock, delay, signal);
       } catch {
         break;
       }

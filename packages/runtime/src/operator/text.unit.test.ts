@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ago, paint, progressBar, table } from "./text.ts";
+import { ago, conditionLines, paint, progressBar, table } from "./text.ts";
 
 test("progressBar() fills in proportion and clamps to the total", () => {
   assert.equal(progressBar(2, 3), "[#######---] 2/3");
@@ -37,4 +37,27 @@ test("ago() counts back from now in the largest sensible unit", () => {
   assert.equal(ago("2026-01-01T09:58:00Z", now), "2h2m ago");
   assert.equal(ago("2025-12-28T12:00:00Z", now), "4d ago");
   assert.equal(ago("yesterday", now), undefined);
+});
+
+test("conditionLines() tables the conditions, Ready True green and Degraded True red", () => {
+  const at = "2026-01-01T00:00:00Z";
+  const style = { color: true };
+  const lines = conditionLines(
+    [
+      { type: "Ready", status: "True", reason: "Running", message: "", lastTransitionTime: at },
+      {
+        type: "Degraded",
+        status: "True",
+        reason: "BadSpec",
+        message: "fix it",
+        lastTransitionTime: at,
+      },
+    ],
+    style,
+  );
+  assert.equal(lines[0], "Conditions:");
+  assert.ok(lines[2]?.includes(paint(style, "green", "True")), String(lines[2]));
+  assert.ok(lines[3]?.includes(paint(style, "red", "True")), String(lines[3]));
+  assert.match(lines[2] ?? "", /Running\s+-$/);
+  assert.deepEqual(conditionLines([], style), ["Conditions: none reported yet"]);
 });

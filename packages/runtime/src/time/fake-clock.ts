@@ -1,25 +1,8 @@
 /**
- * Time as the work queue sees it. Back-off and requeue-after are all about
- * time, so the queue never reads the global clock: tests pass a `FakeClock`
- * and move time forward by hand instead of sleeping.
+ * A `Clock` for tests (exported from `@ballast/runtime/testing`, not the
+ * root): time moves only when the test says so.
  */
-
-/** An opaque timer handle, only ever given back to the clock that made it. */
-export type TimerHandle = unknown;
-
-export interface Clock {
-  /** Milliseconds since an arbitrary origin; only differences matter. */
-  now(): number;
-  setTimeout(callback: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/** The real clock: `Date.now()` and Node's timers. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+import type { Clock, TimerHandle } from "./clock.ts";
 
 interface FakeTimer {
   readonly id: number;

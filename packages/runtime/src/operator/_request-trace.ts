@@ -1,7 +1,7 @@
 /**
  * `BALLAST_TRACE_REQUESTS=<file>`: one line per Kubernetes API request this
  * process makes, `METHOD path status`, appended as each answer arrives. The
- * end-to-end tests read it to prove the operator's declared RBAC is exactly
+ * end-to-end tests read it to prove an operator's declared RBAC is exactly
  * what it uses (every rule exercised, nothing refused); an operator author
  * can read it to see what a new feature calls.
  */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "./fake-clock.ts";
 
 describe("FakeClock", () => {
   test("advance() fires due timers in deadline order, each at its own instant", () => {

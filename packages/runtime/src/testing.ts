@@ -1,0 +1,9 @@
+/**
+ * `@ballast/runtime/testing`: helpers for tests of code built on the
+ * runtime, kept out of the production entry.
+ *
+ * - `FakeClock`: a `Clock` that moves only on `advance(ms)`, for the work
+ *   queue, the watcher and anything else that takes a clock, so back-off
+ *   and requeue timing are tested without sleeping.
+ */
+export { FakeClock } from "./time/fake-clock.ts";
