@@ -43,7 +43,7 @@ export const namespacedRules: DeclaredRule[] = [
     verbs: ["get", "list", "watch"],
     why: "KafkaCluster informer (runtime cache/informer.ts); fresh get in cluster/controller.ts and topic/controller.ts",
   },
-  // resources.ts sets blockOwnerDeletion on the owner references of pods,
+  // resources.ts (stateful controllerReference) sets blockOwnerDeletion on the owner references of pods,
   // Services, the ConfigMap and the budget; API servers running the
   // OwnerReferencesPermissionEnforcement admission plugin (OpenShift, some
   // hardened clusters) require this to set it.
@@ -51,14 +51,14 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [ballast],
     resources: ["kafkaclusters/finalizers"],
     verbs: ["update"],
-    why: "resources.ts ownerReference blockOwnerDeletion (OwnerReferencesPermissionEnforcement)",
+    why: "resources.ts via stateful controllerReference: blockOwnerDeletion (OwnerReferencesPermissionEnforcement)",
   },
-  // cluster/controller.ts writeStatus: applyStatus (server-side apply of /status).
+  // cluster/scope.ts writeStatus: applyStatus (server-side apply of /status).
   {
     apiGroups: [ballast],
     resources: ["kafkaclusters/status"],
     verbs: ["patch"],
-    why: "cluster/controller.ts writeStatus (server-side apply of status)",
+    why: "cluster/scope.ts writeStatus (server-side apply of status)",
   },
   // KafkaTopic informer; the runtime's finalize() adds/removes the finalizer
   // with a JSON patch, topic/controller.ts records managed keys with a merge patch.
@@ -75,43 +75,44 @@ export const namespacedRules: DeclaredRule[] = [
     verbs: ["patch"],
     why: "topic/controller.ts writeStatus (server-side apply of status)",
   },
-  // Owned pods: informer; ensurePods creates them; roll and scale-down delete
-  // them; applyDynamicConfig merge-patches the applied-config annotation;
+  // Owned pods: informer; objects.ts creates them; the roll and scale-down
+  // delete them (stateful deleteMemberPod); dynamic-config.ts merge-patches
+  // the applied-config annotation;
   // topic/controller.ts lists broker pods to find a bootstrap address.
   {
     apiGroups: [""],
     resources: ["pods"],
     verbs: ["list", "watch", "create", "delete", "patch"],
-    why: "owned-pod informer (runtime cache/informer.ts); cluster/controller.ts create, delete, applied-config patch; topic/controller.ts bootstrap list",
+    why: "owned-pod informer (runtime cache/informer.ts); cluster/objects.ts create; cluster/roll.ts and scale.ts delete (stateful deleteMemberPod); cluster/dynamic-config.ts applied-config patch; topic/controller.ts bootstrap list",
   },
-  // setRunningGates: strategic-merge patch of the readiness-gate condition.
+  // observe.ts setRunningGates (stateful setReadinessGates): strategic-merge patch of the gate condition.
   {
     apiGroups: [""],
     resources: ["pods/status"],
     verbs: ["patch"],
-    why: "cluster/controller.ts setRunningGates (broker-running readiness gate)",
+    why: "cluster/observe.ts setRunningGates via stateful setReadinessGates (broker-running readiness gate)",
   },
-  // ensurePods creates one claim per node; scale-down deletes a removed node's.
+  // objects.ts creates one claim per node; scale-down deletes a removed node's.
   {
     apiGroups: [""],
     resources: ["persistentvolumeclaims"],
     verbs: ["create", "delete"],
-    why: "cluster/controller.ts ensurePods create; scaleDown delete",
+    why: "cluster/objects.ts create; cluster/scale.ts scale-down delete (stateful actOnScaleDown)",
   },
-  // ensureSharedObjects: owned informers, then server-side apply (patch, and
+  // objects.ts syncObjects: owned informers, then server-side apply (patch, and
   // create on the first apply) of the two Services and the ConfigMap.
   {
     apiGroups: [""],
     resources: ["services", "configmaps"],
     verbs: ["list", "watch", "create", "patch"],
-    why: "owned informers (runtime cache/informer.ts); cluster/controller.ts ensureSharedObjects server-side apply",
+    why: "owned informers (runtime cache/informer.ts); cluster/objects.ts syncObjects server-side apply (stateful applyDrifted)",
   },
-  // ensureSharedObjects: the PodDisruptionBudget, likewise.
+  // objects.ts syncObjects: the PodDisruptionBudget, likewise.
   {
     apiGroups: ["policy"],
     resources: ["poddisruptionbudgets"],
     verbs: ["list", "watch", "create", "patch"],
-    why: "owned informer (runtime cache/informer.ts); cluster/controller.ts ensureSharedObjects server-side apply",
+    why: "owned informer (runtime cache/informer.ts); cluster/objects.ts syncObjects server-side apply (stateful applyDrifted)",
   },
   // The runtime's EventRecorder creates an Event, then merge-patches its series.
   { ...eventRecorderRule },
