@@ -83,7 +83,7 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [""],
     resources: ["pods"],
     verbs: ["list", "watch", "create", "delete", "patch"],
-    why: "owned-pod informer (runtime cache/informer.ts); cluster/objects.ts create; cluster/roll.ts and scale.ts delete (stateful deleteMemberPod); cluster/dynamic-config.ts applied-config patch; topic/controller.ts bootstrap list",
+    why: "owned-pod informer (runtime cache/informer.ts); cluster/objects.ts create; cluster/roll.ts and cluster/scale.ts delete (stateful deleteMemberPod); cluster/dynamic-config.ts applied-config patch; topic/controller.ts bootstrap list",
   },
   // observe.ts setRunningGates (stateful setReadinessGates): strategic-merge patch of the gate condition.
   {
