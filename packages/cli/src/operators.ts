@@ -11,12 +11,7 @@
 import type { OperatorDescriptor } from "@ballast/runtime";
 
 const registry = {
-  kafka: async () => {
-    const { kafka } = await import("@ballast/kafka");
-    // Kafka's status view still lives in the CLI (render/kafka.ts); other
-    // operators bring their own `status` in their descriptor.
-    return { ...kafka, status: async () => (await import("./render/kafka.ts")).kafkaStatusView };
-  },
+  kafka: async () => (await import("@ballast/kafka")).kafka,
 } satisfies Record<string, () => Promise<OperatorDescriptor>>;
 
 export type OperatorName = keyof typeof registry;

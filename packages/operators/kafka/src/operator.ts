@@ -81,6 +81,8 @@ export const kafka = defineOperator<KafkaBuildOptions>({
   leaseName: "ballast-kafka-operator",
   entry: fileURLToPath(new URL("./main.ts", import.meta.url)),
   restart: { annotation: annotations.restartRequested, kinds: [KafkaCluster] },
+  // Loaded only by `ballast status`, so running the operator does not load it.
+  status: async () => (await import("./status-view.ts")).kafkaStatusView,
   build(client, context, options) {
     const { controllers, admins } = buildKafka(client, context, options);
     return { controllers, cleanup: () => admins.closeAll() };

@@ -3,7 +3,7 @@
  * call asks first (is it ready, which node is the controller, what is the
  * operator doing and what is it waiting for), from `.status` alone.
  */
-import type { KafkaCluster, KafkaOperation, KafkaTopic } from "@ballast/kafka";
+
 import type { KubeObject, StatusView, StatusViewOptions } from "@ballast/runtime";
 import {
   ago,
@@ -15,6 +15,7 @@ import {
   table,
 } from "@ballast/runtime/text";
 import { operationProgress } from "@ballast/stateful";
+import type { KafkaCluster, KafkaOperation, KafkaTopic } from "./api.ts";
 
 export type RenderOptions = StatusViewOptions;
 
