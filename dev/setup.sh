@@ -18,7 +18,7 @@ stamp=node_modules/.ballast-install-stamp
 # Reinstall when the lock or any workspace's package.json changed since.
 stale() {
   [[ ! -f $stamp ]] ||
-    [[ -n "$(find package.json package-lock.json dev/package.json packages/*/package.json -newer "$stamp" 2>/dev/null)" ]]
+    [[ -n "$(find package.json package-lock.json dev/package.json packages/*/package.json packages/operators/*/package.json test/*/*/package.json -newer "$stamp" 2>/dev/null)" ]]
 }
 if stale; then
   echo "ballast setup: installing npm dependencies…" >&2

@@ -133,7 +133,7 @@ try {
   await follow("the roll to finish", (c) => c.ready === "True" && !c.operation, 600_000);
   const report = await workload.stop();
   console.log(
-    `  producer: ${report.acknowledged} messages acknowledged (${report.failedSends} sends retried)` +
+    `  producer: ${report.acknowledged} messages acknowledged (${report.failed} sends retried)` +
       `\n  consumer: every acknowledged message read back? ${report.lost.length === 0 ? "yes" : `NO — ${report.lost.length} lost`}`,
   );
   console.log(

@@ -1,49 +1,50 @@
 /**
  * What the Kafka end-to-end scenarios share: a private local cluster with
- * three nodes in three zones, the operator running as its own process, and
- * ways to look at the KafkaCluster, its pods and Kafka itself.
+ * three nodes in three zones, the operator running as its own process
+ * (test/e2e/kit), and ways to look at the KafkaCluster, its pods and Kafka
+ * itself.
  */
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   createNamespace,
   eventually,
   type PrivateTestCluster,
-  serviceAccountToken,
   startTestCluster,
 } from "@ballast/dev/testkit";
+import {
+  apply,
+  condition,
+  type DeclaredRbac,
+  type DisruptionReport,
+  grantDeclaredRbac,
+  isServing,
+  listPods,
+  monitorDisruption,
+  OperatorUnderTest,
+  type PodView,
+  waitForResources,
+} from "@ballast/e2e-kit";
+import { operatorRules } from "@ballast/runtime";
 import { KafkaAdmin } from "../src/admin/admin.ts";
 import type { KafkaCluster, KafkaTopic } from "../src/api.ts";
-import {
-  clusterRules,
-  leaderElectionRules,
-  namespacedRules,
-  type PolicyRule,
-  toPolicyRule,
-} from "../src/rbac.ts";
-import { type OperatorProcess, startOperator } from "../test-support/operator-process.ts";
+import { kafka } from "../src/operator.ts";
+
+export type { PodView };
 
 export const namespace = "kafka-e2e";
-
-export interface PodView {
-  metadata: {
-    name: string;
-    uid: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    deletionTimestamp?: string;
-  };
-  spec: { nodeName?: string; containers: { image: string }[] };
-  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
-}
-
 export const operatorAccount = "kafka-operator";
+
+/** The operator's rules in their three scopes, as the chart grants them: the ServiceAccount gets these and no more. */
+export const kafkaRbac: DeclaredRbac = operatorRules(kafka);
+
+/** The pods of one KafkaCluster. */
+const instance = (name: string) => `app.kubernetes.io/instance=${name}`;
 
 export class Harness {
   readonly cluster: PrivateTestCluster;
-  operator: OperatorProcess | undefined;
-  readonly logs: string[] = [];
-  /** Every API request the operator processes made (see src/request-trace.ts). */
+  /** The operator process (SIGKILL it, start another) and its logs across restarts. */
+  readonly operator: OperatorUnderTest;
+  /** Every API request the operator processes made (BALLAST_TRACE_REQUESTS; the runtime traces them). */
   readonly traceFile: string;
   /** A kubeconfig that is the operator's ServiceAccount, with only the declared RBAC. */
   readonly operatorKubeconfig: string;
@@ -52,110 +53,47 @@ export class Harness {
     this.cluster = cluster;
     this.traceFile = join(cluster.dir, "operator-requests.log");
     this.operatorKubeconfig = join(cluster.dir, "operator.kubeconfig");
+    this.operator = new OperatorUnderTest({
+      // The bundle scripts/build.ts ships for this descriptor.
+      operator: { name: `${kafka.name}-operator`, entry: kafka.entry },
+      kubeconfig: this.operatorKubeconfig,
+      namespace,
+      traceFile: this.traceFile,
+      // As in production: replicas share a Lease, so a restarted operator waits for the old one's to lapse.
+      env: { LEADER_ELECTION_NAMESPACE: namespace },
+      echo: Boolean(process.env.KAFKA_E2E_VERBOSE),
+    });
   }
 
+  /**
+   * The cluster, the namespace, the operator's ServiceAccount holding exactly
+   * the descriptor's rules (the ones the Helm chart is generated from), so
+   * every scenario also tests that they suffice, and the operator running
+   * with `--install-crds`.
+   */
   static async start(): Promise<Harness> {
     const cluster = await startTestCluster({ name: "ballast-kafka-e2e", nodes: 3 });
     const h = new Harness(cluster);
     await createNamespace(cluster, namespace);
-    await h.grantDeclaredRbac();
-    await h.startOperator(true);
-    // The operator installs its CRDs on start (--install-crds).
-    await eventually(
-      "the operator to install the Kafka CRDs",
-      async () => {
-        const res = await cluster.api<{ resources?: { name: string }[] }>(
-          "/apis/ballast.dev/v1alpha1",
-        );
-        const served = res.body.resources?.map((r) => r.name) ?? [];
-        return served.includes("kafkaclusters") && served.includes("kafkatopics")
-          ? true
-          : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
+    await grantDeclaredRbac(cluster, {
+      namespace,
+      serviceAccount: operatorAccount,
+      name: "kafka-operator",
+      rules: kafkaRbac,
+      kubeconfig: h.operatorKubeconfig,
+    });
+    await h.operator.start({ installCrds: true });
+    await waitForResources(cluster, "ballast.dev/v1alpha1", ["kafkaclusters", "kafkatopics"]);
     return h;
   }
 
-  /**
-   * The operator runs as a ServiceAccount holding exactly the rules of
-   * src/rbac.ts (the ones the Helm chart is generated from), so every
-   * scenario also tests that they suffice.
-   */
-  async grantDeclaredRbac(): Promise<void> {
-    const role = (kind: string, name: string, rules: PolicyRule[], ns?: string) => ({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind,
-      metadata: { name, ...(ns ? { namespace: ns } : {}) },
-      rules: rules.map(toPolicyRule),
-    });
-    const binding = (kind: string, roleKind: string, name: string, ns?: string) => ({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind,
-      metadata: { name, ...(ns ? { namespace: ns } : {}) },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: roleKind, name },
-      subjects: [{ kind: "ServiceAccount", name: operatorAccount, namespace }],
-    });
-    const objects = [
-      role("Role", "kafka-operator", namespacedRules, namespace),
-      binding("RoleBinding", "Role", "kafka-operator", namespace),
-      role("Role", "kafka-operator-leader", leaderElectionRules, namespace),
-      binding("RoleBinding", "Role", "kafka-operator-leader", namespace),
-      role("ClusterRole", "kafka-operator-crds", clusterRules),
-      binding("ClusterRoleBinding", "ClusterRole", "kafka-operator-crds"),
-    ];
-    const list = { apiVersion: "v1", kind: "List", items: objects };
-    const res = await this.cluster.kubectlInput(list, "apply", "-f", "-");
-    if (res.code !== 0) throw new Error(`RBAC: ${res.stderr}`);
-    const token = await serviceAccountToken(this.cluster, namespace, operatorAccount, 7200);
-    const admin = JSON.parse(readFileSync(this.cluster.kubeconfig, "utf8")) as {
-      clusters: { name: string; cluster: Record<string, unknown> }[];
-    };
-    const cluster = admin.clusters[0];
-    if (!cluster) throw new Error("the test cluster's kubeconfig names no cluster");
-    writeFileSync(
-      this.operatorKubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "e2e", cluster: cluster.cluster }],
-        users: [{ name: operatorAccount, user: { token } }],
-        contexts: [{ name: "operator", context: { cluster: "e2e", user: operatorAccount } }],
-        "current-context": "operator",
-      }),
-      { mode: 0o600 },
-    );
-  }
-
-  async startOperator(installCrds = false): Promise<void> {
-    this.operator = await startOperator(this.operatorKubeconfig, {
-      namespace,
-      installCrds,
-      // As in production: replicas share a Lease, so a restarted operator waits for the old one's to lapse.
-      env: { LEADER_ELECTION_NAMESPACE: namespace, BALLAST_TRACE_REQUESTS: this.traceFile },
-      logTo: (line) => {
-        this.logs.push(line);
-        if (this.logs.length > 5000) this.logs.splice(0, 1000);
-        if (process.env.KAFKA_E2E_VERBOSE) process.stderr.write(`[operator] ${line}\n`);
-      },
-    });
-  }
-
   async close(): Promise<void> {
-    await this.operator?.stop();
+    await this.operator.stop();
     await this.cluster.stop();
   }
 
-  async apply(object: unknown): Promise<void> {
-    const res = await this.cluster.kubectlInput(
-      object,
-      "apply",
-      "--server-side",
-      "--field-manager=e2e",
-      "-f",
-      "-",
-    );
-    if (res.code !== 0) throw new Error(`kubectl apply failed: ${res.stderr}`);
+  apply(object: unknown): Promise<void> {
+    return apply(this.cluster, object);
   }
 
   async patchCluster(name: string, patch: unknown): Promise<void> {
@@ -182,11 +120,8 @@ export class Harness {
     return res.status === 200 ? res.body : undefined;
   }
 
-  async pods(name: string): Promise<PodView[]> {
-    const res = await this.cluster.api<{ items: PodView[] }>(
-      `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io/instance%3D${name}`,
-    );
-    return res.body.items;
+  pods(name: string): Promise<PodView[]> {
+    return listPods(this.cluster, namespace, instance(name));
   }
 
   /** host:port of every ready broker pod: how a client on this machine reaches the cluster. */
@@ -195,11 +130,27 @@ export class Harness {
       .filter(
         (p) =>
           p.metadata.labels?.["kafka.ballast.dev/broker"] === "true" &&
-          !p.metadata.deletionTimestamp &&
-          p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
-          p.status.podIP,
+          isServing(p) &&
+          p.status?.podIP,
       )
       .map((p) => `${p.status?.podIP}:${port}`);
+  }
+
+  /**
+   * Records how many of `nodeIds()` (asked at every sample: scaling changes
+   * them) are down at once while `stop()` is not called.
+   */
+  monitorDisruption(
+    name: string,
+    nodeIds: () => readonly number[],
+  ): {
+    stop(): Promise<DisruptionReport<number>>;
+  } {
+    return monitorDisruption(this.cluster, namespace, {
+      selector: instance(name),
+      memberLabel: "kafka.ballast.dev/node-id",
+      members: nodeIds,
+    });
   }
 
   async admin(name: string): Promise<KafkaAdmin> {
@@ -218,17 +169,6 @@ export class Harness {
     }
   }
 
-  condition(
-    object: {
-      status?: {
-        conditions?: { type: string; status: string; reason?: string; message?: string }[];
-      };
-    },
-    type: string,
-  ) {
-    return object.status?.conditions?.find((c) => c.type === type);
-  }
-
   /**
    * Waits until the cluster is Ready, with no operation in progress, its
    * spec acted on (observedGeneration, Degraded False) and exactly
@@ -239,11 +179,11 @@ export class Harness {
       `KafkaCluster ${name} Ready with no operation in progress`,
       async () => {
         const c = await this.kafkaCluster(name);
-        const ready = this.condition(c, "Ready");
+        const ready = condition(c, "Ready");
         const nodes = c.status?.nodes ?? [];
         if (
           ready?.status === "True" &&
-          this.condition(c, "Degraded")?.status === "False" &&
+          condition(c, "Degraded")?.status === "False" &&
           !c.status?.operation &&
           c.status?.observedGeneration === c.metadata.generation &&
           !nodes.some((n) => n.removing) &&
@@ -254,21 +194,6 @@ export class Harness {
       },
       { timeoutMs, intervalMs: 1000 },
     );
-  }
-
-  /** The port the (latest) operator process serves /metrics on, from its "serving" log line. */
-  metricsPort(): number {
-    for (let i = this.logs.length - 1; i >= 0; i--) {
-      const line = this.logs[i] ?? "";
-      if (!line.includes('"serving"')) continue;
-      const port = (JSON.parse(line) as { metricsPort?: number }).metricsPort;
-      if (port) return port;
-    }
-    throw new Error("the operator has not said which port it serves metrics on");
-  }
-
-  operatorLogTail(lines = 40): string {
-    return this.logs.slice(-lines).join("\n");
   }
 }
 

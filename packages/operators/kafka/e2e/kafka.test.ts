@@ -8,11 +8,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { eventually } from "@ballast/dev/testkit";
-import { clusterRules, leaderElectionRules, namespacedRules } from "../src/rbac.ts";
-import { monitorDisruption } from "../test-support/disruption-monitor.ts";
-import { readTrace } from "../test-support/rbac-trace.ts";
+import { condition, readTrace, refused, unexercised } from "@ballast/e2e-kit";
 import { startWorkload, type WorkloadReport } from "../test-support/workload.ts";
-import { clusterManifest, Harness, namespace, topicManifest } from "./harness.ts";
+import { clusterManifest, Harness, kafkaRbac, namespace, topicManifest } from "./harness.ts";
 
 const name = "events";
 const topic = "orders";
@@ -39,7 +37,7 @@ async function underLoad(
     // The final re-read of the whole topic is what decides "lost"; the live consumer may lag.
     drainTimeoutMs: 15_000,
   });
-  const monitor = monitorDisruption(h.cluster, namespace, name, nodeIds);
+  const monitor = h.monitorDisruption(name, nodeIds);
   try {
     // Load before, during and after the operation.
     await workload.waitFor({ acknowledged: 100 }, 120_000);
@@ -50,7 +48,7 @@ async function underLoad(
     const disruption = await monitor.stop();
     const report = await workload.stop();
     process.stderr.write(
-      `[e2e] acknowledged=${report.acknowledged} failedSends=${report.failedSends} lost=${report.lost.length} maxDown=${disruption.maxDown} samples=${disruption.samples} timeline=${JSON.stringify(disruption.timeline.map(([t, d]) => [new Date(t).toISOString().slice(11, 19), d]))}\n`,
+      `[e2e] acknowledged=${report.acknowledged} failed=${report.failed} lost=${report.lost.length} maxDown=${disruption.maxDown} samples=${disruption.samples} timeline=${JSON.stringify(disruption.timeline.map(([t, d]) => [new Date(t).toISOString().slice(11, 19), d]))}\n`,
     );
     // Checked by the callers, after both are stopped.
     Object.assign(lastRun, { workload: report, ...disruption });
@@ -87,7 +85,7 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
   afterEach((t) => {
     if (t.passed || !h) return;
     process.stderr.write(
-      `[e2e] "${t.name}" failed; the operator's last log lines:\n${h.operatorLogTail(80)}\n`,
+      `[e2e] "${t.name}" failed; the operator's last log lines:\n${h.operator.logTail(80)}\n`,
     );
   });
 
@@ -122,7 +120,9 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
         "True",
       );
     const metrics = await eventually("the operator's metrics", async () => {
-      const text = await (await fetch(`http://127.0.0.1:${h.metricsPort()}/metrics`)).text();
+      const text = await (
+        await fetch(`http://127.0.0.1:${h.operator.metricsPort()}/metrics`)
+      ).text();
       return /ballast_kafka_brokers_ready\{namespace="kafka-e2e",cluster="events"\} 3/.test(text)
         ? text
         : undefined;
@@ -139,7 +139,7 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
       "topic Ready",
       async () => {
         const t = await h.topic(topic);
-        return h.condition(t ?? {}, "Ready")?.status === "True" ? t : undefined;
+        return condition(t ?? {}, "Ready")?.status === "True" ? t : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
@@ -226,7 +226,7 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
     await eventually(
       "topic wide Ready",
       async () =>
-        h.condition((await h.topic("wide")) ?? {}, "Ready")?.status === "True" ? true : undefined,
+        condition((await h.topic("wide")) ?? {}, "Ready")?.status === "True" ? true : undefined,
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     await h.patchCluster(name, { spec: { brokers: 3 } });
@@ -234,11 +234,11 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
       "ScaleDownRefused",
       async () => {
         const c = await h.kafkaCluster(name);
-        return h.condition(c, "Degraded")?.reason === "ScaleDownRefused" ? c : undefined;
+        return condition(c, "Degraded")?.reason === "ScaleDownRefused" ? c : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    assert.match(h.condition(c, "Degraded")?.message ?? "", /wide \(replication factor 4\)/);
+    assert.match(condition(c, "Degraded")?.message ?? "", /wide \(replication factor 4\)/);
     await new Promise((r) => setTimeout(r, 3000));
     const still = await h.kafkaCluster(name);
     assert.equal((await h.pods(name)).length, 4);
@@ -276,7 +276,7 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
     });
     assertNoLoss(run);
     const c = await h.kafkaCluster(name);
-    assert.equal(h.condition(c, "Degraded")?.status, "False");
+    assert.equal(condition(c, "Degraded")?.status, "False");
     assert.deepEqual(
       c.status?.nodes?.map((n) => n.id),
       [0, 1, 2],
@@ -308,9 +308,9 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
       // Kill the operator three times mid-roll, each after a random delay.
       for (let i = 0; i < 3; i++) {
         await new Promise((r) => setTimeout(r, 4000 + Math.random() * 12_000));
-        await h.operator?.kill();
+        await h.operator.kill();
         await new Promise((r) => setTimeout(r, 1000 + Math.random() * 3000));
-        await h.startOperator();
+        await h.operator.start();
       }
       await h.settled(name, 900_000);
     });
@@ -350,15 +350,15 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
 
   test("partitions only grow: a decrease is refused in a condition, an increase is applied", async () => {
     await h.apply(topicManifest(topic, name, { partitions: 4 }));
-    const refused = await eventually(
+    const refusal = await eventually(
       "PartitionDecreaseRefused",
       async () => {
         const t = await h.topic(topic);
-        return h.condition(t ?? {}, "Ready")?.reason === "PartitionDecreaseRefused" ? t : undefined;
+        return condition(t ?? {}, "Ready")?.reason === "PartitionDecreaseRefused" ? t : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    assert.match(h.condition(refused, "Ready")?.message ?? "", /at least 6/);
+    assert.match(condition(refusal, "Ready")?.message ?? "", /at least 6/);
     assert.equal((await h.withAdmin(name, (a) => a.describeTopic(topic)))?.partitions, 6);
     await h.apply(topicManifest(topic, name, { partitions: 8 }));
     await eventually(
@@ -419,11 +419,11 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
       "InvalidSpec",
       async () => {
         const c = await h.kafkaCluster(name);
-        return h.condition(c, "Degraded")?.reason === "InvalidSpec" ? c : undefined;
+        return condition(c, "Degraded")?.reason === "InvalidSpec" ? c : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    assert.match(h.condition(c, "Degraded")?.message ?? "", /node\.id/);
+    assert.match(condition(c, "Degraded")?.message ?? "", /node\.id/);
     await new Promise((r) => setTimeout(r, 3000));
     const afterPods = new Map((await h.pods(name)).map((p) => [p.metadata.name, p.metadata.uid]));
     assert.deepEqual(afterPods, before, "no pod was touched because of the bad key");
@@ -478,26 +478,18 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
   test("RBAC: every scenario ran as the operator's ServiceAccount with only the declared rules — none refused, each one used", () => {
     const accesses = readTrace(h.traceFile);
     assert.ok(accesses.length > 100, `only ${accesses.length} API requests traced`);
-    const refused = accesses.filter((a) => a.status === 401 || a.status === 403);
     assert.deepEqual(
-      refused.map((a) => a.line),
+      refused(accesses).map((a) => a.line),
       [],
       "requests the API server refused",
     );
-    const used = new Set<string>();
-    for (const a of accesses) {
-      used.add(`${a.group}|${a.resource}|${a.verb}`);
-      // A server-side apply that creates its object (201) was authorized as create too.
-      if (a.verb === "patch" && a.status === 201) used.add(`${a.group}|${a.resource}|create`);
-    }
+    const declared = [...kafkaRbac.namespaced, ...kafkaRbac.cluster, ...kafkaRbac.leaderElection];
     // Checked by admission (OwnerReferencesPermissionEnforcement) on pod creation, not a request of its own.
-    const notARequest = new Set(["ballast.dev|kafkaclusters/finalizers|update"]);
-    const declared = [...namespacedRules, ...clusterRules, ...leaderElectionRules].flatMap((r) =>
-      r.apiGroups.flatMap((g) =>
-        r.resources.flatMap((res) => r.verbs.map((v) => `${g}|${res}|${v}`)),
-      ),
+    const notARequest = ["ballast.dev|kafkaclusters/finalizers|update"];
+    assert.deepEqual(
+      unexercised(declared, accesses, notARequest),
+      [],
+      "declared rules no scenario needed",
     );
-    const unused = declared.filter((d) => !used.has(d) && !notARequest.has(d));
-    assert.deepEqual(unused, [], "declared rules no scenario needed");
   });
 });

@@ -14,6 +14,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -72,15 +73,47 @@ export function kafkaLibs(): string {
   return join(base, jars, "libs");
 }
 
+/** Ports this process handed out already: two nodes never get the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on, chosen below the kernel's ephemeral range. A
+ * port the kernel picks for listen(0) is one it also gives outgoing
+ * connections, and on a busy machine one of those can hold it (in TIME-WAIT,
+ * say) by the time the broker binds it, seconds later: the broker then dies
+ * with "Address already in use".
+ */
 async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
+  const low = 10_000;
+  const high = ephemeralPortsFrom() - 1;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (!handedOut.has(port) && (await bindable(port))) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new HostKafkaError(`no free port on 127.0.0.1 between ${low} and ${high}`);
+}
+
+/** The first port of the kernel's ephemeral range (Linux: net.ipv4.ip_local_port_range). */
+function ephemeralPortsFrom(): number {
+  try {
+    const first = Number(
+      readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0],
+    );
+    if (first > 11_000) return first;
+  } catch {
+    // Not Linux: IANA's dynamic range.
+  }
+  return 49_152;
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 

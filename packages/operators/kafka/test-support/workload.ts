@@ -1,25 +1,32 @@
 /**
- * The data-loss checker of the end-to-end tests: what proves "0 acknowledged
- * messages lost" while the operator restarts, scales or upgrades brokers.
+ * Kafka's driver for the acknowledged-write checker of the end-to-end kit
+ * (test/e2e/kit, `startAckedWrites`): what proves "0 acknowledged messages
+ * lost" while the operator restarts, scales or upgrades brokers. The kit
+ * owns the loop and the verdict (lost, duplicated, present without an
+ * acknowledgement, from sets of distinct numbers); this file owns Kafka.
  *
- * A producer (acks=all, idempotent, retries on) writes one message per tick
- * whose value is a sequence number, and remembers exactly which numbers the
- * cluster ACKNOWLEDGED. Send errors are expected while brokers restart: they
- * are counted, and the producer is re-created from a fresh `bootstrap()`
- * when they persist (pod IPs change on restart). A consumer in its own group
- * reads the topic concurrently, as an application would.
- *
- * `stop()` stops producing, then VERIFIES with a fresh reader that starts at
- * the earliest offset: it reads until it has seen every acknowledged number,
- * or has reached the end offsets the partitions had once producing stopped,
- * or the drain timeout passes. `lost` is the list of acknowledged numbers
- * that reader never saw — computed from sets of distinct numbers, never from
- * counts, so a loss hidden by a duplicate or by an unacknowledged write that
- * landed anyway cannot cancel out. The verification re-reads from the start
- * because the live consumer alone would miss a message it read before the
- * cluster lost it (e.g. truncated by an unclean leader election).
+ * - Writes: a producer with acks=all, idempotent, retries on, sends one
+ *   message per write whose value is its sequence number. Send errors are
+ *   expected while brokers restart; when they persist the producer is
+ *   re-created from a fresh `bootstrap()` (pod IPs change on restart).
+ * - Alongside: a consumer in its own group reads the topic as an
+ *   application would; the report says which acknowledged messages it
+ *   missed.
+ * - Read back: once the writes stop, the live consumer gets the drain budget
+ *   to catch up, then a fresh reader starts at the earliest offset and reads
+ *   until it has seen every acknowledged number, or has reached the end
+ *   offsets the partitions had once producing stopped, or the budget is
+ *   spent. It re-reads from the start because the live consumer alone would
+ *   miss a message it read before the cluster lost it (e.g. truncated by an
+ *   unclean leader election).
  */
 import { randomUUID } from "node:crypto";
+import {
+  type AckedWriteDriver,
+  type AckedWrites,
+  type AckedWritesReport,
+  startAckedWrites,
+} from "@ballast/e2e-kit";
 import {
   Consumer,
   type Message,
@@ -37,19 +44,17 @@ export interface WorkloadOptions {
   intervalMs?: number;
   /** How long `stop()` keeps reading for acknowledged messages it has not seen. @default 60000 */
   drainTimeoutMs?: number;
+  /** The producer (and the live consumer after it) stop by themselves this long after the start. @default 1800000 */
+  maxDurationMs?: number;
 }
 
-export interface WorkloadProgress {
-  acknowledged: number;
-  failedSends: number;
+/** The live consumer's figure, next to the checker's own. */
+export interface LiveConsumerProgress {
   /** Distinct sequence numbers the live consumer has read so far. */
   consumed: number;
 }
 
-export interface WorkloadReport {
-  /** Distinct sequence numbers the cluster acknowledged. */
-  acknowledged: number;
-  failedSends: number;
+export interface WorkloadReport extends AckedWritesReport {
   /**
    * Distinct sequence numbers the live consumer read while the workload ran.
    * It may exceed `acknowledged`: a send that failed on the client (its
@@ -58,25 +63,16 @@ export interface WorkloadReport {
   consumed: number;
   /** Acknowledged sequence numbers the live consumer never read. */
   missedLive: number;
-  /** Acknowledged sequence numbers absent from the topic at the end, ascending. */
-  lost: number[];
-  /** Records in the topic carrying a sequence number already seen (the producer wrote it twice). */
-  duplicates: number;
 }
 
-export interface Workload {
-  progress(): WorkloadProgress;
-  /** Resolves once `progress()` reports at least `acknowledged` and `consumed` messages. */
-  waitFor(minimum: { acknowledged?: number; consumed?: number }, timeoutMs?: number): Promise<void>;
+export type Workload = Omit<AckedWrites<LiveConsumerProgress>, "stop"> & {
   stop(): Promise<WorkloadReport>;
-}
-
-export class WorkloadError extends Error {
-  override name = "WorkloadError";
-}
+};
 
 /** Consecutive failed sends after which the producer is rebuilt from a fresh `bootstrap()`. */
 const REBUILD_AFTER_FAILURES = 3;
+/** A live consumer that has read nothing this long while acknowledged messages wait is rebuilt. */
+const STALLED_AFTER_MS = 10_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -98,74 +94,109 @@ function clientOptions(bootstrap: string[], clientId: string) {
   };
 }
 
+/** Starts writing to `options.topic` under the kit's checker, with a live consumer alongside. */
 export function startWorkload(options: WorkloadOptions): Workload {
-  const { topic } = options;
-  const intervalMs = options.intervalMs ?? 20;
   const drainTimeoutMs = options.drainTimeoutMs ?? 60_000;
+  const maxDurationMs = options.maxDurationMs ?? 30 * 60_000;
+  const driver = kafkaDriver(options, Date.now() + maxDurationMs + drainTimeoutMs);
+  const writes = startAckedWrites(driver, {
+    intervalMs: options.intervalMs ?? 20,
+    maxDurationMs,
+    readTimeoutMs: drainTimeoutMs,
+  });
+  return {
+    progress: writes.progress,
+    waitFor: writes.waitFor,
+    async stop() {
+      const report = await writes.stop();
+      return { ...report, ...driver.live() };
+    },
+  };
+}
+
+function kafkaDriver(
+  options: WorkloadOptions,
+  consumeUntil: number,
+): AckedWriteDriver<LiveConsumerProgress> & { live(): { consumed: number; missedLive: number } } {
+  const { topic } = options;
   const run = randomUUID().slice(0, 8);
+  let producer: Producer | undefined;
+  let consecutiveFailures = 0;
+  let acknowledged = 0;
+  let missedLive = 0;
+  const live = liveConsumer(options, run, consumeUntil, () => acknowledged);
 
-  const acknowledged = new Set<number>();
-  const consumedLive = new Set<number>();
-  let failedSends = 0;
-  let stopping = false;
-  /** The first error that is not the cluster being unavailable, e.g. a bug in this checker. */
-  let fatal: unknown;
-
-  const producing = (async () => {
-    let producer: Producer | undefined;
-    let consecutiveFailures = 0;
-    let seq = 0;
-    try {
-      while (!stopping) {
-        if (!producer) {
-          producer = new Producer({
-            ...clientOptions(await options.bootstrap(), `workload-producer-${run}`),
-            acks: ProduceAcks.ALL,
-            idempotent: true,
-          });
-        }
-        const n = seq++;
-        try {
-          await producer.send({ messages: [{ topic, value: Buffer.from(String(n)) }] });
-          acknowledged.add(n);
+  return {
+    async write(seq) {
+      producer ??= new Producer({
+        ...clientOptions(await options.bootstrap(), `workload-producer-${run}`),
+        acks: ProduceAcks.ALL,
+        idempotent: true,
+      });
+      try {
+        await producer.send({ messages: [{ topic, value: Buffer.from(String(seq)) }] });
+        acknowledged++;
+        consecutiveFailures = 0;
+      } catch (error) {
+        if (++consecutiveFailures >= REBUILD_AFTER_FAILURES) {
+          // A new client re-reads bootstrap() and gets a new producer id, which also clears an
+          // idempotent producer stuck on sequence errors after a broker lost its state.
+          await producer.close(true).catch(() => {});
+          producer = undefined;
           consecutiveFailures = 0;
-        } catch {
-          failedSends++;
-          consecutiveFailures++;
-          if (consecutiveFailures >= REBUILD_AFTER_FAILURES) {
-            // A new client re-reads bootstrap() and gets a new producer id, which also clears an
-            // idempotent producer stuck on sequence errors after a broker lost its state.
-            await producer.close(true).catch(() => {});
-            producer = undefined;
-            consecutiveFailures = 0;
-          }
         }
-        await sleep(intervalMs);
+        throw error;
       }
-    } catch (error) {
-      fatal ??= error;
-    } finally {
+    },
+    progress: () => ({ consumed: live.consumed.size }),
+    async readAll({ acknowledged: acked, deadline }) {
       await producer?.close(true).catch(() => {});
-    }
-  })();
+      producer = undefined;
+      // Give the live consumer a moment to catch up, as part of the drain budget.
+      while (Date.now() < deadline && [...acked].some((n) => !live.consumed.has(n)))
+        await sleep(200);
+      await live.stop();
+      missedLive = [...acked].filter((n) => !live.consumed.has(n)).length;
+      return verify(options, acked, Math.max(deadline, Date.now() + 15_000), run);
+    },
+    live: () => ({ consumed: live.consumed.size, missedLive }),
+    async close() {
+      await live.stop();
+      await producer?.close(true).catch(() => {});
+    },
+  };
+}
 
-  // The live consumer: reads as an application would, survives broker restarts by starting over
-  // from its committed offsets with a fresh client. It keeps reading through stop()'s drain.
-  let liveConsumer: Consumer | undefined;
-  let consumerDone = false;
+/**
+ * The live consumer: reads as an application would, in its own group, and
+ * survives broker restarts by starting over from its committed offsets with
+ * a fresh client. It stops on `stop()`, or by itself at `until`.
+ */
+function liveConsumer(
+  options: WorkloadOptions,
+  run: string,
+  until: number,
+  acknowledged: () => number,
+): { consumed: ReadonlySet<number>; stop(): Promise<void> } {
+  const { topic } = options;
+  const consumed = new Set<number>();
+  let current: Consumer | undefined;
+  let done = false;
   let lastRead = Date.now();
   // A fetch whose leader was killed can hang without an error: a consumer that has read nothing
-  // for 10 s while acknowledged messages wait is closed, and the loop below starts a new one.
+  // for a while as acknowledged messages wait is closed, and the loop below starts a new one.
   const watchdog = setInterval(() => {
-    const behind = acknowledged.size > consumedLive.size;
-    if (behind && Date.now() - lastRead > 10_000 && liveConsumer) {
+    if (Date.now() >= until) done = true;
+    const stalled = acknowledged() > consumed.size && Date.now() - lastRead > STALLED_AFTER_MS;
+    if ((done || stalled) && current) {
       lastRead = Date.now();
-      void liveConsumer.close(true).catch(() => {});
+      void current.close(true).catch(() => {});
     }
+    if (done) clearInterval(watchdog);
   }, 1000);
   const consuming = (async () => {
     const groupId = `workload-${topic}-${run}`;
-    while (!consumerDone) {
+    while (!done) {
       try {
         const consumer = new Consumer({
           ...clientOptions(await options.bootstrap(), `workload-consumer-${run}`),
@@ -175,7 +206,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
           maxWaitTime: 500,
           autocommit: 500,
         });
-        liveConsumer = consumer;
+        current = consumer;
         lastRead = Date.now();
         const stream = await consumer.consume({
           topics: [topic],
@@ -184,74 +215,26 @@ export function startWorkload(options: WorkloadOptions): Workload {
         });
         for await (const message of stream) {
           const n = parseSeq(message);
-          if (n !== undefined) consumedLive.add(n);
+          if (n !== undefined) consumed.add(n);
           lastRead = Date.now();
-          if (consumerDone) break;
+          if (done) break;
         }
       } catch {
         // Expected while brokers restart; start over below.
       } finally {
-        await liveConsumer?.close(true).catch(() => {});
-        liveConsumer = undefined;
+        await current?.close(true).catch(() => {});
+        current = undefined;
       }
-      if (!consumerDone) await sleep(500);
+      if (!done) await sleep(500);
     }
   })();
-
-  const progress = (): WorkloadProgress => ({
-    acknowledged: acknowledged.size,
-    failedSends,
-    consumed: consumedLive.size,
-  });
-
   return {
-    progress,
-    async waitFor(minimum, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const now = progress();
-        if (
-          now.acknowledged >= (minimum.acknowledged ?? 0) &&
-          now.consumed >= (minimum.consumed ?? 0)
-        )
-          return;
-        if (fatal) throw new WorkloadError("the workload's producer failed", { cause: fatal });
-        if (Date.now() > deadline) {
-          throw new WorkloadError(
-            `workload on ${topic} did not reach ${JSON.stringify(minimum)} in ${timeoutMs} ms: ${JSON.stringify(now)}`,
-          );
-        }
-        await sleep(100);
-      }
-    },
+    consumed,
     async stop() {
-      stopping = true;
-      await producing;
-      // Give the live consumer a moment to catch up, as part of the drain budget.
-      const deadline = Date.now() + drainTimeoutMs;
-      while (Date.now() < deadline && [...acknowledged].some((n) => !consumedLive.has(n)))
-        await sleep(200);
-      consumerDone = true;
+      done = true;
       clearInterval(watchdog);
-      await liveConsumer?.close(true).catch(() => {});
+      await current?.close(true).catch(() => {});
       await consuming;
-      if (fatal) throw new WorkloadError("the workload's producer failed", { cause: fatal });
-      const verified = await readAll(
-        options,
-        topic,
-        acknowledged,
-        Math.max(deadline, Date.now() + 15_000),
-        run,
-      );
-      const lost = [...acknowledged].filter((n) => !verified.seen.has(n)).sort((a, b) => a - b);
-      return {
-        acknowledged: acknowledged.size,
-        failedSends,
-        consumed: consumedLive.size,
-        missedLive: [...acknowledged].filter((n) => !consumedLive.has(n)).length,
-        lost,
-        duplicates: verified.duplicates,
-      };
     },
   };
 }
@@ -259,24 +242,24 @@ export function startWorkload(options: WorkloadOptions): Workload {
 /**
  * Reads the whole topic from the earliest offset with a fresh group, until
  * every number in `expected` was seen, or every partition was read up to the
- * end offset it had when reading began, or `deadline` passes.
+ * end offset it had when reading began, or `deadline` passes. Returns each
+ * sequence number as often as the topic holds it.
  */
-async function readAll(
+async function verify(
   options: WorkloadOptions,
-  topic: string,
   expected: ReadonlySet<number>,
   deadline: number,
   run: string,
-): Promise<{ seen: Set<number>; duplicates: number }> {
+): Promise<number[]> {
+  const { topic } = options;
+  const reads: number[] = [];
   const seen = new Set<number>();
-  let duplicates = 0;
+  let missing = expected.size;
   /** Per partition: the next offset to read, so re-reads after a reconnect are not duplicates. */
   const next = new Map<number, bigint>();
   let ends: bigint[] | undefined;
-  const done = (): boolean => {
-    if ([...expected].every((n) => seen.has(n))) return true;
-    return ends?.every((end, p) => (next.get(p) ?? 0n) >= end) === true;
-  };
+  const done = (): boolean =>
+    missing === 0 || ends?.every((end, p) => (next.get(p) ?? 0n) >= end) === true;
   while (!done() && Date.now() < deadline) {
     const consumer = new Consumer({
       ...clientOptions(await options.bootstrap(), `workload-verifier-${run}`),
@@ -296,13 +279,15 @@ async function readAll(
       }, 200);
       try {
         for await (const message of stream) {
-          const partitionNext = next.get(message.partition) ?? 0n;
-          if (message.offset < partitionNext) continue;
+          if (message.offset < (next.get(message.partition) ?? 0n)) continue;
           next.set(message.partition, message.offset + 1n);
           const n = parseSeq(message);
           if (n === undefined) continue;
-          if (seen.has(n)) duplicates++;
-          else seen.add(n);
+          reads.push(n);
+          if (!seen.has(n)) {
+            seen.add(n);
+            if (expected.has(n)) missing--;
+          }
           if (done()) break;
         }
       } finally {
@@ -314,5 +299,5 @@ async function readAll(
       await consumer.close(true).catch(() => {});
     }
   }
-  return { seen, duplicates };
+  return reads;
 }
