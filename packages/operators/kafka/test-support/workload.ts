@@ -128,11 +128,15 @@ function kafkaDriver(
 
   return {
     async write(seq) {
-      producer ??= new Producer({
-        ...clientOptions(await options.bootstrap(), `workload-producer-${run}`),
-        acks: ProduceAcks.ALL,
-        idempotent: true,
-      });
+      if (!producer) {
+        producer = new Producer({
+          ...clientOptions(await options.bootstrap(), `workload-producer-${run}`),
+          acks: ProduceAcks.ALL,
+          idempotent: true,
+        });
+        // Failures surface through send(); a background one must not be thrown (see the live consumer).
+        producer.on("error", () => {});
+      }
       try {
         await producer.send({ messages: [{ topic, value: Buffer.from(String(seq)) }] });
         acknowledged++;
@@ -206,6 +210,11 @@ function liveConsumer(
           maxWaitTime: 500,
           autocommit: 500,
         });
+        // A rejoin that fails in the background (its group coordinator moved
+        // while a broker restarted) is emitted as an 'error' event; with no
+        // listener Node throws it as an uncaught exception, after the test
+        // that caused it. The watchdog notices a consumer that stopped reading.
+        consumer.on("error", () => {});
         current = consumer;
         lastRead = Date.now();
         const stream = await consumer.consume({
@@ -267,6 +276,8 @@ async function verify(
       maxWaitTime: 500,
       autocommit: false,
     });
+    // As for the live consumer: a background failure is retried by this loop, never thrown.
+    consumer.on("error", () => {});
     try {
       ends ??= (await consumer.listOffsets({ topics: [topic] })).get(topic);
       const stream = await consumer.consume({
