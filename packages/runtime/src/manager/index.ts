@@ -1,6 +1,7 @@
 /**
- * manager: runs controllers in one process with `/metrics`, `/healthz`,
- * `/readyz`, optional leader election, and an orderly shutdown on SIGTERM.
+ * manager: runs controllers in one process, on one set of shared informers,
+ * with `/metrics`, `/healthz`, `/readyz`, optional leader election, and an
+ * orderly shutdown on SIGTERM.
  */
 export type { Elector } from "./elector.ts";
 export type { Check } from "./health.ts";

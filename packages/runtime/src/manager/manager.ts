@@ -79,7 +79,9 @@ export interface ManagerOptions {
 
 /**
  * What the manager runs: a `Controller` of any kind, or anything else that
- * runs until its signal aborts and can tell whether it is ready.
+ * runs until its signal aborts and can tell whether it is ready. The run
+ * options carry the manager's shared informers, for anything that reads the
+ * cache too.
  */
 export interface Runnable {
   readonly name: string;

@@ -59,7 +59,7 @@ export interface ListWatchRequest {
 }
 
 /**
- * Records every list and watch of the collection at `path` (such as
+ * Records every list and watch (GET) of the collection at `path` (such as
  * `/api/v1/namespaces/x/pods`) that this process sends from now until
  * `stop()`, as Node's HTTP client announces them on its diagnostics channel.
  */
@@ -69,9 +69,9 @@ export function recordListWatches(path: string): {
 } {
   const requests: ListWatchRequest[] = [];
   const onRequest = (message: unknown) => {
-    const { request } = message as { request: { path: string } };
+    const { request } = message as { request: { method: string; path: string } };
     const url = new URL(request.path, "https://api.invalid");
-    if (url.pathname !== path) return;
+    if (request.method !== "GET" || url.pathname !== path) return;
     const watch = url.searchParams.get("watch");
     requests.push({
       verb: watch === "1" || watch === "true" ? "watch" : "list",
