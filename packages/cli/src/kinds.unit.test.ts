@@ -11,6 +11,7 @@ test("loadKinds() has every operator's kinds, each with the operator reconciling
     [
       ["KafkaCluster", "kafka"],
       ["KafkaTopic", "kafka"],
+      ["ZooKeeperEnsemble", "zookeeper"],
     ],
   );
 });
@@ -18,7 +19,10 @@ test("loadKinds() has every operator's kinds, each with the operator reconciling
 test("loadKinds() rolls only kinds under their operator's restart annotation", () => {
   assert.deepEqual(
     kinds.rollable.map((k) => [k.definition.kind, k.restartAnnotation]),
-    [["KafkaCluster", "kafka.ballast.dev/restart-requested"]],
+    [
+      ["KafkaCluster", "kafka.ballast.dev/restart-requested"],
+      ["ZooKeeperEnsemble", "zookeeper.ballast.dev/restart-requested"],
+    ],
   );
 });
 

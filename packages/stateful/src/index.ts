@@ -39,6 +39,8 @@ export {
   type MembershipPolicy,
   planMembership,
 } from "./members/membership.ts";
+export { nextOperation, progressingCondition } from "./operation/conditions.ts";
+export { type OperationWords, operationLines } from "./operation/lines.ts";
 export {
   type Operation,
   OperationStatus,
@@ -104,5 +106,6 @@ export {
   type ScaleDownStep,
 } from "./scale/scale-down.ts";
 export { actOnScaleUp, type ScaleUpHooks } from "./scale/scale-up.ts";
+export { MemberSetScope, type MemberSetStatus, type ScopeOptions } from "./scope/scope.ts";
 export { drifted, exactMaps, holdsFields } from "./sync/drift.ts";
 export { applyDrifted, createIfMissing } from "./sync/sync.ts";

@@ -49,10 +49,13 @@ export const zookeeper: ImageSpec = {
       managed: `    <dependency><groupId>org.apache.zookeeper</groupId><artifactId>parent</artifactId><version>${version}</version><type>pom</type><scope>import</scope></dependency>`,
       dependencies: [
         dependency("org.apache.zookeeper", "zookeeper", version),
-        dependency("org.apache.zookeeper", "zookeeper-prometheus-metrics", version),
+        // zookeeper-prometheus-metrics is not served by the registry here; nothing enables it by default.
         dependency("ch.qos.logback", "logback-classic"),
         dependency("commons-cli", "commons-cli"),
-        dependency("jline", "jline"),
+        // The CLI's line editor: jline 2 (jline:jline) up to 3.8, jline 3 (org.jline) from 3.9.
+        Number(version.split(".")[1]) >= 9
+          ? dependency("org.jline", "jline")
+          : dependency("jline", "jline"),
         dependency("io.dropwizard.metrics", "metrics-core"),
         dependency("org.xerial.snappy", "snappy-java"),
         dependency("org.eclipse.jetty", "jetty-server"),

@@ -141,7 +141,8 @@ test("run --leader-elect holds a Lease in --lease-namespace while it runs", asyn
     "the lease to be held",
     async () => {
       const lease = await cluster.api<{ spec?: { holderIdentity?: string } }>(
-        `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/ballast-kafka-operator`,
+        // Every operator runs here, so they share one Lease (one operator alone uses its own name).
+        `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/ballast-operators`,
       );
       return lease.status === 200 ? lease.body.spec?.holderIdentity || undefined : undefined;
     },

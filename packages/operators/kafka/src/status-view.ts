@@ -14,33 +14,20 @@ import {
   progressBar,
   table,
 } from "@ballast/runtime/text";
-import { operationProgress } from "@ballast/stateful";
-import type { KafkaCluster, KafkaOperation, KafkaTopic } from "./api.ts";
+import { operationLines } from "@ballast/stateful";
+import type { KafkaCluster, KafkaTopic } from "./api.ts";
 
 export type RenderOptions = StatusViewOptions;
 
 const where = (o: { metadata: { namespace?: string; name?: string } }) =>
   `${o.metadata.namespace ?? "default"}/${o.metadata.name ?? ""}`;
 
-export function operationLines(op: KafkaOperation, options: RenderOptions): string[] {
-  const { done, total } = operationProgress(op);
-  const since = ago(op.startedAt, options.now);
-  const unit = op.type === "Roll" ? "nodes restarted" : "partition moves done";
-  const roll = op.type === "Roll" ? op : undefined;
-  const node = roll?.current === undefined ? undefined : `node ${roll.current}`;
-  return [
-    `Operation: ${paint(options.style, "bold", op.type)}`,
-    ...fields([
-      ["Reason", op.reason],
-      ["Since", since ? `${op.startedAt} (${since})` : op.startedAt],
-      ["Progress", `${progressBar(done, total)} ${unit}`],
-      ["Restarting", node],
-      ["Done", roll?.done.length ? roll.done.join(", ") : undefined],
-      ["Pending", roll?.pending.length ? roll.pending.join(", ") : undefined],
-      ["Waiting for", op.waitingFor ? paint(options.style, "yellow", op.waitingFor) : "nothing"],
-    ]),
-  ];
-}
+/** How the shared operation lines name Kafka's members and counts. */
+const kafkaWords = {
+  member: (id: number) => `node ${id}`,
+  restarts: "nodes restarted",
+  moves: "partition moves done",
+};
 
 export function renderKafkaCluster(cluster: KafkaCluster, options: RenderOptions): string {
   const { style } = options;
@@ -96,7 +83,9 @@ export function renderKafkaCluster(cluster: KafkaCluster, options: RenderOptions
   lines.push("", ...conditionLines(status.conditions, style));
   lines.push(
     "",
-    ...(status.operation ? operationLines(status.operation, options) : ["Operation: none"]),
+    ...(status.operation
+      ? operationLines(status.operation, options, kafkaWords)
+      : ["Operation: none"]),
   );
   return lines.join("\n");
 }

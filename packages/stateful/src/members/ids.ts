@@ -8,11 +8,14 @@
 /** A member's id: a small non-negative integer, stable for the member's life. */
 export type MemberId = number;
 
-/** The `count` lowest non-negative ids not in `used`, ascending. */
-export function assignIds(used: Iterable<MemberId>, count: number): MemberId[] {
+/**
+ * The `count` lowest ids from `first` on not in `used`, ascending. `first`
+ * is for systems whose ids start above 0 (ZooKeeper's myid is 1–255).
+ */
+export function assignIds(used: Iterable<MemberId>, count: number, first = 0): MemberId[] {
   const taken = new Set(used);
   const ids: MemberId[] = [];
-  for (let id = 0; ids.length < count; id++) {
+  for (let id = first; ids.length < count; id++) {
     if (!taken.has(id)) ids.push(id);
   }
   return ids;

@@ -41,3 +41,8 @@ test("assignIds() picks the lowest possible ids: every smaller id is taken or ch
     }),
   );
 });
+
+test("assignIds() starts at `first` when a system's ids start above 0", () => {
+  assert.deepEqual(assignIds([], 3, 1), [1, 2, 3]);
+  assert.deepEqual(assignIds([1, 3], 2, 1), [2, 4]);
+});

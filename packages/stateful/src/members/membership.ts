@@ -31,6 +31,8 @@ export interface MembershipPolicy<M extends Member> {
   counts?(member: M): boolean;
   /** Whether a member may be removed by a scale-down. @default every member */
   removable?(member: M): boolean;
+  /** The lowest id a new member may get (ZooKeeper: 1). @default 0 */
+  firstId?: number;
   /** A new member with this id. */
   create(id: MemberId): M;
   /** The refusal, when fewer removable members exist than a scale-down needs. */
@@ -75,6 +77,7 @@ export function planMembership<M extends Member>(
     const ids = assignIds(
       members.map((m) => m.id),
       missing,
+      policy.firstId ?? 0,
     );
     for (const id of ids) members.push(policy.create(id));
     return { kind: "add", members: members.sort(byId), added: [...kept, ...ids] };

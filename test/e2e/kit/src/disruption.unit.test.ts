@@ -33,3 +33,19 @@ test("membersDown() ignores pods of members no longer expected, and pods without
   stray.metadata.labels = {};
   assert.deepEqual(membersDown([pod("4"), stray], label, [0]), [0]);
 });
+
+test("membersDown() can count a member up while its process runs, though it does not serve", () => {
+  // A ZooKeeper follower during the election a leader's restart starts: running, not serving.
+  const electing: PodView = {
+    ...pod("1"),
+    status: {
+      conditions: [
+        { type: "ContainersReady", status: "True" },
+        { type: "Ready", status: "False" },
+      ],
+    },
+  };
+  assert.deepEqual(membersDown([electing], label, [1]), [1]);
+  assert.deepEqual(membersDown([electing], label, [1], "ContainersReady"), []);
+  assert.deepEqual(membersDown([pod("2", { deleting: true })], label, [2], "ContainersReady"), [2]);
+});

@@ -33,12 +33,14 @@ export {
   type MemberId,
   membersDown,
   monitorDisruption,
+  type UpCondition,
 } from "./disruption.ts";
 export {
   apply,
   type Condition,
   condition,
   isServing,
+  isUp,
   listPods,
   type PodView,
   waitForResources,

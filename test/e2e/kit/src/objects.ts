@@ -40,9 +40,17 @@ export async function listPods(
 
 /** Ready, and not being deleted: a member that serves. */
 export function isServing(pod: PodView): boolean {
+  return isUp(pod, "Ready");
+}
+
+/** Which pod condition means a member is up: Ready (it serves) or ContainersReady (it runs). */
+export type UpCondition = "Ready" | "ContainersReady";
+
+/** The pod is not being deleted and `condition` is True. */
+export function isUp(pod: PodView, condition: UpCondition): boolean {
   return (
     !pod.metadata.deletionTimestamp &&
-    pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true
+    pod.status?.conditions?.some((c) => c.type === condition && c.status === "True") === true
   );
 }
 

@@ -1,0 +1,179 @@
+/**
+ * The real port against real ZooKeeper: three 3.9.5 servers on 127.0.0.1
+ * (the jars of the local `zookeeper` image), their AdminServers read over
+ * HTTP, reconfig run by the distribution's own CLI as a local process
+ * (in the operator it runs in the pod through exec).
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { eventually } from "@ballast/dev/testkit";
+import { zookeeper } from "../../../../../dev/src/node/images/zookeeper.ts";
+import { type CommandRunner, ZooKeeperAdmin } from "./admin.ts";
+import type { MemberAddress } from "./port.ts";
+
+const base = 20000 + (process.pid % 200) * 100;
+const port = (id: number, kind: "client" | "quorum" | "election" | "admin") =>
+  base + id * 10 + { client: 1, quorum: 2, election: 3, admin: 4 }[kind];
+const line = (id: number) =>
+  `server.${id}=127.0.0.1:${port(id, "quorum")}:${port(id, "election")}:participant;127.0.0.1:${port(id, "client")}`;
+
+let dir: string;
+let classpath: string;
+const servers = new Map<number, ChildProcess>();
+const member = (id: number): MemberAddress => ({
+  id,
+  host: "127.0.0.1",
+  pod: { namespace: "local", name: `zk-${id}` },
+});
+const all = [1, 2, 3].map(member);
+
+const run: CommandRunner = (_pod, argv) =>
+  new Promise((resolve) => {
+    execFile(argv[0] ?? "", argv.slice(1), (err, stdout, stderr) => {
+      const code = err && typeof err.code === "number" ? err.code : err ? 1 : 0;
+      resolve({ exitCode: code, stdout, stderr });
+    });
+  });
+
+let admin: ZooKeeperAdmin;
+
+function startServer(id: number, servers_: readonly number[]): ChildProcess {
+  const d = join(dir, `s${id}`);
+  mkdirSync(join(d, "zk"), { recursive: true });
+  writeFileSync(join(d, "zk", "myid"), `${id}\n`);
+  writeFileSync(
+    join(d, "zoo.cfg"),
+    [
+      "tickTime=500",
+      "initLimit=10",
+      "syncLimit=5",
+      `dataDir=${join(d, "zk")}`,
+      "reconfigEnabled=true",
+      "standaloneEnabled=false",
+      "skipACL=yes",
+      "admin.serverAddress=127.0.0.1",
+      `admin.serverPort=${port(id, "admin")}`,
+      `dynamicConfigFile=${join(d, "zoo.cfg.dynamic")}`,
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(join(d, "zoo.cfg.dynamic"), `${servers_.map(line).join("\n")}\n`);
+  const child = spawn(
+    "java",
+    [
+      "-Xmx96m",
+      "-XX:+UseSerialGC",
+      "-cp",
+      classpath,
+      "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+      join(d, "zoo.cfg"),
+    ],
+    { stdio: "ignore" },
+  );
+  servers.set(id, child);
+  return child;
+}
+
+before(async () => {
+  const image = await zookeeper.prepare("3.9.5");
+  const libs = (image.files ?? []).find((f) => f.target.endsWith("/lib"))?.source ?? "";
+  const conf = (image.files ?? []).find((f) => f.target.endsWith("/conf"))?.source ?? "";
+  classpath = `${conf}:${libs}/*`;
+  dir = mkdtempSync(join(tmpdir(), "zk-admin-"));
+  for (const id of [1, 2, 3]) startServer(id, [1, 2, 3]);
+  admin = new ZooKeeperAdmin({
+    run,
+    adminPort: (m) => port(m.id, "admin"),
+    clientPort: (m) => port(m.id, "client"),
+    cli: [
+      "java",
+      "-Xmx64m",
+      "-Dzookeeper.root.logger=WARN",
+      "-cp",
+      classpath,
+      "org.apache.zookeeper.ZooKeeperMain",
+    ],
+  });
+  await eventually(
+    "a leader with two synced voting followers",
+    async () => {
+      const reports = await Promise.all(all.map((m) => admin.report(m)));
+      return (
+        reports.some((r) => r.state === "leader" && r.syncedVotingFollowers === 2) || undefined
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+});
+
+after(() => {
+  for (const child of servers.values()) child.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function leaderId(): Promise<number> {
+  return eventually(
+    "a leader in broadcast",
+    async () => {
+      const reports = await Promise.all(all.map((m) => admin.report(m)));
+      return reports.find((r) => r.state === "leader" && r.broadcast)?.id;
+    },
+    { timeoutMs: 30_000, intervalMs: 300 },
+  );
+}
+
+test("report() gives each member's role, broadcast state, zxid and the voters it serves", async () => {
+  const reports = await Promise.all(all.map((m) => admin.report(m)));
+  assert.deepEqual(reports.map((r) => r.state).sort(), ["follower", "follower", "leader"]);
+  for (const r of reports) {
+    assert.ok(r.reachable && r.broadcast, `member ${r.id} is in broadcast`);
+    assert.match(r.zxid ?? "", /^0x[0-9a-f]+$/);
+    assert.deepEqual([...(r.config?.keys() ?? [])].sort(), [1, 2, 3]);
+  }
+});
+
+test("reconfig() removing the current leader is applied although the CLI reports ConnectionLoss", async () => {
+  const leader = await leaderId();
+  const outcome = await admin.reconfig(member(leader), { kind: "remove", id: leader }, all);
+  assert.ok(outcome.applied, outcome.detail);
+  assert.deepEqual(
+    outcome.voters,
+    [1, 2, 3].filter((id) => id !== leader),
+  );
+
+  // The removed member keeps running as a non-voting follower; adding it back makes it a voter again.
+  const via = member([1, 2, 3].find((id) => id !== leader) ?? 1);
+  const back = await eventually(
+    "the removed member added back",
+    async () => {
+      const o = await admin.reconfig(via, { kind: "add", id: leader, line: line(leader) }, all);
+      return o.applied ? o : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  );
+  assert.deepEqual(back.voters, [1, 2, 3]);
+});
+
+test("report() of a member without a quorum says looking, and reconfig() through it is not applied", async () => {
+  const leader = await leaderId();
+  const others = [1, 2, 3].filter((id) => id !== leader);
+  const lone = others[0] ?? 1;
+  for (const id of [leader, others[1] ?? 2]) servers.get(id)?.kill("SIGKILL");
+  const report = await eventually(
+    "the lone member looking",
+    async () => {
+      const r = await admin.report(member(lone));
+      return r.state === "looking" ? r : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 300 },
+  );
+  assert.equal(report.broadcast, false);
+  const outcome = await admin.reconfig(member(lone), { kind: "remove", id: leader }, [
+    member(lone),
+  ]);
+  assert.equal(outcome.applied, false, outcome.detail);
+});

@@ -1,0 +1,12 @@
+/** Talking to ZooKeeper: the port the controller uses and its real implementation. */
+export { type CommandRunner, ZooKeeperAdmin, type ZooKeeperAdminOptions } from "./admin.ts";
+export { execRunner } from "./exec-runner.ts";
+export {
+  changeApplied,
+  type MemberAddress,
+  type MemberReport,
+  type ReconfigChange,
+  type ReconfigOutcome,
+  type ServerState,
+  type ZooKeeperPort,
+} from "./port.ts";

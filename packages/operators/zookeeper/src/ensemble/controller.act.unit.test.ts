@@ -1,0 +1,286 @@
+/**
+ * Act-layer tests of the ZooKeeperEnsemble pipeline: the real
+ * `reconcileEnsemble` with its two ports faked (the API server, and
+ * ZooKeeper), driven reconcile by reconcile. Every reconcile builds a new
+ * scope from what the fake API server holds, as a restarted operator would;
+ * `dieBefore` kills the operator in the middle of one.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Operation, PodLike } from "@ballast/stateful";
+import type { ZooKeeperEnsemble } from "../api.ts";
+import {
+  ensembleObject,
+  FakeApiServer,
+  FakeZooKeeper,
+  Killed,
+  reconcileOnce,
+  type Write,
+} from "./_act-world.ts";
+
+interface Run {
+  api: FakeApiServer;
+  zk: FakeZooKeeper;
+  ensemble(): ZooKeeperEnsemble;
+  operation(): Operation | undefined;
+  /** Reconciles (the kubelet starting pods in between) until `done`, at most `max` times. */
+  until(done: () => boolean, max?: number, between?: () => void): Promise<void>;
+}
+
+function condition(e: ZooKeeperEnsemble, type: string) {
+  return e.status?.conditions?.find((c) => c.type === type);
+}
+
+async function readyEnsemble(replicas: 1 | 3 | 5 | 7 = 3): Promise<Run> {
+  const api = new FakeApiServer();
+  api.save(ensembleObject({ replicas }));
+  const zk = new FakeZooKeeper(
+    api,
+    Array.from({ length: replicas }, (_, i) => i + 1),
+  );
+  const run: Run = {
+    api,
+    zk,
+    ensemble: () => api.find("ZooKeeperEnsemble", "zk") as ZooKeeperEnsemble,
+    operation: () => run.ensemble().status?.operation,
+    async until(done, max = 80, between = () => {}) {
+      for (let i = 0; i < max; i++) {
+        if (done()) return;
+        try {
+          await reconcileOnce(api, zk);
+        } catch (err) {
+          if (!(err instanceof Killed)) throw err;
+        }
+        api.startPods();
+        between();
+      }
+      assert.fail(
+        `not done after ${max} reconciles; status: ${JSON.stringify(run.ensemble().status)}`,
+      );
+    },
+  };
+  await run.until(() => condition(run.ensemble(), "Ready")?.status === "True" && !run.operation());
+  api.writes.length = 0;
+  return run;
+}
+
+function changeSpec(run: Run, spec: Partial<ZooKeeperEnsemble["spec"]>): void {
+  const e = run.ensemble();
+  e.spec = { ...e.spec, ...spec };
+  e.metadata.generation = (e.metadata.generation ?? 1) + 1;
+}
+
+function reconfigs(writes: readonly Write[]): string[] {
+  return writes.flatMap((w) => (w.op === "reconfig" ? [`${w.change.kind} ${w.change.id}`] : []));
+}
+
+function podUids(api: FakeApiServer): Map<string, string> {
+  return new Map(api.list("Pod").map((p) => [p.metadata.name ?? "", p.metadata.uid ?? ""]));
+}
+
+test("bring-up records ids 1–3 before any pod exists, and each pod's myid is its member id", async () => {
+  const api = new FakeApiServer();
+  api.save(ensembleObject());
+  const zk = new FakeZooKeeper(api, [1, 2, 3]);
+  await reconcileOnce(api, zk);
+  assert.deepEqual(
+    (api.find("ZooKeeperEnsemble", "zk") as ZooKeeperEnsemble).status?.members?.map((m) => m.id),
+    [1, 2, 3],
+  );
+  assert.equal(api.list("Pod").length, 0, "ids are recorded first");
+  await reconcileOnce(api, zk);
+  const myids = (api.list("Pod") as PodLike[]).map((p) => {
+    const env =
+      (p.spec as { containers: { env: { name: string; value?: string }[] }[] }).containers[0]
+        ?.env ?? [];
+    return [p.metadata.name, env.find((e) => e.name === "ZK_MYID")?.value];
+  });
+  assert.deepEqual(myids, [
+    ["zk-1", "1"],
+    ["zk-2", "2"],
+    ["zk-3", "3"],
+  ]);
+});
+
+test("a config roll restarts followers first and the leader last, each recorded as current before its delete", async () => {
+  const run = await readyEnsemble();
+  run.zk.leader = 2;
+  changeSpec(run, { config: { maxClientCnxns: 100 } });
+  const leaderAtDelete: (number | undefined)[] = [];
+  let current: unknown;
+  const recorded: unknown[] = [];
+  const origin = run.api.log.bind(run.api);
+  run.api.log = (w) => {
+    origin(w);
+    if (w.op === "status")
+      current =
+        (w.operation as Operation | undefined)?.type === "Roll"
+          ? (w.operation as { current?: number }).current
+          : undefined;
+    if (w.op === "delete" && w.kind === "Pod") {
+      leaderAtDelete.push(run.zk.leader);
+      recorded.push(current);
+    }
+  };
+  await run.until(() => run.api.deletions("Pod").length === 3 && !run.operation());
+  assert.deepEqual(run.api.deletions("Pod"), ["Pod/zk-1", "Pod/zk-3", "Pod/zk-2"]);
+  assert.deepEqual(
+    recorded,
+    [1, 3, 2],
+    "each member recorded as current before its pod is deleted",
+  );
+  assert.deepEqual(reconfigs(run.api.writes), [], "a roll changes no membership");
+});
+
+test("a roll restarts nothing while the member restarted last is not synced, and says so", async () => {
+  const run = await readyEnsemble();
+  changeSpec(run, { config: { maxClientCnxns: 100 } });
+  await run.until(() => run.api.deletions("Pod").length === 1);
+  run.zk.syncing.add(2);
+  for (let i = 0; i < 6; i++) {
+    await reconcileOnce(run.api, run.zk);
+    run.api.startPods();
+  }
+  assert.deepEqual(run.api.deletions("Pod"), ["Pod/zk-2"], "no second member went down");
+  const op = run.operation();
+  assert.equal(op?.type, "Roll");
+  assert.match(
+    op?.waitingFor ?? "",
+    /member 2 was restarted and is not yet synced with the leader/,
+  );
+  assert.equal(condition(run.ensemble(), "Progressing")?.status, "True");
+  run.zk.syncing.delete(2);
+  await run.until(() => run.api.deletions("Pod").length === 2);
+});
+
+test("a roll whose operator died between the status write and the delete deletes that pod, and only it", async () => {
+  const run = await readyEnsemble();
+  changeSpec(run, { config: { maxClientCnxns: 100 } });
+  run.api.dieBefore = (w) => w.op === "delete" && w.kind === "Pod";
+  await run.until(() => {
+    const op = run.operation();
+    return op?.type === "Roll" && op.current !== undefined;
+  });
+  assert.deepEqual(run.api.deletions("Pod"), []);
+  const op = run.operation();
+  await run.until(() => run.api.deletions("Pod").length === 1);
+  assert.deepEqual(run.api.deletions("Pod"), [`Pod/zk-${op?.type === "Roll" ? op.current : "?"}`]);
+});
+
+test("scale 3 → 7 in one step adds one voter per reconfig, in id order, restarting no member, and status says so", async () => {
+  const run = await readyEnsemble();
+  const before = podUids(run.api);
+  changeSpec(run, { replicas: 7 });
+  const seen: string[] = [];
+  await run.until(
+    () => run.zk.voters.length === 7 && !run.operation(),
+    80,
+    () => {
+      const op = run.operation();
+      if (op?.type === "ScaleUp" && op.waitingFor) seen.push(op.waitingFor);
+    },
+  );
+  assert.deepEqual(reconfigs(run.api.writes), ["add 4", "add 5", "add 6", "add 7"]);
+  assert.ok(
+    seen.some((w) => /one voter at a time: 4, 5, 6, 7/.test(w)),
+    `status said one at a time: ${seen.join(" | ")}`,
+  );
+  for (const [name, uid] of before)
+    assert.equal(podUids(run.api).get(name), uid, `${name} was not restarted`);
+  assert.equal(condition(run.ensemble(), "Ready")?.status, "True");
+});
+
+test("scale 5 → 3 removes voters 5 then 4 by reconfig before stopping their pods, then deletes their volumes", async () => {
+  const run = await readyEnsemble(5);
+  run.zk.leader = 5;
+  changeSpec(run, { replicas: 3 });
+  let kills = 0;
+  await run.until(
+    () => run.ensemble().status?.members?.length === 3 && !run.operation(),
+    80,
+    () => {
+      // The operator dies before a few of the writes; every reconcile starts from status anyway.
+      if (kills < 3)
+        run.api.dieBefore = (w) => {
+          if (w.op !== "delete" && w.op !== "status") return false;
+          kills++;
+          return true;
+        };
+    },
+  );
+  const order = run.api.writes.flatMap((w) =>
+    w.op === "reconfig"
+      ? [`reconfig ${w.change.kind} ${w.change.id}`]
+      : w.op === "delete"
+        ? [`delete ${w.kind}/${w.name}`]
+        : [],
+  );
+  const at = (s: string) => order.indexOf(s);
+  assert.ok(
+    at("reconfig remove 5") >= 0 && at("reconfig remove 4") > at("reconfig remove 5"),
+    order.join(", "),
+  );
+  assert.ok(at("reconfig remove 4") < at("delete Pod/zk-5"));
+  assert.ok(at("delete Pod/zk-4") < at("delete PersistentVolumeClaim/data-zk-4"));
+  assert.ok(at("delete Pod/zk-5") < at("delete PersistentVolumeClaim/data-zk-5"));
+  assert.deepEqual(run.zk.voters, [1, 2, 3]);
+  assert.ok(kills >= 3, "the operator was killed mid-way");
+});
+
+test("scale 5 → 3 → 5 gives ids 4 and 5 back on new volumes, added again by reconfig", async () => {
+  const run = await readyEnsemble(5);
+  changeSpec(run, { replicas: 3 });
+  await run.until(() => run.ensemble().status?.members?.length === 3 && !run.operation());
+  const oldClaim = run.api.find("PersistentVolumeClaim", "data-zk-4");
+  assert.equal(oldClaim, undefined, "the claim went once the ensemble no longer listed member 4");
+  changeSpec(run, { replicas: 5 });
+  await run.until(() => run.zk.voters.length === 5 && !run.operation());
+  assert.deepEqual(
+    run.ensemble().status?.members?.map((m) => m.id),
+    [1, 2, 3, 4, 5],
+  );
+  assert.deepEqual(reconfigs(run.api.writes).slice(-2), ["add 4", "add 5"]);
+  assert.ok(run.api.find("PersistentVolumeClaim", "data-zk-4"), "a new claim for member 4");
+});
+
+test("quorum loss is reported as Degraded, members come back with their ids and volumes, and membership is not rewritten", async () => {
+  const run = await readyEnsemble();
+  const claims = run.api.list("PersistentVolumeClaim").map((c) => c.metadata.uid);
+  // Two members' nodes go: their pods vanish and nothing runs them.
+  for (const name of ["zk-1", "zk-2"]) run.api.store.delete(`Pod/${name}`);
+  await reconcileOnce(run.api, run.zk);
+  const degraded = condition(run.ensemble(), "Degraded");
+  assert.equal(degraded?.reason, "QuorumLost");
+  assert.match(
+    degraded?.message ?? "",
+    /1 of 3 voters answer \(2 needed\).*membership is not rewritten/,
+  );
+  assert.deepEqual(
+    run.api
+      .list("Pod")
+      .map((p) => p.metadata.name)
+      .sort(),
+    ["zk-1", "zk-2", "zk-3"],
+    "the missing pods are created again",
+  );
+  assert.deepEqual(
+    run.api.list("PersistentVolumeClaim").map((c) => c.metadata.uid),
+    claims,
+    "on their old volumes",
+  );
+  run.api.startPods();
+  await run.until(() => condition(run.ensemble(), "Ready")?.status === "True");
+  assert.deepEqual(reconfigs(run.api.writes), []);
+  assert.deepEqual(run.zk.voters, [1, 2, 3]);
+  assert.equal(condition(run.ensemble(), "Degraded")?.status, "False");
+});
+
+test("a scale-down waits without a quorum instead of removing anyone", async () => {
+  const run = await readyEnsemble(5);
+  run.zk.crashed = new Set([1, 2, 3]);
+  changeSpec(run, { replicas: 3 });
+  for (let i = 0; i < 5; i++) await reconcileOnce(run.api, run.zk);
+  assert.deepEqual(reconfigs(run.api.writes), []);
+  assert.deepEqual(run.api.deletions(), []);
+  assert.match(run.operation()?.waitingFor ?? "", /no quorum/);
+});
