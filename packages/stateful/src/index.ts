@@ -64,6 +64,7 @@ export {
   podsByMember,
 } from "./pods/pods.ts";
 export { type GateState, gateUpToDate, setReadinessGates } from "./pods/readiness-gate.ts";
+export { maxSetNameLength, memberSetNameRule } from "./resources/names.ts";
 export {
   type ClaimSpec,
   controllerReference,

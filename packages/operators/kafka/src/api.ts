@@ -9,7 +9,7 @@
  * refused by the controllers in a condition.
  */
 import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
-import { OperationStatus } from "@ballast/stateful";
+import { memberSetNameRule, OperationStatus } from "@ballast/stateful";
 import Type from "typebox";
 
 export const group = "ballast.dev";
@@ -234,6 +234,8 @@ export const KafkaCluster = defineResource({
     specReplicasPath: ".spec.brokers",
     statusReplicasPath: ".status.readyBrokers",
   },
+  // Services <name>-bootstrap, <name>-nodes; pods <name>-<node id> (ids stay below 100).
+  validations: [memberSetNameRule(["-bootstrap", "-nodes", "-config", "-kafka", "-99"])],
 });
 
 export type KafkaCluster = ResourceOf<typeof KafkaCluster>;

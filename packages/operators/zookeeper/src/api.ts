@@ -10,7 +10,7 @@
  * source cannot serve) becomes a Degraded condition.
  */
 import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
-import { OperationStatus } from "@ballast/stateful";
+import { memberSetNameRule, OperationStatus } from "@ballast/stateful";
 import Type from "typebox";
 
 export const group = "ballast.dev";
@@ -219,6 +219,8 @@ export const ZooKeeperEnsemble = defineResource({
     specReplicasPath: ".spec.replicas",
     statusReplicasPath: ".status.readyMembers",
   },
+  // Services <name>-members, <name>-client; pods <name>-<myid> (1–255).
+  validations: [memberSetNameRule(["-members", "-client", "-config", "-zookeeper", "-255"])],
 });
 
 export type ZooKeeperEnsemble = ResourceOf<typeof ZooKeeperEnsemble>;
