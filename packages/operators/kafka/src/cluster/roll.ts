@@ -29,7 +29,7 @@ import {
   type Blocker,
   caughtUpBlockers,
   chooseNextRestart,
-  describeBlocker,
+  describeBlockers,
 } from "../plan/restart.ts";
 import type { KafkaObservation } from "../plan/state.ts";
 import { annotations, image, templateHash } from "../resources.ts";
@@ -54,7 +54,7 @@ export const kafkaRollHooks: RollHooks<MemberNode, KafkaObservation> = {
 };
 
 function sentences(blockers: readonly Blocker[]): string[] {
-  return blockers.map(describeBlocker);
+  return describeBlockers(blockers);
 }
 
 /** Step 1: must this node's pod be replaced to run what the spec says? */

@@ -28,6 +28,7 @@ export {
   caughtUpBlockers,
   chooseNextRestart,
   describeBlocker,
+  describeBlockers,
   type RestartDecision,
   type RestartOptions,
   restartBlockers,

@@ -86,6 +86,41 @@ export function describeBlocker(b: Blocker): string {
   }
 }
 
+/**
+ * Sentences for a status message, one per blocker except that a node's
+ * per-partition blockers of one kind become one sentence with a count and
+ * an example: a broker catching up on 40 partitions is one fact, and a
+ * condition message that lists all 40 helps nobody.
+ */
+export function describeBlockers(blockers: readonly Blocker[]): string[] {
+  type PerPartition = Extract<Blocker, { kind: "not-in-isr" | "under-min-isr" }>;
+  const out: string[] = [];
+  const grouped = new Map<string, PerPartition[]>();
+  for (const b of blockers) {
+    if (b.kind !== "not-in-isr" && b.kind !== "under-min-isr") {
+      out.push(describeBlocker(b));
+      continue;
+    }
+    const key = `${b.kind}/${b.node}`;
+    const group = grouped.get(key);
+    if (group) group.push(b);
+    else {
+      grouped.set(key, [b]);
+      out.push(key);
+    }
+  }
+  return out.map((line) => {
+    const group = grouped.get(line);
+    if (!group) return line;
+    const [first] = group;
+    if (!first || group.length === 1) return first ? describeBlocker(first) : line;
+    const example = `${first.topic}-${first.partition}`;
+    return first.kind === "not-in-isr"
+      ? `broker ${first.node} was restarted and is not yet back in the ISR of ${group.length} partitions (e.g. ${example})`
+      : `broker ${first.node} hosts ${group.length} partitions whose ISR would fall below min.insync.replicas (e.g. ${describeBlocker(first).replace(/^broker \d+ hosts /, "")})`;
+  });
+}
+
 /** Why `candidate` may not restart now; empty means it may. */
 export function restartBlockers(
   candidate: ClusterNode,

@@ -6,6 +6,7 @@ import {
   caughtUpBlockers,
   chooseNextRestart,
   describeBlocker,
+  describeBlockers,
   restartBlockers,
   restartOrder,
 } from "./restart.ts";
@@ -493,4 +494,31 @@ test("caughtUpBlockers() holds a restarted controller back until it is caught up
     [],
     "the leader is caught up",
   );
+});
+
+test("describeBlockers() says a node's per-partition blockers once, with a count and an example", () => {
+  const lagging = threeNodes((p) => (p < 4 ? [0, 1] : [0, 1, 2]));
+  const blockers = caughtUpBlockers({ id: 2, roles: ["broker"] }, lagging);
+  assert.equal(blockers.length, 4);
+  assert.deepEqual(describeBlockers(blockers), [
+    "broker 2 was restarted and is not yet back in the ISR of 4 partitions (e.g. orders-0)",
+  ]);
+  // One blocker stays the sentence describeBlocker() gives; other kinds pass through.
+  assert.deepEqual(describeBlockers(blockers.slice(0, 1)), [
+    describeBlocker(blockers[0] as Blocker),
+  ]);
+  assert.deepEqual(describeBlockers([{ kind: "no-quorum-leader" }]), [
+    "the KRaft controller quorum has no leader",
+  ]);
+  const minIsr: Blocker[] = [0, 1].map((partition) => ({
+    kind: "under-min-isr",
+    node: 1,
+    topic: "orders",
+    partition,
+    isr: [1, 2],
+    minIsr: 2,
+  }));
+  assert.deepEqual(describeBlockers(minIsr), [
+    "broker 1 hosts 2 partitions whose ISR would fall below min.insync.replicas (e.g. orders-0 whose ISR [1,2] would fall below min.insync.replicas=2)",
+  ]);
 });
