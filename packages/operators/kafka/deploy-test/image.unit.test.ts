@@ -27,7 +27,7 @@ test("the image copies the files scripts/build.ts writes, under the one name it 
   const files = copy.split(/\s+/).map((path) => path.replace(/^\/dist\//, ""));
   assert.deepEqual(files, ["operator.mjs", "operator.mjs.licenses.txt"]);
   // The build stage renames what scripts/build.ts writes for $OPERATOR to those names.
-  for (const file of ["${OPERATOR}-operator.mjs", "${OPERATOR}-operator.mjs.licenses.txt"])
+  for (const file of [`\${OPERATOR}-operator.mjs`, `\${OPERATOR}-operator.mjs.licenses.txt`])
     assert.ok(dockerfile.includes(`mv "/dist/${file}"`), `the build stage renames ${file}`);
   for (const file of ["kafka-operator.mjs", "kafka-operator.mjs.licenses.txt"])
     assert.ok(existsSync(join(out, file)), `the build wrote ${file}`);

@@ -4,29 +4,19 @@
  * (test/e2e/kit), and ways to look at the KafkaCluster, its pods and Kafka
  * itself.
  */
-import { join } from "node:path";
+import { eventually, type PrivateTestCluster } from "@ballast/dev/testkit";
 import {
-  createNamespace,
-  eventually,
-  type PrivateTestCluster,
-  startTestCluster,
-} from "@ballast/dev/testkit";
-import {
-  apply,
   condition,
   type DeclaredRbac,
   type DisruptionReport,
-  grantDeclaredRbac,
   isServing,
-  listPods,
-  monitorDisruption,
-  OperatorUnderTest,
+  OperatorEnvironment,
+  type OperatorEnvironmentOptions,
   type PodView,
-  waitForResources,
 } from "@ballast/e2e-kit";
 import { operatorRules } from "@ballast/runtime";
 import { KafkaAdmin } from "../src/admin/admin.ts";
-import type { KafkaCluster, KafkaTopic } from "../src/api.ts";
+import { KafkaCluster, KafkaTopic } from "../src/api.ts";
 import { kafka } from "../src/operator.ts";
 
 export type { PodView };
@@ -37,91 +27,41 @@ export const operatorAccount = "kafka-operator";
 /** The operator's rules in their three scopes, as the chart grants them: the ServiceAccount gets these and no more. */
 export const kafkaRbac: DeclaredRbac = operatorRules(kafka);
 
-/** The pods of one KafkaCluster. */
-const instance = (name: string) => `app.kubernetes.io/instance=${name}`;
+const environment: OperatorEnvironmentOptions = {
+  descriptor: kafka,
+  namespace,
+  serviceAccount: operatorAccount,
+  echo: Boolean(process.env.KAFKA_E2E_VERBOSE),
+};
 
-export class Harness {
-  readonly cluster: PrivateTestCluster;
-  /** The operator process (SIGKILL it, start another) and its logs across restarts. */
-  readonly operator: OperatorUnderTest;
-  /** Every API request the operator processes made (BALLAST_TRACE_REQUESTS; the runtime traces them). */
-  readonly traceFile: string;
-  /** A kubeconfig that is the operator's ServiceAccount, with only the declared RBAC. */
-  readonly operatorKubeconfig: string;
-
+/**
+ * The shared environment (test/e2e/kit: the private cluster, the operator
+ * process holding exactly `kafkaRbac`, its kubeconfig and request trace)
+ * and Kafka's views of it.
+ */
+export class Harness extends OperatorEnvironment {
   constructor(cluster: PrivateTestCluster) {
-    this.cluster = cluster;
-    this.traceFile = join(cluster.dir, "operator-requests.log");
-    this.operatorKubeconfig = join(cluster.dir, "operator.kubeconfig");
-    this.operator = new OperatorUnderTest({
-      // The bundle scripts/build.ts ships for this descriptor.
-      operator: { name: `${kafka.name}-operator`, entry: kafka.entry },
-      kubeconfig: this.operatorKubeconfig,
-      namespace,
-      traceFile: this.traceFile,
-      // As in production: replicas share a Lease, so a restarted operator waits for the old one's to lapse.
-      env: { LEADER_ELECTION_NAMESPACE: namespace },
-      echo: Boolean(process.env.KAFKA_E2E_VERBOSE),
-    });
+    super(cluster, environment);
   }
 
-  /**
-   * The cluster, the namespace, the operator's ServiceAccount holding exactly
-   * the descriptor's rules (the ones the Helm chart is generated from), so
-   * every scenario also tests that they suffice, and the operator running
-   * with `--install-crds`.
-   */
-  static async start(): Promise<Harness> {
-    const cluster = await startTestCluster({ name: "ballast-kafka-e2e", nodes: 3 });
-    const h = new Harness(cluster);
-    await createNamespace(cluster, namespace);
-    await grantDeclaredRbac(cluster, {
-      namespace,
-      serviceAccount: operatorAccount,
-      name: "kafka-operator",
-      rules: kafkaRbac,
-      kubeconfig: h.operatorKubeconfig,
-    });
-    await h.operator.start({ installCrds: true });
-    await waitForResources(cluster, "ballast.dev/v1alpha1", ["kafkaclusters", "kafkatopics"]);
-    return h;
-  }
-
-  async close(): Promise<void> {
-    await this.operator.stop();
-    await this.cluster.stop();
-  }
-
-  apply(object: unknown): Promise<void> {
-    return apply(this.cluster, object);
-  }
-
-  async patchCluster(name: string, patch: unknown): Promise<void> {
-    const res = await this.cluster.api(
-      `/apis/ballast.dev/v1alpha1/namespaces/${namespace}/kafkaclusters/${name}`,
-      { method: "PATCH", body: patch, contentType: "application/merge-patch+json" },
+  /** A cluster of three nodes in three zones, the operator serving its CRDs. */
+  static start(): Promise<Harness> {
+    return OperatorEnvironment.launch(
+      { name: "ballast-kafka-e2e", nodes: 3 },
+      (cluster) => new Harness(cluster),
     );
-    if (res.status !== 200)
-      throw new Error(`patch ${name}: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
-  async kafkaCluster(name: string): Promise<KafkaCluster> {
-    const res = await this.cluster.api<KafkaCluster>(
-      `/apis/ballast.dev/v1alpha1/namespaces/${namespace}/kafkaclusters/${name}`,
-    );
-    if (res.status !== 200) throw new Error(`get ${name}: ${res.status}`);
-    return res.body;
+  patchCluster(name: string, patch: unknown): Promise<void> {
+    return this.mergePatch(KafkaCluster, name, patch);
   }
 
-  async topic(name: string): Promise<KafkaTopic | undefined> {
-    const res = await this.cluster.api<KafkaTopic>(
-      `/apis/ballast.dev/v1alpha1/namespaces/${namespace}/kafkatopics/${name}`,
-    );
-    return res.status === 200 ? res.body : undefined;
+  kafkaCluster(name: string): Promise<KafkaCluster> {
+    return this.read<KafkaCluster>(KafkaCluster, name);
   }
 
-  pods(name: string): Promise<PodView[]> {
-    return listPods(this.cluster, namespace, instance(name));
+  topic(name: string): Promise<KafkaTopic | undefined> {
+    return this.find<KafkaTopic>(KafkaTopic, name);
   }
 
   /** host:port of every ready broker pod: how a client on this machine reaches the cluster. */
@@ -146,8 +86,7 @@ export class Harness {
   ): {
     stop(): Promise<DisruptionReport<number>>;
   } {
-    return monitorDisruption(this.cluster, namespace, {
-      selector: instance(name),
+    return this.monitorMembers(name, {
       memberLabel: "kafka.ballast.dev/node-id",
       members: nodeIds,
     });

@@ -5,15 +5,7 @@
  */
 
 import type { KubeObject, StatusView, StatusViewOptions } from "@ballast/runtime";
-import {
-  ago,
-  conditionLines,
-  fields,
-  paint,
-  paintStatus,
-  progressBar,
-  table,
-} from "@ballast/runtime/text";
+import { conditionLines, fields, paint, paintStatus, table } from "@ballast/runtime/text";
 import { operationLines } from "@ballast/stateful";
 import type { KafkaCluster, KafkaTopic } from "./api.ts";
 

@@ -2,14 +2,17 @@
  * What every Ballast operator's end-to-end scenarios share, in the order a
  * scenario uses it:
  *
- * 1. `grantDeclaredRbac`: the operator's ServiceAccount holding exactly its
+ * 1. `OperatorEnvironment`: a private cluster, a namespace, the declared RBAC
+ *    granted and the operator started (2 and 3 below), for a system's harness
+ *    to extend.
+ * 2. `grantDeclaredRbac`: the operator's ServiceAccount holding exactly its
  *    declared rules, as a kubeconfig.
- * 2. `OperatorUnderTest`: the shipped bundle as its own process, SIGKILLed
+ * 3. `OperatorUnderTest`: the shipped bundle as its own process, SIGKILLed
  *    and restarted at will, its logs kept across restarts.
- * 3. `startAckedWrites` with a driver per data system, and
+ * 4. `startAckedWrites` with a driver per data system, and
  *    `monitorDisruption`: every operation runs under both, and asserts
  *    nothing acknowledged was lost and at most one member was down.
- * 4. `readTrace` + `refused` + `unexercised`: after the scenarios, the
+ * 5. `readTrace` + `refused` + `unexercised`: after the scenarios, the
  *    declared RBAC was enough and every rule of it was needed.
  *
  * Knows nothing of any data system: the driver and the member label carry that.
@@ -35,6 +38,12 @@ export {
   monitorDisruption,
   type UpCondition,
 } from "./disruption.ts";
+export {
+  type ClusterShape,
+  instanceSelector,
+  OperatorEnvironment,
+  type OperatorEnvironmentOptions,
+} from "./environment.ts";
 export {
   apply,
   type Condition,

@@ -8,7 +8,13 @@
  * Degraded means the spec cannot be acted on as written.
  */
 import { type ConditionUpdate, setCondition, statusEqual } from "@ballast/runtime";
-import { type Operation, type PodLike, podReady, withSummary } from "@ballast/stateful";
+import {
+  nextOperation,
+  type Operation,
+  type PodLike,
+  podReady,
+  progressingCondition,
+} from "@ballast/stateful";
 import type { KafkaCluster, KafkaClusterStatus } from "../api.ts";
 import type { KafkaObservation, NodeId } from "../plan/state.ts";
 import { image, names, namespaceOf } from "../resources.ts";
@@ -63,9 +69,7 @@ export function buildStatus(c: KafkaCluster, inputs: StatusInputs): KafkaCluster
   const readyBrokers = members.filter(
     (n) => n.roles.includes("broker") && !n.removing && nodeReady(n),
   ).length;
-  const recorded = update.operation === null ? undefined : (update.operation ?? base.operation);
-  // The summary is always recomputed from the operation, never trusted as written.
-  const operation = recorded ? withSummary(recorded) : undefined;
+  const operation = nextOperation(update.operation, base.operation);
   const allOnImage =
     members.length > 0 &&
     members.every((n) => pods.get(n.id)?.spec?.containers?.[0]?.image === image(c));
@@ -100,21 +104,7 @@ export function buildStatus(c: KafkaCluster, inputs: StatusInputs): KafkaCluster
     });
   }
 
-  if (operation) {
-    set({
-      type: "Progressing",
-      status: "True",
-      reason: operation.type,
-      message: operation.waitingFor ?? operation.reason,
-    });
-  } else {
-    set({
-      type: "Progressing",
-      status: "False",
-      reason: "Idle",
-      message: "no operation in progress",
-    });
-  }
+  set(progressingCondition(operation));
 
   if (!update.invalid) {
     const notReady = nodes.filter((n) => !n.ready && !n.removing).map((n) => n.id);

@@ -2,24 +2,28 @@
  * Act-layer tests of the ZooKeeperEnsemble pipeline: the real
  * `reconcileEnsemble` with its two ports faked (the API server, and
  * ZooKeeper), driven reconcile by reconcile. Every reconcile builds a new
- * scope from what the fake API server holds, as a restarted operator would;
- * `dieBefore` kills the operator in the middle of one.
+ * scope from what the fake API server (`@ballast/stateful/testing`) holds,
+ * as a restarted operator would; `killBefore` kills the operator in the
+ * middle of one.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Operation, PodLike } from "@ballast/stateful";
+import type { KubeWrite } from "@ballast/stateful/testing";
 import type { ZooKeeperEnsemble } from "../api.ts";
 import {
   ensembleObject,
-  FakeApiServer,
   FakeZooKeeper,
-  Killed,
+  type ReconfigCall,
   reconcileOnce,
-  type Write,
+  type ZooKeeperWorld,
+  zooKeeperWorld,
 } from "./_act-world.ts";
 
+type Call = KubeWrite | ReconfigCall;
+
 interface Run {
-  api: FakeApiServer;
+  api: ZooKeeperWorld;
   zk: FakeZooKeeper;
   ensemble(): ZooKeeperEnsemble;
   operation(): Operation | undefined;
@@ -32,8 +36,8 @@ function condition(e: ZooKeeperEnsemble, type: string) {
 }
 
 async function readyEnsemble(replicas: 1 | 3 | 5 | 7 = 3): Promise<Run> {
-  const api = new FakeApiServer();
-  api.save(ensembleObject({ replicas }));
+  const api = zooKeeperWorld();
+  api.put(ensembleObject({ replicas }));
   const zk = new FakeZooKeeper(
     api,
     Array.from({ length: replicas }, (_, i) => i + 1),
@@ -41,26 +45,18 @@ async function readyEnsemble(replicas: 1 | 3 | 5 | 7 = 3): Promise<Run> {
   const run: Run = {
     api,
     zk,
-    ensemble: () => api.find("ZooKeeperEnsemble", "zk") as ZooKeeperEnsemble,
+    ensemble: () => api.get("ZooKeeperEnsemble", "zk") as ZooKeeperEnsemble,
     operation: () => run.ensemble().status?.operation,
     async until(done, max = 80, between = () => {}) {
-      for (let i = 0; i < max; i++) {
-        if (done()) return;
-        try {
-          await reconcileOnce(api, zk);
-        } catch (err) {
-          if (!(err instanceof Killed)) throw err;
-        }
-        api.startPods();
-        between();
-      }
-      assert.fail(
-        `not done after ${max} reconciles; status: ${JSON.stringify(run.ensemble().status)}`,
-      );
+      await api.reconcileUntil(done, () => reconcileOnce(api, zk), {
+        max,
+        between,
+        describe: () => `status: ${JSON.stringify(run.ensemble().status)}`,
+      });
     },
   };
   await run.until(() => condition(run.ensemble(), "Ready")?.status === "True" && !run.operation());
-  api.writes.length = 0;
+  api.calls.length = 0;
   return run;
 }
 
@@ -70,21 +66,33 @@ function changeSpec(run: Run, spec: Partial<ZooKeeperEnsemble["spec"]>): void {
   e.metadata.generation = (e.metadata.generation ?? 1) + 1;
 }
 
-function reconfigs(writes: readonly Write[]): string[] {
-  return writes.flatMap((w) => (w.op === "reconfig" ? [`${w.change.kind} ${w.change.id}`] : []));
+function reconfigs(calls: readonly Call[]): string[] {
+  return calls.flatMap((w) => (w.verb === "reconfig" ? [`${w.change.kind} ${w.change.id}`] : []));
 }
 
-function podUids(api: FakeApiServer): Map<string, string> {
+/** The roll's `current` as the last status write before each pod deletion recorded it. */
+function recordedBeforeDeletes(calls: readonly Call[]): (number | undefined)[] {
+  const out: (number | undefined)[] = [];
+  let last: Operation | undefined;
+  for (const call of calls) {
+    if (call.verb === "applyStatus") last = call.operation;
+    if (call.verb === "delete" && call.kind === "Pod")
+      out.push(last?.type === "Roll" ? last.current : undefined);
+  }
+  return out;
+}
+
+function podUids(api: ZooKeeperWorld): Map<string, string> {
   return new Map(api.list("Pod").map((p) => [p.metadata.name ?? "", p.metadata.uid ?? ""]));
 }
 
 test("bring-up records ids 1–3 before any pod exists, and each pod's myid is its member id", async () => {
-  const api = new FakeApiServer();
-  api.save(ensembleObject());
+  const api = zooKeeperWorld();
+  api.put(ensembleObject());
   const zk = new FakeZooKeeper(api, [1, 2, 3]);
   await reconcileOnce(api, zk);
   assert.deepEqual(
-    (api.find("ZooKeeperEnsemble", "zk") as ZooKeeperEnsemble).status?.members?.map((m) => m.id),
+    (api.get("ZooKeeperEnsemble", "zk") as ZooKeeperEnsemble).status?.members?.map((m) => m.id),
     [1, 2, 3],
   );
   assert.equal(api.list("Pod").length, 0, "ids are recorded first");
@@ -106,42 +114,26 @@ test("a config roll restarts followers first and the leader last, each recorded 
   const run = await readyEnsemble();
   run.zk.leader = 2;
   changeSpec(run, { config: { maxClientCnxns: 100 } });
-  const leaderAtDelete: (number | undefined)[] = [];
-  let current: unknown;
-  const recorded: unknown[] = [];
-  const origin = run.api.log.bind(run.api);
-  run.api.log = (w) => {
-    origin(w);
-    if (w.op === "status")
-      current =
-        (w.operation as Operation | undefined)?.type === "Roll"
-          ? (w.operation as { current?: number }).current
-          : undefined;
-    if (w.op === "delete" && w.kind === "Pod") {
-      leaderAtDelete.push(run.zk.leader);
-      recorded.push(current);
-    }
-  };
-  await run.until(() => run.api.deletions("Pod").length === 3 && !run.operation());
-  assert.deepEqual(run.api.deletions("Pod"), ["Pod/zk-1", "Pod/zk-3", "Pod/zk-2"]);
+  await run.until(() => run.api.deleted("Pod").length === 3 && !run.operation());
+  assert.deepEqual(run.api.deleted("Pod"), ["Pod/zk-1", "Pod/zk-3", "Pod/zk-2"]);
   assert.deepEqual(
-    recorded,
+    recordedBeforeDeletes(run.api.calls),
     [1, 3, 2],
     "each member recorded as current before its pod is deleted",
   );
-  assert.deepEqual(reconfigs(run.api.writes), [], "a roll changes no membership");
+  assert.deepEqual(reconfigs(run.api.calls), [], "a roll changes no membership");
 });
 
 test("a roll restarts nothing while the member restarted last is not synced, and says so", async () => {
   const run = await readyEnsemble();
   changeSpec(run, { config: { maxClientCnxns: 100 } });
-  await run.until(() => run.api.deletions("Pod").length === 1);
+  await run.until(() => run.api.deleted("Pod").length === 1);
   run.zk.syncing.add(2);
   for (let i = 0; i < 6; i++) {
     await reconcileOnce(run.api, run.zk);
     run.api.startPods();
   }
-  assert.deepEqual(run.api.deletions("Pod"), ["Pod/zk-2"], "no second member went down");
+  assert.deepEqual(run.api.deleted("Pod"), ["Pod/zk-2"], "no second member went down");
   const op = run.operation();
   assert.equal(op?.type, "Roll");
   assert.match(
@@ -150,21 +142,21 @@ test("a roll restarts nothing while the member restarted last is not synced, and
   );
   assert.equal(condition(run.ensemble(), "Progressing")?.status, "True");
   run.zk.syncing.delete(2);
-  await run.until(() => run.api.deletions("Pod").length === 2);
+  await run.until(() => run.api.deleted("Pod").length === 2);
 });
 
 test("a roll whose operator died between the status write and the delete deletes that pod, and only it", async () => {
   const run = await readyEnsemble();
   changeSpec(run, { config: { maxClientCnxns: 100 } });
-  run.api.dieBefore = (w) => w.op === "delete" && w.kind === "Pod";
+  run.api.killBefore = (w) => w.verb === "delete" && w.kind === "Pod";
   await run.until(() => {
     const op = run.operation();
     return op?.type === "Roll" && op.current !== undefined;
   });
-  assert.deepEqual(run.api.deletions("Pod"), []);
+  assert.deepEqual(run.api.deleted("Pod"), []);
   const op = run.operation();
-  await run.until(() => run.api.deletions("Pod").length === 1);
-  assert.deepEqual(run.api.deletions("Pod"), [`Pod/zk-${op?.type === "Roll" ? op.current : "?"}`]);
+  await run.until(() => run.api.deleted("Pod").length === 1);
+  assert.deepEqual(run.api.deleted("Pod"), [`Pod/zk-${op?.type === "Roll" ? op.current : "?"}`]);
 });
 
 test("scale 3 → 7 in one step adds one voter per reconfig, in id order, restarting no member, and status says so", async () => {
@@ -180,7 +172,7 @@ test("scale 3 → 7 in one step adds one voter per reconfig, in id order, restar
       if (op?.type === "ScaleUp" && op.waitingFor) seen.push(op.waitingFor);
     },
   );
-  assert.deepEqual(reconfigs(run.api.writes), ["add 4", "add 5", "add 6", "add 7"]);
+  assert.deepEqual(reconfigs(run.api.calls), ["add 4", "add 5", "add 6", "add 7"]);
   assert.ok(
     seen.some((w) => /one voter at a time: 4, 5, 6, 7/.test(w)),
     `status said one at a time: ${seen.join(" | ")}`,
@@ -201,17 +193,17 @@ test("scale 5 → 3 removes voters 5 then 4 by reconfig before stopping their po
     () => {
       // The operator dies before a few of the writes; every reconcile starts from status anyway.
       if (kills < 3)
-        run.api.dieBefore = (w) => {
-          if (w.op !== "delete" && w.op !== "status") return false;
+        run.api.killBefore = (w) => {
+          if (w.verb !== "delete" && w.verb !== "applyStatus") return false;
           kills++;
           return true;
         };
     },
   );
-  const order = run.api.writes.flatMap((w) =>
-    w.op === "reconfig"
+  const order = run.api.calls.flatMap((w) =>
+    w.verb === "reconfig"
       ? [`reconfig ${w.change.kind} ${w.change.id}`]
-      : w.op === "delete"
+      : w.verb === "delete"
         ? [`delete ${w.kind}/${w.name}`]
         : [],
   );
@@ -231,7 +223,7 @@ test("scale 5 → 3 → 5 gives ids 4 and 5 back on new volumes, added again by 
   const run = await readyEnsemble(5);
   changeSpec(run, { replicas: 3 });
   await run.until(() => run.ensemble().status?.members?.length === 3 && !run.operation());
-  const oldClaim = run.api.find("PersistentVolumeClaim", "data-zk-4");
+  const oldClaim = run.api.get("PersistentVolumeClaim", "data-zk-4");
   assert.equal(oldClaim, undefined, "the claim went once the ensemble no longer listed member 4");
   changeSpec(run, { replicas: 5 });
   await run.until(() => run.zk.voters.length === 5 && !run.operation());
@@ -239,15 +231,15 @@ test("scale 5 → 3 → 5 gives ids 4 and 5 back on new volumes, added again by 
     run.ensemble().status?.members?.map((m) => m.id),
     [1, 2, 3, 4, 5],
   );
-  assert.deepEqual(reconfigs(run.api.writes).slice(-2), ["add 4", "add 5"]);
-  assert.ok(run.api.find("PersistentVolumeClaim", "data-zk-4"), "a new claim for member 4");
+  assert.deepEqual(reconfigs(run.api.calls).slice(-2), ["add 4", "add 5"]);
+  assert.ok(run.api.get("PersistentVolumeClaim", "data-zk-4"), "a new claim for member 4");
 });
 
 test("quorum loss is reported as Degraded, members come back with their ids and volumes, and membership is not rewritten", async () => {
   const run = await readyEnsemble();
   const claims = run.api.list("PersistentVolumeClaim").map((c) => c.metadata.uid);
   // Two members' nodes go: their pods vanish and nothing runs them.
-  for (const name of ["zk-1", "zk-2"]) run.api.store.delete(`Pod/${name}`);
+  for (const name of ["zk-1", "zk-2"]) run.api.remove("Pod", name);
   await reconcileOnce(run.api, run.zk);
   const degraded = condition(run.ensemble(), "Degraded");
   assert.equal(degraded?.reason, "QuorumLost");
@@ -270,7 +262,7 @@ test("quorum loss is reported as Degraded, members come back with their ids and 
   );
   run.api.startPods();
   await run.until(() => condition(run.ensemble(), "Ready")?.status === "True");
-  assert.deepEqual(reconfigs(run.api.writes), []);
+  assert.deepEqual(reconfigs(run.api.calls), []);
   assert.deepEqual(run.zk.voters, [1, 2, 3]);
   assert.equal(condition(run.ensemble(), "Degraded")?.status, "False");
 });
@@ -280,7 +272,7 @@ test("a scale-down waits without a quorum instead of removing anyone", async () 
   run.zk.crashed = new Set([1, 2, 3]);
   changeSpec(run, { replicas: 3 });
   for (let i = 0; i < 5; i++) await reconcileOnce(run.api, run.zk);
-  assert.deepEqual(reconfigs(run.api.writes), []);
-  assert.deepEqual(run.api.deletions(), []);
+  assert.deepEqual(reconfigs(run.api.calls), []);
+  assert.deepEqual(run.api.deleted(), []);
   assert.match(run.operation()?.waitingFor ?? "", /no quorum/);
 });

@@ -1,26 +1,16 @@
 /**
- * One reconcile of one ZooKeeperEnsemble: what every step reads (the
- * ensemble as read fresh, its pods by member id, what ZooKeeper reported)
- * and the two ways a step writes (status, events). Each step of the
- * pipeline is a function in its own file taking this scope; the scope
- * itself decides nothing.
+ * One reconcile of one ZooKeeperEnsemble, on the shared `MemberSetScope`
+ * (the ensemble as read fresh, its pods by member id, status and events):
+ * what ZooKeeper adds is what it reported, how a member is reached, and the
+ * member list's shape in status. Each step of the pipeline is a function in
+ * its own file taking this scope; the scope itself decides nothing.
  */
 import type { ControllerContext, EventRecorder } from "@ballast/runtime";
-import {
-  type Member,
-  type MemberSetIO,
-  type Operation,
-  type PodLike,
-  podsByMember,
-} from "@ballast/stateful";
+import { type Member, MemberSetScope, type Operation } from "@ballast/stateful";
 import type { MemberAddress, ZooKeeperPort } from "../admin/port.ts";
-import {
-  ZooKeeperEnsemble as Kind,
-  type ZooKeeperEnsemble,
-  type ZooKeeperEnsembleStatus,
-} from "../api.ts";
+import type { ZooKeeperEnsemble, ZooKeeperEnsembleStatus } from "../api.ts";
 import type { EnsembleObservation } from "../plan/state.ts";
-import { labels, namespaceOf } from "../resources.ts";
+import { labels } from "../resources.ts";
 import { buildStatus, type StatusUpdate } from "./status.ts";
 
 export interface EnsembleControllerDeps {
@@ -35,16 +25,13 @@ export interface EnsembleControllerDeps {
   now?: () => Date;
 }
 
-const Pod = { apiVersion: "v1", kind: "Pod" } as const;
-
-export class EnsembleScope {
-  readonly e: ZooKeeperEnsemble;
-  readonly ctx: ControllerContext<ZooKeeperEnsemble>;
+export class EnsembleScope extends MemberSetScope<
+  ZooKeeperEnsemble,
+  ZooKeeperEnsembleStatus,
+  StatusUpdate,
+  Member
+> {
   readonly deps: EnsembleControllerDeps;
-  readonly namespace: string;
-  readonly busyMs: number;
-  readonly idleMs: number;
-  readonly pods: ReadonlyMap<number, PodLike>;
   /** What ZooKeeper reported this reconcile (set by the observe step). */
   observation: EnsembleObservation | undefined;
 
@@ -53,25 +40,23 @@ export class EnsembleScope {
     ctx: ControllerContext<ZooKeeperEnsemble>,
     deps: EnsembleControllerDeps,
   ) {
-    this.e = e;
-    this.ctx = ctx;
+    super(e, ctx, {
+      memberLabel: labels.memberId,
+      events: deps.events,
+      busyRequeueMs: deps.busyRequeueMs,
+      idleRequeueMs: deps.idleRequeueMs,
+      now: deps.now,
+    });
     this.deps = deps;
-    this.namespace = namespaceOf(e);
-    this.busyMs = deps.busyRequeueMs ?? 2000;
-    this.idleMs = deps.idleRequeueMs ?? 30_000;
-    this.pods = podsByMember(ctx.owned<PodLike>(Pod), labels.memberId);
+  }
+
+  /** The ensemble (the scope's owner). */
+  get e(): ZooKeeperEnsemble {
+    return this.owner;
   }
 
   get status(): ZooKeeperEnsembleStatus {
-    return this.e.status ?? {};
-  }
-
-  get operation(): Operation | undefined {
-    return this.status.operation;
-  }
-
-  now(): Date {
-    return this.deps.now?.() ?? new Date();
+    return this.owner.status ?? {};
   }
 
   /** The member list recorded in status (undefined before the first one is). */
@@ -95,41 +80,21 @@ export class EnsembleScope {
     return { id, host, pod: { namespace: this.namespace, name: pod.metadata.name ?? "" } };
   }
 
-  async writeStatus(update: StatusUpdate): Promise<void> {
-    const status = buildStatus(this.e, {
+  protected buildStatus(update: StatusUpdate): ZooKeeperEnsembleStatus | undefined {
+    return buildStatus(this.e, {
       pods: this.pods,
       observation: this.observation,
       update,
       now: this.now(),
     });
-    if (!status) return;
-    await this.ctx.client.applyStatus(
-      {
-        apiVersion: Kind.apiVersion,
-        kind: Kind.kind,
-        metadata: { name: this.e.metadata.name ?? "", namespace: this.namespace },
-        status,
-      },
-      { force: true, signal: this.ctx.signal },
-    );
-    // Later steps of this reconcile see what was written.
-    (this.e as { status?: ZooKeeperEnsembleStatus }).status = status;
   }
 
-  event(reason: string, action: string, note: string, type: "Normal" | "Warning" = "Normal"): void {
-    this.deps.events?.event(this.e, { type, reason, action, note });
+  protected membersUpdate(members: readonly Member[], operation: Operation | null): StatusUpdate {
+    return { members, operation };
   }
 
-  /** The shared state machines' view of this scope. */
-  io(): MemberSetIO<Member> & { namespace: string } {
-    return {
-      ctx: this.ctx,
-      namespace: this.namespace,
-      busyRequeueMs: this.busyMs,
-      record: (operation) => this.writeStatus({ operation }),
-      recordMembers: (members, operation) => this.writeStatus({ members, operation }),
-      event: (e) => this.event(e.reason, e.action, e.note),
-    };
+  protected operationUpdate(operation: Operation | null): StatusUpdate {
+    return { operation };
   }
 }
 

@@ -9,7 +9,13 @@
  * their ids and data and changes nothing else, and the message says so.
  */
 import { type ConditionUpdate, setCondition, statusEqual } from "@ballast/runtime";
-import { type Member, type Operation, type PodLike, withSummary } from "@ballast/stateful";
+import {
+  type Member,
+  nextOperation,
+  type Operation,
+  type PodLike,
+  progressingCondition,
+} from "@ballast/stateful";
 import type { ZooKeeperEnsemble, ZooKeeperEnsembleStatus } from "../api.ts";
 import { type EnsembleObservation, majority, serving } from "../plan/state.ts";
 import { connectString, image, names } from "../resources.ts";
@@ -56,9 +62,7 @@ export function buildStatus(
     };
   });
   const readyMembers = members.filter((m) => m.ready && !m.removing).length;
-  const recorded = update.operation === null ? undefined : (update.operation ?? base.operation);
-  // The summary is always recomputed from the operation, never trusted as written.
-  const operation = recorded ? withSummary(recorded) : undefined;
+  const operation = nextOperation(update.operation, base.operation);
   const allOnImage =
     members.length > 0 &&
     members.every((m) => pods.get(m.id)?.spec?.containers?.[0]?.image === image(e));
@@ -91,21 +95,7 @@ export function buildStatus(
     });
   }
 
-  if (operation) {
-    set({
-      type: "Progressing",
-      status: "True",
-      reason: operation.type,
-      message: operation.waitingFor ?? operation.reason,
-    });
-  } else {
-    set({
-      type: "Progressing",
-      status: "False",
-      reason: "Idle",
-      message: "no operation in progress",
-    });
-  }
+  set(progressingCondition(operation));
 
   const active = members.filter((m) => !m.removing);
   const notReady = active.filter((m) => !m.ready).map((m) => m.id);
