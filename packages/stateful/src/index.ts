@@ -31,6 +31,12 @@
  * Plans are pure and property-tested; the `actOn*` functions are thin and
  * return a `StepResult`: an `Action` to return now, or "continue".
  */
+export { ComputeResources, MemberStorage, Quantity } from "./api/schemas.ts";
+export {
+  type MemberSetControllerSpec,
+  memberSetController,
+  memberSetOwnedKinds,
+} from "./controller/controller.ts";
 export { assignIds, type MemberId } from "./members/ids.ts";
 export {
   activeMembers,
@@ -109,4 +115,5 @@ export {
 export { actOnScaleUp, type ScaleUpHooks } from "./scale/scale-up.ts";
 export { MemberSetScope, type MemberSetStatus, type ScopeOptions } from "./scope/scope.ts";
 export { drifted, exactMaps, holdsFields } from "./sync/drift.ts";
+export { type MemberObjects, syncMembers } from "./sync/members.ts";
 export { applyDrifted, createIfMissing } from "./sync/sync.ts";

@@ -9,18 +9,16 @@
  * refused by the controllers in a condition.
  */
 import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
-import { memberSetNameRule, OperationStatus } from "@ballast/stateful";
+import {
+  ComputeResources,
+  MemberStorage,
+  memberSetNameRule,
+  OperationStatus,
+} from "@ballast/stateful";
 import Type from "typebox";
 
 export const group = "ballast.dev";
 export const version = "v1alpha1";
-
-const quantity = (description: string) =>
-  Type.String({
-    description,
-    pattern: "^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$",
-    maxLength: 32,
-  });
 
 /** Broker configuration values: Kafka reads every value as text; numbers are accepted unquoted. */
 const configMap = (description: string) =>
@@ -29,17 +27,7 @@ const configMap = (description: string) =>
     maxProperties: 256,
   });
 
-const resources = Type.Object(
-  {
-    requests: Type.Optional(
-      Type.Record(Type.String(), quantity("e.g. cpu: 500m, memory: 1Gi"), { maxProperties: 8 }),
-    ),
-    limits: Type.Optional(
-      Type.Record(Type.String(), quantity("e.g. memory: 2Gi"), { maxProperties: 8 }),
-    ),
-  },
-  { description: "Compute resources of each Kafka container." },
-);
+const resources = ComputeResources("Compute resources of each Kafka container.");
 
 const zoneKey = "topology.kubernetes.io/zone";
 const regionKey = "topology.kubernetes.io/region";
@@ -104,27 +92,11 @@ export const KafkaCluster = defineResource({
           ],
         },
       ),
-      storage: Type.Object(
-        {
-          size: quantity("Size of each node's data volume, e.g. 10Gi."),
-          storageClassName: Type.Optional(
-            Type.String({
-              description: "StorageClass of the data volumes. @default the cluster's default",
-              minLength: 1,
-              maxLength: 253,
-            }),
-          ),
-        },
-        {
-          description: "Each node's data volume (a PersistentVolumeClaim kept across restarts).",
-          "x-kubernetes-validations": [
-            {
-              rule: "!has(oldSelf.storageClassName) ? !has(self.storageClassName) : has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName",
-              message: "storage.storageClassName cannot change once the cluster exists",
-            },
-          ],
-        },
-      ),
+      storage: MemberStorage({
+        size: "Size of each node's data volume, e.g. 10Gi.",
+        description: "Each node's data volume (a PersistentVolumeClaim kept across restarts).",
+        what: "the cluster",
+      }),
       config: Type.Optional(
         configMap(
           "Cluster-wide broker configuration, e.g. min.insync.replicas: 2. Keys Kafka can change at runtime are applied without a restart; the others roll the cluster. Per-node keys (node.id, listeners, log.dirs, broker.rack, ...) are set by the operator.",

@@ -10,7 +10,12 @@
  * source cannot serve) becomes a Degraded condition.
  */
 import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
-import { memberSetNameRule, OperationStatus } from "@ballast/stateful";
+import {
+  ComputeResources,
+  MemberStorage,
+  memberSetNameRule,
+  OperationStatus,
+} from "@ballast/stateful";
 import Type from "typebox";
 
 export const group = "ballast.dev";
@@ -38,24 +43,7 @@ export const ownedConfigKeys = [
   "quorumListenOnAllIPs",
 ] as const;
 
-const quantity = (description: string) =>
-  Type.String({
-    description,
-    pattern: "^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$",
-    maxLength: 32,
-  });
-
-const resources = Type.Object(
-  {
-    requests: Type.Optional(
-      Type.Record(Type.String(), quantity("e.g. cpu: 250m, memory: 512Mi"), { maxProperties: 8 }),
-    ),
-    limits: Type.Optional(
-      Type.Record(Type.String(), quantity("e.g. memory: 1Gi"), { maxProperties: 8 }),
-    ),
-  },
-  { description: "Compute resources of each ZooKeeper container." },
-);
+const resources = ComputeResources("Compute resources of each ZooKeeper container.");
 
 const ownedList = ownedConfigKeys.map((k) => `'${k}'`).join(", ");
 
@@ -87,30 +75,12 @@ export const ZooKeeperEnsemble = defineResource({
         "How many voting members: 1, 3, 5 or 7 (an even count adds no fault tolerance). A change is carried out one member at a time by dynamic reconfiguration; status.operation says which member is being added or removed.",
       enum: [1, 3, 5, 7],
     }),
-    storage: Type.Object(
-      {
-        size: quantity(
-          "Size of each member's data volume (snapshots, transaction log, myid and the dynamic configuration), e.g. 1Gi.",
-        ),
-        storageClassName: Type.Optional(
-          Type.String({
-            description: "StorageClass of the data volumes. @default the cluster's default",
-            minLength: 1,
-            maxLength: 253,
-          }),
-        ),
-      },
-      {
-        description:
-          "Each member's data volume: a PersistentVolumeClaim kept across restarts, deleted only once the ensemble no longer lists the member.",
-        "x-kubernetes-validations": [
-          {
-            rule: "!has(oldSelf.storageClassName) ? !has(self.storageClassName) : has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName",
-            message: "storage.storageClassName cannot change once the ensemble exists",
-          },
-        ],
-      },
-    ),
+    storage: MemberStorage({
+      size: "Size of each member's data volume (snapshots, transaction log, myid and the dynamic configuration), e.g. 1Gi.",
+      description:
+        "Each member's data volume: a PersistentVolumeClaim kept across restarts, deleted only once the ensemble no longer lists the member.",
+      what: "the ensemble",
+    }),
     config: Type.Optional(
       Type.Record(Type.String({ minLength: 1, maxLength: 253 }), IntOrString(), {
         description: `Extra zoo.cfg settings, e.g. tickTime: 2000, maxClientCnxns: 100. A change rolls the ensemble. Keys the operator owns (${ownedConfigKeys.join(", ")}, server.N, group.N, weight.N) are refused.`,

@@ -4,9 +4,9 @@
  * partition moves) per reconcile, each recorded in `.status` BEFORE it is
  * taken, so an operator killed at any line resumes where it was.
  *
- * The cluster is read fresh from the API server, not from the cache: a
- * decision to restart a broker must not rest on a copy that has not yet
- * seen the last status write.
+ * The cluster is read fresh from the API server, not from the cache
+ * (stateful's memberSetController): a decision to restart a broker must not
+ * rest on a copy that has not yet seen the last status write.
  *
  * Why this order:
  * 1. Validate: a spec that cannot be acted on changes nothing.
@@ -27,14 +27,8 @@
  * 11. Status, when nothing else wrote it.
  */
 import { randomBytes } from "node:crypto";
-import {
-  Action,
-  type ControllerOptions,
-  controller,
-  isNotFound,
-  type KubeClient,
-} from "@ballast/runtime";
-import { recordMembership } from "@ballast/stateful";
+import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
+import { memberSetController, recordMembership } from "@ballast/stateful";
 import { KafkaCluster } from "../api.ts";
 import { validateUserConfig } from "../plan/config.ts";
 import { userConfig } from "../resources.ts";
@@ -48,46 +42,35 @@ import { type ClusterControllerDeps, ClusterScope } from "./scope.ts";
 
 export type { ClusterControllerDeps } from "./scope.ts";
 
-const Pod = { apiVersion: "v1", kind: "Pod" } as const;
-const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
-const Service = { apiVersion: "v1", kind: "Service" } as const;
-const Budget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget" } as const;
-
 export function kafkaClusterController(
   client: KubeClient,
   deps: ClusterControllerDeps,
   options: ControllerOptions = {},
 ) {
-  return controller(client, KafkaCluster)
-    .owns(Pod)
-    .owns(ConfigMap)
-    .owns(Service)
-    .owns(Budget)
-    .withOptions({ name: "kafkacluster", maxConcurrentReconciles: 2, ...options })
-    .build(async (ref, ctx) => {
-      if (!ctx.object) {
+  return memberSetController(
+    client,
+    KafkaCluster,
+    {
+      name: "kafkacluster",
+      deleted: async (ref) => {
         await deps.admins.reset(`${ref.namespace}/${ref.name}`);
         deps.metrics?.forget(ref.namespace ?? "default", ref.name);
-        return Action.done();
-      }
-      let live: KafkaCluster;
-      try {
-        live = await ctx.client.get<KafkaCluster>(KafkaCluster, ref, { signal: ctx.signal });
-      } catch (err) {
-        if (isNotFound(err)) return Action.done();
-        throw err;
-      }
-      const scope = new ClusterScope(live, ctx, deps);
-      try {
-        return await reconcileCluster(scope);
-      } catch (err) {
-        // A Kafka error may mean a stale connection: the next reconcile reconnects.
-        if (isKafkaError(err)) await deps.admins.reset(scope.key);
-        throw err;
-      } finally {
-        deps.metrics?.record(scope.c, scope.facts.observation);
-      }
-    });
+      },
+      reconcile: async (live, ctx) => {
+        const scope = new ClusterScope(live, ctx, deps);
+        try {
+          return await reconcileCluster(scope);
+        } catch (err) {
+          // A Kafka error may mean a stale connection: the next reconcile reconnects.
+          if (isKafkaError(err)) await deps.admins.reset(scope.key);
+          throw err;
+        } finally {
+          deps.metrics?.record(scope.c, scope.facts.observation);
+        }
+      },
+    },
+    options,
+  );
 }
 
 /** The pipeline; see the module comment for why the steps come in this order. */

@@ -11,7 +11,7 @@
  * A pod is created with the configuration it starts with recorded on it, so
  * later diffs know what it runs.
  */
-import { applyDrifted, createIfMissing, needsPod } from "@ballast/stateful";
+import { syncMembers } from "@ballast/stateful";
 import {
   bootstrapService,
   claim,
@@ -23,32 +23,20 @@ import {
 import type { MemberNode } from "./membership.ts";
 import type { ClusterScope } from "./scope.ts";
 
-const Service = { apiVersion: "v1", kind: "Service" } as const;
-const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
-const Budget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget" } as const;
-
 /** True when it created a pod (the cluster is looked at again sooner). */
-export async function syncObjects(s: ClusterScope, nodes: readonly MemberNode[]): Promise<boolean> {
-  await applyDrifted(
-    s.ctx,
-    [
+export function syncObjects(s: ClusterScope, nodes: readonly MemberNode[]): Promise<boolean> {
+  const clusterId = s.status.clusterId ?? "";
+  return syncMembers(s.ctx, {
+    shared: [
       headlessService(s.c),
       bootstrapService(s.c),
       disruptionBudget(s.c, nodes),
       configMap(s.c, nodes),
     ],
-    [...s.ctx.owned(Service), ...s.ctx.owned(Budget), ...s.ctx.owned(ConfigMap)],
-  );
-  let created = false;
-  const clusterId = s.status.clusterId ?? "";
-  for (const node of nodes) {
-    if (s.pods.has(node.id) || !needsPod(node, s.operation)) continue;
-    await createIfMissing(s.ctx, claim(s.c, node.id));
-    const made = await createIfMissing(
-      s.ctx,
-      pod(s.c, node, nodes, { clusterId, appliedConfig: s.desiredConfig() }),
-    );
-    created ||= made === "created";
-  }
-  return created;
+    members: nodes,
+    pods: s.pods,
+    operation: s.operation,
+    claim: (node) => claim(s.c, node.id),
+    pod: (node) => pod(s.c, node, nodes, { clusterId, appliedConfig: s.desiredConfig() }),
+  });
 }

@@ -23,14 +23,8 @@
  * 7. Status, when nothing else wrote it. Quorum loss is reported there
  *    (Degraded); membership is never rewritten to "fix" it.
  */
-import {
-  Action,
-  type ControllerOptions,
-  controller,
-  isNotFound,
-  type KubeClient,
-} from "@ballast/runtime";
-import { recordMembership } from "@ballast/stateful";
+import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
+import { memberSetController, recordMembership } from "@ballast/stateful";
 import { ZooKeeperEnsemble } from "../api.ts";
 import { planMembership } from "./membership.ts";
 import { syncObjects } from "./objects.ts";
@@ -41,35 +35,20 @@ import { type EnsembleControllerDeps, EnsembleScope } from "./scope.ts";
 
 export type { EnsembleControllerDeps } from "./scope.ts";
 
-const Pod = { apiVersion: "v1", kind: "Pod" } as const;
-const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
-const Service = { apiVersion: "v1", kind: "Service" } as const;
-const Budget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget" } as const;
-
 export function zooKeeperEnsembleController(
   client: KubeClient,
   deps: EnsembleControllerDeps,
   options: ControllerOptions = {},
 ) {
-  return controller(client, ZooKeeperEnsemble)
-    .owns(Pod)
-    .owns(ConfigMap)
-    .owns(Service)
-    .owns(Budget)
-    .withOptions({ name: "zookeeperensemble", maxConcurrentReconciles: 2, ...options })
-    .build(async (ref, ctx) => {
-      if (!ctx.object) return Action.done();
-      let live: ZooKeeperEnsemble;
-      try {
-        live = await ctx.client.get<ZooKeeperEnsemble>(ZooKeeperEnsemble, ref, {
-          signal: ctx.signal,
-        });
-      } catch (err) {
-        if (isNotFound(err)) return Action.done();
-        throw err;
-      }
-      return reconcileEnsemble(new EnsembleScope(live, ctx, deps));
-    });
+  return memberSetController(
+    client,
+    ZooKeeperEnsemble,
+    {
+      name: "zookeeperensemble",
+      reconcile: (live, ctx) => reconcileEnsemble(new EnsembleScope(live, ctx, deps)),
+    },
+    options,
+  );
 }
 
 /** The pipeline; see the module comment for why the steps come in this order. */

@@ -13,7 +13,7 @@
  * observed plus itself: it joins as a non-voting follower until the
  * scale-up adds it by reconfig.
  */
-import { applyDrifted, createIfMissing, type Member, needsPod } from "@ballast/stateful";
+import { type Member, syncMembers } from "@ballast/stateful";
 import {
   claim,
   clientService,
@@ -24,31 +24,22 @@ import {
 } from "../resources.ts";
 import type { EnsembleScope } from "./scope.ts";
 
-const Service = { apiVersion: "v1", kind: "Service" } as const;
-const ConfigMap = { apiVersion: "v1", kind: "ConfigMap" } as const;
-const Budget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget" } as const;
-
 /** True when it created a pod (the ensemble is looked at again sooner). */
-export async function syncObjects(s: EnsembleScope, members: readonly Member[]): Promise<boolean> {
-  await applyDrifted(
-    s.ctx,
-    [
+export function syncObjects(s: EnsembleScope, members: readonly Member[]): Promise<boolean> {
+  const initial = initialServers(s, members);
+  return syncMembers(s.ctx, {
+    shared: [
       configMap(s.e),
       headlessService(s.e),
       clientService(s.e),
       disruptionBudget(s.e, members.length),
     ],
-    [...s.ctx.owned(ConfigMap), ...s.ctx.owned(Service), ...s.ctx.owned(Budget)],
-  );
-  const initial = initialServers(s, members);
-  let created = false;
-  for (const member of members) {
-    if (s.pods.has(member.id) || !needsPod(member, s.operation)) continue;
-    await createIfMissing(s.ctx, claim(s.e, member.id));
-    const made = await createIfMissing(s.ctx, pod(s.e, member.id, initial));
-    created ||= made === "created";
-  }
-  return created;
+    members,
+    pods: s.pods,
+    operation: s.operation,
+    claim: (member) => claim(s.e, member.id),
+    pod: (member) => pod(s.e, member.id, initial),
+  });
 }
 
 /**
