@@ -34,6 +34,12 @@ function parseTag(tag: string): string {
   return `${match[1]}.${match[2]}.${match[3]}`;
 }
 
+/** Whether release `version` (x.y.z) manages jline 3 (org.jline) rather than jline 2. */
+export function usesJline3(version: string): boolean {
+  const [major = 0, minor = 0, patch = 0] = version.split(".").map(Number);
+  return major > 3 || (major === 3 && (minor > 9 || (minor === 9 && patch >= 5)));
+}
+
 export const zookeeper: ImageSpec = {
   names: ["zookeeper"],
   describe: "Apache ZooKeeper 3.8+ from its Maven Central jars, run by the host's Java",
@@ -52,10 +58,10 @@ export const zookeeper: ImageSpec = {
         // zookeeper-prometheus-metrics is not served by the registry here; nothing enables it by default.
         dependency("ch.qos.logback", "logback-classic"),
         dependency("commons-cli", "commons-cli"),
-        // The CLI's line editor: jline 2 (jline:jline) up to 3.8, jline 3 (org.jline) from 3.9.
-        Number(version.split(".")[1]) >= 9
-          ? dependency("org.jline", "jline")
-          : dependency("jline", "jline"),
+        // The CLI's line editor, as the parent pom manages it: jline 2
+        // (jline:jline 2.14.6) up to 3.9.4, jline 3 (org.jline:jline 3.25.1)
+        // from 3.9.5 (read from the parent poms of 3.9.3, 3.9.4 and 3.9.5).
+        usesJline3(version) ? dependency("org.jline", "jline") : dependency("jline", "jline"),
         dependency("io.dropwizard.metrics", "metrics-core"),
         dependency("org.xerial.snappy", "snappy-java"),
         dependency("org.eclipse.jetty", "jetty-server"),

@@ -31,6 +31,12 @@ export interface ZooKeeperAdminOptions {
   requestTimeoutMs?: number;
   /** Seconds zkCli.sh may run (its own `timeout`). @default 30 */
   reconfigTimeoutSeconds?: number;
+  /**
+   * How long to wait, after a reconfig, for a member in broadcast to answer
+   * with the configuration: removing the leader starts an election, during
+   * which nobody answers although the change committed. @default 15000
+   */
+  readBackTimeoutMs?: number;
   /** The zkCli.sh to run. @default ["zkCli.sh"] */
   cli?: readonly string[];
 }
@@ -134,8 +140,14 @@ export class ZooKeeperAdmin implements ZooKeeperPort {
     } catch (err) {
       detail = message(err);
     }
-    // Whatever the command said: the ensemble's configuration is the answer.
-    const voters = await this.readVoters(readBack);
+    // Whatever the command said: the ensemble's configuration is the answer,
+    // once a member serves again (an election may follow the change).
+    const deadline = Date.now() + (this.#options.readBackTimeoutMs ?? 15_000);
+    let voters = await this.readVoters(readBack);
+    while (!voters && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      voters = await this.readVoters(readBack);
+    }
     if (!voters) return { applied: false, detail: `${detail}; no member answered afterwards` };
     return { applied: changeApplied(change, voters), voters, detail };
   }
