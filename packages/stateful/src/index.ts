@@ -15,7 +15,9 @@
  *    `memberSpread`, `templateHash`): the objects every set has; the system
  *    adds its container and configuration.
  * 3. **Sync** (`createIfMissing`, `applyDrifted`, `drifted`): create what is
- *    missing, re-apply what drifted on a field we set, nothing otherwise.
+ *    missing, re-apply what drifted on a field we set, nothing otherwise;
+ *    generated credentials (`ensureGeneratedSecret`) are created once and
+ *    from then on read, never regenerated.
  * 4. **Readiness gates** (`setReadinessGates`): the system's answer to "is
  *    this member serving?" on each pod.
  * 5. **Operations**, one at a time, in `.status.operation`
@@ -37,6 +39,12 @@ export {
   memberSetController,
   memberSetOwnedKinds,
 } from "./controller/controller.ts";
+export {
+  ensureGeneratedSecret,
+  type GeneratedSecret,
+  generatePassword,
+  InvalidSecretError,
+} from "./credentials/generated-secret.ts";
 export { assignIds, type MemberId } from "./members/ids.ts";
 export {
   activeMembers,

@@ -2,13 +2,15 @@
  * The Grafana dashboard only charts series the code registers: every metric
  * named in a panel or variable query is one that the runtime's
  * MetricsRegistry (controller, work queue, leader election and process
- * metrics) or the Kafka operator's KafkaMetrics puts on /metrics.
+ * metrics), the Kafka operator's KafkaMetrics or the ZooKeeper operator's
+ * ZooKeeperMetrics puts on /metrics.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { MetricsRegistry } from "@ballast/runtime";
+import { ZooKeeperMetrics } from "../../zookeeper/src/ensemble/metrics.ts";
 import { KafkaMetrics } from "../src/cluster/metrics.ts";
 
 const repoRoot = join(import.meta.dirname, "../../../..");
@@ -33,6 +35,7 @@ const dashboard = JSON.parse(
 async function registeredSeries(): Promise<Set<string>> {
   const metrics = new MetricsRegistry();
   new KafkaMetrics(metrics.registry);
+  new ZooKeeperMetrics(metrics.registry);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
@@ -61,16 +64,19 @@ const keywords = new Set([
 /**
  * The metric names in a PromQL expression: identifiers that are not
  * functions (followed by `(`), keywords, label names (inside `{}` or after
- * by/without), or durations.
+ * by/without), or durations; and the names a `__name__` matcher lists
+ * (`{__name__=~"a|b"}`, as a variable over several operators' series uses).
  */
 export function metricNames(expr: string): string[] {
+  const names: string[] = [];
+  for (const m of expr.matchAll(/__name__\s*=~?\s*"([^"]*)"/g))
+    names.push(...(m[1] ?? "").split("|"));
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, "")
     .replace(/\[[^\]]*\]/g, "")
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "")
     .replace(/\$\w+/g, "");
-  const names: string[] = [];
   for (const m of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
     const rest = stripped.slice((m.index ?? 0) + m[0].length);
     if (/^\s*\(/.test(rest) || keywords.has(m[0])) continue;
@@ -107,6 +113,7 @@ test("metricNames() finds the metric in PromQL and skips functions, labels and k
     ["x_seconds_bucket"],
   );
   assert.deepEqual(metricNames("a_total / on (name) b_total"), ["a_total", "b_total"]);
+  assert.deepEqual(metricNames('{__name__=~"a_desired|b_desired"}'), ["a_desired", "b_desired"]);
 });
 
 test("every dashboard expression names only metrics the operator registers", async () => {
@@ -139,14 +146,34 @@ test("the dashboard charts every Kafka metric and the controller-runtime essenti
     assert.ok(used.has(name), `${name} is charted`);
 });
 
-test("the namespace and cluster variables come from label_values over Kafka metrics", () => {
+test("the dashboard charts every ZooKeeper metric", async () => {
+  const used = new Set(expressions().flatMap((e) => metricNames(e.expr)));
+  const zookeeper = [...(await registeredSeries())].filter((n) =>
+    n.startsWith("ballast_zookeeper_"),
+  );
+  assert.ok(zookeeper.length >= 7);
+  for (const name of zookeeper) assert.ok(used.has(name), `${name} is charted`);
+});
+
+test("the namespace variable spans Kafka and ZooKeeper; cluster and ensemble come from each one's metrics", () => {
   const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
-  assert.match(
-    vars.get("namespace")?.definition ?? "",
-    /^label_values\(ballast_kafka_\w+, namespace\)$/,
+  const namespace = vars.get("namespace")?.definition ?? "";
+  assert.match(namespace, /^label_values\(\{__name__=~"[\w|]+"\}, namespace\)$/);
+  const sources = metricNames(namespace);
+  assert.ok(
+    sources.some((n) => n.startsWith("ballast_kafka_")),
+    namespace,
+  );
+  assert.ok(
+    sources.some((n) => n.startsWith("ballast_zookeeper_")),
+    namespace,
   );
   assert.match(
     vars.get("cluster")?.definition ?? "",
     /^label_values\(ballast_kafka_\w+\{namespace=~"\$namespace"\}, cluster\)$/,
+  );
+  assert.match(
+    vars.get("ensemble")?.definition ?? "",
+    /^label_values\(ballast_zookeeper_\w+\{namespace=~"\$namespace"\}, ensemble\)$/,
   );
 });

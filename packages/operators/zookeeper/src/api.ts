@@ -36,6 +36,7 @@ export const ownedConfigKeys = [
   "reconfigEnabled",
   "standaloneEnabled",
   "skipACL",
+  "DigestAuthenticationProvider.superDigest",
   "admin.enableServer",
   "admin.serverPort",
   "admin.serverAddress",

@@ -13,6 +13,7 @@ import { execRunner } from "./admin/exec-runner.ts";
 import type { ZooKeeperPort } from "./admin/port.ts";
 import { ZooKeeperEnsemble } from "./api.ts";
 import { zooKeeperEnsembleController } from "./ensemble/controller.ts";
+import { ZooKeeperMetrics } from "./ensemble/metrics.ts";
 import { namespacedRules } from "./rbac.ts";
 import { annotations } from "./resources.ts";
 
@@ -38,6 +39,7 @@ export const zookeeper = defineOperator<ZooKeeperBuildOptions>({
   build(client, context, options = {}) {
     const events = context.eventRecorder({ reportingController: "ballast.dev/zookeeper-operator" });
     const port = options.zookeeper?.(client) ?? new ZooKeeperAdmin({ run: execRunner(client) });
+    const metrics = new ZooKeeperMetrics(context.metrics.registry);
     const controllers: Runnable[] = [];
     for (const { namespace, suffix } of watchScopes(context.namespaces)) {
       controllers.push(
@@ -46,6 +48,7 @@ export const zookeeper = defineOperator<ZooKeeperBuildOptions>({
           {
             zookeeper: port,
             events,
+            metrics,
             ...(options.busyRequeueMs ? { busyRequeueMs: options.busyRequeueMs } : {}),
           },
           { ...(namespace ? { namespace } : {}), name: `zookeeperensemble${suffix}` },

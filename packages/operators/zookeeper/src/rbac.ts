@@ -52,6 +52,12 @@ export const namespacedRules: DeclaredRule[] = [
   },
   {
     apiGroups: [""],
+    resources: ["secrets"],
+    verbs: ["get", "create"],
+    why: "ensemble/credentials.ts via stateful ensureGeneratedSecret: the superuser's password, read each reconcile, created once (no list/watch: only the ensemble's own Secret is read)",
+  },
+  {
+    apiGroups: [""],
     resources: ["services", "configmaps"],
     verbs: ["list", "watch", "create", "patch"],
     why: "owned informers; ensemble/objects.ts syncObjects server-side apply (stateful applyDrifted)",

@@ -41,7 +41,7 @@ export { namespaceOf };
 type Ensemble = ZooKeeperEnsemble;
 
 export const managedBy = "ballast-zookeeper-operator";
-const identity: SetIdentity = { system: "zookeeper", managedBy };
+export const identity: SetIdentity = { system: "zookeeper", managedBy };
 
 export const labels = {
   ...wellKnownLabels,
@@ -75,6 +75,8 @@ export const names = {
   headless: (e: Ensemble) => `${e.metadata.name}-members`,
   client: (e: Ensemble) => `${e.metadata.name}-client`,
   config: (e: Ensemble) => `${e.metadata.name}-config`,
+  /** The superuser's password (key `password`), generated unless the user brings one. */
+  superUser: (e: Ensemble) => `${e.metadata.name}-zookeeper-super`,
   budget: (e: Ensemble) => `${e.metadata.name}-zookeeper`,
 };
 
@@ -117,13 +119,10 @@ export const defaultConfig: Readonly<Record<string, string>> = {
 };
 
 /**
- * The keys the operator relies on. `skipACL=yes` because reconfig (like
- * every write to /zookeeper/config) needs either it or a superuser, and the
- * operator runs reconfig as a single non-interactive `zkCli.sh` command
- * through pod exec, which cannot authenticate first (the CLI takes no
- * credentials on its command line). The cost: ACLs set by clients are not
- * enforced. A generated superuser digest (in a Secret) needs a client that
- * sends `addauth` before `reconfig`; see the README's "Not yet".
+ * The keys the operator relies on. ACLs stay enforced (no `skipACL`):
+ * reconfig, like any write to /zookeeper/config, is allowed to the
+ * superuser only, whose digest each server gets from the pod (see `pod`)
+ * and whose password the operator sends with `addauth` before it.
  */
 export function ownedConfig(): Record<string, string> {
   return {
@@ -131,7 +130,6 @@ export function ownedConfig(): Record<string, string> {
     reconfigEnabled: "true",
     // A one-member ensemble must still be a quorum peer, or it could never grow by reconfig.
     standaloneEnabled: "false",
-    skipACL: "yes",
     "admin.enableServer": "true",
     "admin.serverPort": String(ports.admin),
     // For people at a terminal (`echo srvr | nc`); the operator itself reads the AdminServer.
@@ -175,15 +173,21 @@ function startScript(): string {
     '  printf "%s\\n" $ZK_INITIAL_SERVERS > "$dyn"',
     "fi",
     `cp ${configPath}/zoo.cfg ${dataPath}/zoo.cfg`,
+    'export SERVER_JVMFLAGS="$SERVER_JVMFLAGS -Dzookeeper.DigestAuthenticationProvider.superDigest=$ZK_SUPER_DIGEST"',
     `echo "dynamicConfigFile=$dyn" >> ${dataPath}/zoo.cfg`,
     `exec zkServer.sh start-foreground ${dataPath}/zoo.cfg`,
   ].join("\n");
 }
 
-/** What a pod is built from, hashed: a change of any of it rolls the member. */
-export function templateHash(e: Ensemble): string {
+/**
+ * What a pod is built from, hashed: a change of any of it rolls the
+ * member. The superuser's digest is part of it, so a password changed in
+ * its Secret reaches every server by a roll (which needs no reconfig).
+ */
+export function templateHash(e: Ensemble, digest: string): string {
   return hashOf({
     image: image(e),
+    superDigest: digest,
     config: staticConfig(e),
     jvm: e.spec.jvm ?? null,
     resources: e.spec.resources ?? null,
@@ -196,12 +200,16 @@ export function templateHash(e: Ensemble): string {
  * A member's pod. `initialServers` are the dynamic-configuration lines it
  * starts with if its volume is new (the members already in the ensemble
  * and itself); they are not part of the template hash, since a running
- * member never reads them again.
+ * member never reads them again. `digest` is the superuser's
+ * (`superDigest`): a SHA-1 over a generated 192-bit password, which the
+ * server's command line shows anyway; the password itself never reaches
+ * the pod.
  */
 export function pod(
   e: Ensemble,
   id: number,
   initialServers: readonly number[],
+  digest: string,
 ): KubeObject & { spec: unknown } {
   const heap = e.spec.jvm?.heap ?? "256m";
   const servers = [...new Set([...initialServers, id])].sort((a, b) => a - b);
@@ -210,7 +218,7 @@ export function pod(
     kind: "Pod",
     metadata: {
       ...meta(e, names.pod(e, id), { [labels.memberId]: String(id) }),
-      annotations: { [annotations.templateHash]: templateHash(e) },
+      annotations: { [annotations.templateHash]: templateHash(e, digest) },
     },
     spec: {
       hostname: names.pod(e, id),
@@ -229,6 +237,7 @@ export function pod(
             { name: "ZK_MYID", value: String(id) },
             { name: "ZK_INITIAL_SERVERS", value: servers.map((s) => serverLine(e, s)).join(" ") },
             { name: "SERVER_JVMFLAGS", value: `-Xms${heap} -Xmx${heap} -XX:+UseSerialGC` },
+            { name: "ZK_SUPER_DIGEST", value: digest },
             // zkCli.sh run by the operator's reconfig through exec.
             { name: "ZK_CLIENT_HEAP", value: "64" },
           ],

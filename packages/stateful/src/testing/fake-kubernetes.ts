@@ -44,6 +44,22 @@ export interface FakeKubernetesOptions {
   memberLabel: string;
 }
 
+/** What the API server stores: a Secret's `stringData` merged into `data`, base64. */
+function asStored(object: Stored): Stored {
+  const stored = structuredClone(object) as Stored & {
+    data?: Record<string, string>;
+    stringData?: Record<string, string>;
+  };
+  if (stored.kind === "Secret" && stored.stringData) {
+    const encoded = Object.entries(stored.stringData).map(
+      ([k, v]) => [k, Buffer.from(v).toString("base64")] as const,
+    );
+    stored.data = { ...stored.data, ...Object.fromEntries(encoded) };
+    delete stored.stringData;
+  }
+  return stored;
+}
+
 function refusal(code: number, reason: string, kind: string, name: string): KubeApiError {
   return new KubeApiError({ code, reason, message: `${kind} ${name}: ${reason}` }, code, {
     kind,
@@ -123,14 +139,14 @@ export class FakeKubernetes<X extends { verb: string } = never> {
         const name = object.metadata.name ?? "";
         if (api.get(kind, name)) throw refusal(409, "AlreadyExists", kind, name);
         api.record({ verb: "create", kind, name });
-        const stored = structuredClone(object);
+        const stored = asStored(object);
         stored.metadata.uid = `uid-${++api.#uids}`;
         api.put(stored);
         return stored;
       },
       async apply(object: Stored) {
         api.record({ verb: "apply", kind: object.kind ?? "", name: object.metadata.name ?? "" });
-        api.put(structuredClone(object));
+        api.put(asStored(object));
         return object;
       },
       async applyStatus(object: Stored & { status: { operation?: Operation } }) {

@@ -2,7 +2,9 @@
  * The real port against real ZooKeeper: three 3.9.5 servers on 127.0.0.1
  * (the jars of the local `zookeeper` image), their AdminServers read over
  * HTTP, reconfig run by the distribution's own CLI as a local process
- * (in the operator it runs in the pod through exec).
+ * (in the operator it runs in the pod through exec). ACLs are enforced as
+ * in the operator's pods: the servers know only the superuser's digest
+ * (computed by `superDigest`), and reconfig is allowed to the superuser.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -13,6 +15,7 @@ import { after, before, test } from "node:test";
 import { eventually } from "@ballast/dev/testkit";
 import { zookeeper } from "../../../../../dev/src/node/images/zookeeper.ts";
 import { type CommandRunner, ZooKeeperAdmin } from "./admin.ts";
+import { superDigest } from "./digest.ts";
 import type { MemberAddress } from "./port.ts";
 
 const base = 20000 + (process.pid % 200) * 100;
@@ -30,13 +33,15 @@ const member = (id: number): MemberAddress => ({
   pod: { namespace: "local", name: `zk-${id}` },
 });
 const all = [1, 2, 3].map(member);
+const superUser = { password: `pw-${process.pid}-${Date.now()}` };
 
-const run: CommandRunner = (_pod, argv) =>
+const run: CommandRunner = (_pod, argv, stdin) =>
   new Promise((resolve) => {
-    execFile(argv[0] ?? "", argv.slice(1), (err, stdout, stderr) => {
+    const child = execFile(argv[0] ?? "", argv.slice(1), (err, stdout, stderr) => {
       const code = err && typeof err.code === "number" ? err.code : err ? 1 : 0;
       resolve({ exitCode: code, stdout, stderr });
     });
+    child.stdin?.end(stdin);
   });
 
 let admin: ZooKeeperAdmin;
@@ -54,7 +59,6 @@ function startServer(id: number, servers_: readonly number[]): ChildProcess {
       `dataDir=${join(d, "zk")}`,
       "reconfigEnabled=true",
       "standaloneEnabled=false",
-      "skipACL=yes",
       "admin.serverAddress=127.0.0.1",
       `admin.serverPort=${port(id, "admin")}`,
       `dynamicConfigFile=${join(d, "zoo.cfg.dynamic")}`,
@@ -67,6 +71,7 @@ function startServer(id: number, servers_: readonly number[]): ChildProcess {
     [
       "-Xmx96m",
       "-XX:+UseSerialGC",
+      `-Dzookeeper.DigestAuthenticationProvider.superDigest=${superDigest(superUser.password)}`,
       "-cp",
       classpath,
       "org.apache.zookeeper.server.quorum.QuorumPeerMain",
@@ -138,7 +143,12 @@ test("report() gives each member's role, broadcast state, zxid and the voters it
 
 test("reconfig() removing the current leader is applied although the CLI reports ConnectionLoss", async () => {
   const leader = await leaderId();
-  const outcome = await admin.reconfig(member(leader), { kind: "remove", id: leader }, all);
+  const outcome = await admin.reconfig(
+    member(leader),
+    { kind: "remove", id: leader },
+    all,
+    superUser,
+  );
   assert.ok(outcome.applied, outcome.detail);
   assert.deepEqual(
     outcome.voters,
@@ -150,12 +160,65 @@ test("reconfig() removing the current leader is applied although the CLI reports
   const back = await eventually(
     "the removed member added back",
     async () => {
-      const o = await admin.reconfig(via, { kind: "add", id: leader, line: line(leader) }, all);
+      const o = await admin.reconfig(
+        via,
+        { kind: "add", id: leader, line: line(leader) },
+        all,
+        superUser,
+      );
       return o.applied ? o : undefined;
     },
     { timeoutMs: 30_000, intervalMs: 1000 },
   );
   assert.deepEqual(back.voters, [1, 2, 3]);
+});
+
+test("superDigest() is the digest ZooKeeper's own DigestAuthenticationProvider computes", async () => {
+  const printed = await new Promise<string>((resolve, reject) =>
+    execFile(
+      "java",
+      [
+        "-cp",
+        classpath,
+        "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
+        "super:some password/+=",
+      ],
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
+  // It prints `user:password->user:digest`.
+  assert.equal(printed.trim().split("->").at(-1), superDigest("some password/+="));
+});
+
+test("reconfig() with a wrong password is refused by the ACL, and no password shows in the outcome", async () => {
+  const leader = await leaderId();
+  const via = member([1, 2, 3].find((id) => id !== leader) ?? 1);
+  const wrong = { password: `wrong-${superUser.password}` };
+  const outcome = await admin.reconfig(via, { kind: "remove", id: leader }, all, wrong);
+  assert.equal(outcome.applied, false, outcome.detail);
+  assert.deepEqual(outcome.voters, [1, 2, 3], "the configuration is unchanged");
+  assert.match(outcome.detail, /Insufficient permission|NoAuth|not authenticated/i);
+  assert.ok(!outcome.detail.includes(wrong.password), outcome.detail);
+
+  const unauthenticated = await run(
+    via.pod,
+    [
+      "java",
+      "-Xmx64m",
+      "-cp",
+      classpath,
+      "org.apache.zookeeper.ZooKeeperMain",
+      "-server",
+      `127.0.0.1:${port(via.id, "client")}`,
+    ],
+    `reconfig -remove ${leader}\nquit\n`,
+  );
+  assert.match(
+    `${unauthenticated.stdout}${unauthenticated.stderr}`,
+    /Insufficient permission|NoAuth/i,
+    "a client that did not authenticate cannot reconfig (skipACL is off)",
+  );
+  assert.deepEqual(await admin.readVoters(all), [1, 2, 3]);
 });
 
 test("report() of a member without a quorum says looking, and reconfig() through it is not applied", async () => {
@@ -172,8 +235,11 @@ test("report() of a member without a quorum says looking, and reconfig() through
     { timeoutMs: 30_000, intervalMs: 300 },
   );
   assert.equal(report.broadcast, false);
-  const outcome = await admin.reconfig(member(lone), { kind: "remove", id: leader }, [
+  const outcome = await admin.reconfig(
     member(lone),
-  ]);
+    { kind: "remove", id: leader },
+    [member(lone)],
+    superUser,
+  );
   assert.equal(outcome.applied, false, outcome.detail);
 });

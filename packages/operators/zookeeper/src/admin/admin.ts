@@ -12,13 +12,15 @@ import {
   type ReconfigChange,
   type ReconfigOutcome,
   type ServerState,
+  type SuperUser,
   type ZooKeeperPort,
 } from "./port.ts";
 
-/** Runs argv in `pod`; resolves with the exit code and output whatever the code. */
+/** Runs argv in `pod` with `stdin`; resolves with the exit code and output whatever the code. */
 export type CommandRunner = (
   pod: MemberAddress["pod"],
   argv: readonly string[],
+  stdin: string,
 ) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
 export interface ZooKeeperAdminOptions {
@@ -121,25 +123,27 @@ export class ZooKeeperAdmin implements ZooKeeperPort {
     via: MemberAddress,
     change: ReconfigChange,
     readBack: readonly MemberAddress[],
+    superUser: SuperUser,
   ): Promise<ReconfigOutcome> {
     const port = this.#port(this.#options.clientPort, via, 2181);
-    const args = change.kind === "add" ? ["-add", change.line] : ["-remove", String(change.id)];
     const argv = [
       "timeout",
       String(this.#options.reconfigTimeoutSeconds ?? 30),
       ...(this.#options.cli ?? ["zkCli.sh"]),
       "-server",
       `127.0.0.1:${port}`,
-      "reconfig",
-      ...args,
     ];
+    const command =
+      change.kind === "add" ? `reconfig -add ${change.line}` : `reconfig -remove ${change.id}`;
+    const stdin = `addauth digest super:${superUser.password}\n${command}\nquit\n`;
     let detail: string;
     try {
-      const out = await this.#options.run(via.pod, argv);
+      const out = await this.#options.run(via.pod, argv, stdin);
       detail = lastLines(`${out.stdout}\n${out.stderr}`, out.exitCode);
     } catch (err) {
       detail = message(err);
     }
+    if (superUser.password) detail = detail.replaceAll(superUser.password, "<password>");
     // Whatever the command said: the ensemble's configuration is the answer,
     // once a member serves again (an election may follow the change).
     const deadline = Date.now() + (this.#options.readBackTimeoutMs ?? 15_000);

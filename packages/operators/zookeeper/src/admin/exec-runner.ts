@@ -4,5 +4,6 @@ import type { CommandRunner } from "./admin.ts";
 
 /** `timeoutMs` bounds the wait; the command bounds itself with `timeout` (see exec's step 4). */
 export function execRunner(client: KubeClient, timeoutMs = 45_000): CommandRunner {
-  return (pod, argv) => exec(client, pod, argv, { container: "zookeeper", timeoutMs });
+  return (pod, argv, stdin) =>
+    exec(client, pod, argv, { container: "zookeeper", timeoutMs, stdin });
 }

@@ -8,10 +8,12 @@
  *   `monitor` + `zabstate` + `voting_view`): its role, whether it is in
  *   broadcast (synced with a leader and serving), its last zxid, and, from
  *   the leader, how many voting followers are synced;
- * - `reconfig(change)`: `reconfig -add` / `-remove` of one voter, whose
- *   result is ALWAYS read back from the ensemble's configuration, never
- *   taken from the command's exit code (removing the leader reports
- *   ConnectionLoss although the change committed).
+ * - `reconfig(change)`: `reconfig -add` / `-remove` of one voter, as the
+ *   ensemble's superuser (the only client allowed to change
+ *   /zookeeper/config: ACLs are enforced), whose result is ALWAYS read
+ *   back from the ensemble's configuration, never taken from the
+ *   command's exit code (removing the leader reports ConnectionLoss
+ *   although the change committed).
  */
 
 /** A member as the port reaches it. */
@@ -55,16 +57,27 @@ export interface ReconfigOutcome {
   detail: string;
 }
 
+/**
+ * The superuser of the digest scheme: every server is started with the
+ * digest of `super:<password>` (`superDigest`), and a client that sends
+ * `addauth digest super:<password>` may do anything, reconfig included.
+ */
+export interface SuperUser {
+  password: string;
+}
+
 export interface ZooKeeperPort {
   report(member: MemberAddress): Promise<MemberReport>;
   /**
-   * Carries out `change` through `via` (a serving member), then reads the
-   * configuration back from `readBack` (every member that may answer).
+   * Carries out `change` through `via` (a serving member) as `superUser`,
+   * then reads the configuration back from `readBack` (every member that
+   * may answer).
    */
   reconfig(
     via: MemberAddress,
     change: ReconfigChange,
     readBack: readonly MemberAddress[],
+    superUser: SuperUser,
   ): Promise<ReconfigOutcome>;
 }
 

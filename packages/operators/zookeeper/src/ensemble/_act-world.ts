@@ -2,18 +2,22 @@
  * A fake world for act-layer tests of the ZooKeeperEnsemble pipeline: the
  * shared fake API server and kubelet (`@ballast/stateful/testing`), and a
  * ZooKeeper that forms a quorum from the member pods that run and carries
- * out reconfigs, recording each in the API server's ordered list of calls. The
+ * out reconfigs, recording each in the API server's ordered list of calls,
+ * as a superuser check the way a server makes it (the password's digest
+ * against the one the serving member's pod was started with). The
  * pipeline under test is the real one (`reconcileEnsemble`); only its two
  * ports are fake, so a test can hold a restarted member out of sync and
  * see what the roll does meanwhile.
  */
 import type { PodLike } from "@ballast/stateful";
 import { FakeKubernetes, type Stored } from "@ballast/stateful/testing";
+import { superDigest } from "../admin/digest.ts";
 import type {
   MemberAddress,
   MemberReport,
   ReconfigChange,
   ReconfigOutcome,
+  SuperUser,
   ZooKeeperPort,
 } from "../admin/port.ts";
 import type { ZooKeeperEnsemble } from "../api.ts";
@@ -91,8 +95,19 @@ export class FakeZooKeeper implements ZooKeeperPort {
     };
   }
 
-  async reconfig(_via: MemberAddress, change: ReconfigChange): Promise<ReconfigOutcome> {
+  async reconfig(
+    via: MemberAddress,
+    change: ReconfigChange,
+    _readBack: readonly MemberAddress[],
+    superUser: SuperUser,
+  ): Promise<ReconfigOutcome> {
     this.api.record({ verb: "reconfig", change, leader: this.leader });
+    const started = this.api.get("Pod", via.pod.name) as PodLike | undefined;
+    const env = (started?.spec as { containers?: { env?: { name: string; value?: string }[] }[] })
+      ?.containers?.[0]?.env;
+    const digest = env?.find((v) => v.name === "ZK_SUPER_DIGEST")?.value;
+    if (digest !== superDigest(superUser.password))
+      return { applied: false, voters: [...this.voters], detail: "Insufficient permission" };
     if (this.#elect() === undefined) return { applied: false, detail: "no quorum" };
     if (change.kind === "add" && !this.voters.includes(change.id))
       this.voters = [...this.voters, change.id].sort((a, b) => a - b);

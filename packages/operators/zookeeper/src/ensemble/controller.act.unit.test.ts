@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Operation, PodLike } from "@ballast/stateful";
-import type { KubeWrite } from "@ballast/stateful/testing";
+import type { KubeWrite, Stored } from "@ballast/stateful/testing";
+import { superDigest } from "../admin/digest.ts";
 import type { ZooKeeperEnsemble } from "../api.ts";
 import {
   ensembleObject,
@@ -275,4 +276,79 @@ test("a scale-down waits without a quorum instead of removing anyone", async () 
   assert.deepEqual(reconfigs(run.api.calls), []);
   assert.deepEqual(run.api.deleted(), []);
   assert.match(run.operation()?.waitingFor ?? "", /no quorum/);
+});
+
+type Env = { name: string; value?: string }[];
+const secretName = "zk-zookeeper-super";
+
+function podEnv(api: ZooKeeperWorld, id: number): Env {
+  const pod = api.get("Pod", `zk-${id}`) as { spec?: { containers?: { env?: Env }[] } };
+  return pod?.spec?.containers?.[0]?.env ?? [];
+}
+
+function storedPassword(api: ZooKeeperWorld): string {
+  const secret = api.get("Secret", secretName) as { data?: Record<string, string> } | undefined;
+  return Buffer.from(secret?.data?.password ?? "", "base64").toString();
+}
+
+test("the superuser's password is generated once into a Secret; pods get only its digest; reconfig authenticates with it", async () => {
+  const run = await readyEnsemble();
+  const password = storedPassword(run.api);
+  assert.match(password, /^[A-Za-z0-9_-]{32}$/);
+  for (const id of [1, 2, 3]) {
+    const env = podEnv(run.api, id);
+    assert.equal(env.find((v) => v.name === "ZK_SUPER_DIGEST")?.value, superDigest(password));
+    assert.ok(
+      !JSON.stringify(run.api.get("Pod", `zk-${id}`)).includes(password),
+      "no password in the pod",
+    );
+  }
+  changeSpec(run, { replicas: 5 });
+  await run.until(() => run.zk.voters.length === 5 && !run.operation());
+  assert.deepEqual(reconfigs(run.api.calls), ["add 4", "add 5"], "each accepted at the first try");
+  assert.equal(storedPassword(run.api), password, "never regenerated");
+  assert.ok(!JSON.stringify(run.ensemble().status).includes(password), "no password in status");
+  assert.equal(
+    run.api.calls.filter((c) => c.verb === "create" && c.kind === "Secret").length,
+    0,
+    "created once, at bring-up",
+  );
+});
+
+test("a password changed in its Secret rolls every member onto the new digest, after which reconfig uses it", async () => {
+  const run = await readyEnsemble();
+  const secret = run.api.get("Secret", secretName) as Stored & { data: Record<string, string> };
+  secret.data = { password: Buffer.from("rotated-by-the-user").toString("base64") };
+  await run.until(
+    () =>
+      [1, 2, 3].every(
+        (id) =>
+          podEnv(run.api, id).find((v) => v.name === "ZK_SUPER_DIGEST")?.value ===
+          superDigest("rotated-by-the-user"),
+      ) && !run.operation(),
+  );
+  assert.equal(run.api.deleted("Pod").length, 3, "one restart per member");
+  changeSpec(run, { replicas: 5 });
+  await run.until(() => run.zk.voters.length === 5 && !run.operation());
+  assert.deepEqual(reconfigs(run.api.calls), ["add 4", "add 5"]);
+});
+
+test("a Secret without its password key: Degraded naming the Secret and the key, nothing created or deleted", async () => {
+  const run = await readyEnsemble();
+  const secret = run.api.get("Secret", secretName) as Stored & { data: Record<string, string> };
+  secret.data = { passwd: Buffer.from("typo").toString("base64") };
+  changeSpec(run, { replicas: 5 });
+  for (let i = 0; i < 5; i++) await reconcileOnce(run.api, run.zk);
+  const degraded = condition(run.ensemble(), "Degraded");
+  assert.equal(degraded?.status, "True");
+  assert.equal(degraded?.reason, "InvalidSecret");
+  assert.match(degraded?.message ?? "", /Secret zk-zookeeper-super lacks "password"/);
+  const writes = run.api.calls.filter((c) => c.verb === "create" || c.verb === "delete");
+  assert.deepEqual(writes, [], "no pod, claim or Secret created or deleted");
+  assert.deepEqual(reconfigs(run.api.calls), []);
+  assert.deepEqual(
+    (run.api.get("Secret", secretName) as { data?: object }).data,
+    { passwd: Buffer.from("typo").toString("base64") },
+    "the Secret is left as the user made it",
+  );
 });

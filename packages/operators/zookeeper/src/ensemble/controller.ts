@@ -11,21 +11,24 @@
  * Why this order:
  * 1. Member ids (create, add, remove), recorded before any pod for them
  *    exists or goes. A removal is only recorded here; every voter change
- *    waits for the reconfig plan in step 6.
- * 2. Objects: shared ones applied where drifted, missing claims and pods
+ *    waits for the reconfig plan in step 7.
+ * 2. The superuser (credentials.ts): its Secret read, or created once,
+ *    before any pod is made or compared (its digest is in every pod).
+ * 3. Objects: shared ones applied where drifted, missing claims and pods
  *    created — before looking at ZooKeeper, so an ensemble whose pods are
  *    all gone (quorum loss) comes back with its ids and volumes.
- * 3. Observe ZooKeeper through every member that answers.
- * 4. Readiness gates, from what ZooKeeper says, before anything reads readiness.
- * 5. The roll (roll.ts), which yields to a scale operation in progress and
+ * 4. Observe ZooKeeper through every member that answers.
+ * 5. Readiness gates, from what ZooKeeper says, before anything reads readiness.
+ * 6. The roll (roll.ts), which yields to a scale operation in progress and
  *    never starts without a quorum.
- * 6. The scale operation in progress (scale.ts): one reconfig per reconcile.
- * 7. Status, when nothing else wrote it. Quorum loss is reported there
+ * 7. The scale operation in progress (scale.ts): one reconfig per reconcile.
+ * 8. Status, when nothing else wrote it. Quorum loss is reported there
  *    (Degraded); membership is never rewritten to "fix" it.
  */
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
-import { memberSetController, recordMembership } from "@ballast/stateful";
+import { InvalidSecretError, memberSetController, recordMembership } from "@ballast/stateful";
 import { ZooKeeperEnsemble } from "../api.ts";
+import { loadSuperUser } from "./credentials.ts";
 import { planMembership } from "./membership.ts";
 import { syncObjects } from "./objects.ts";
 import { observeEnsemble, setServingGates } from "./observe.ts";
@@ -45,7 +48,16 @@ export function zooKeeperEnsembleController(
     ZooKeeperEnsemble,
     {
       name: "zookeeperensemble",
-      reconcile: (live, ctx) => reconcileEnsemble(new EnsembleScope(live, ctx, deps)),
+      deleted: (ref) => deps.metrics?.forget(ref.namespace ?? "default", ref.name),
+      reconcile: async (live, ctx) => {
+        const scope = new EnsembleScope(live, ctx, deps);
+        try {
+          return await reconcileEnsemble(scope);
+        } finally {
+          // Also after a failed step: what was observed before it is still true.
+          deps.metrics?.record(scope.e, scope.observation);
+        }
+      },
     },
     options,
   );
@@ -66,19 +78,28 @@ export async function reconcileEnsemble(s: EnsembleScope): Promise<Action> {
   const members = s.members() ?? [];
   const ids = members.map((m) => m.id);
   // 2.
-  const created = await syncObjects(s, members);
+  try {
+    await loadSuperUser(s);
+  } catch (err) {
+    if (!(err instanceof InvalidSecretError)) throw err;
+    s.event("InvalidSecret", "ReadCredentials", err.message, "Warning");
+    await s.writeStatus({ degraded: { reason: "InvalidSecret", message: err.message } });
+    return Action.requeueAfter(s.idleMs);
+  }
   // 3.
+  const created = await syncObjects(s, members);
+  // 4.
   const obs = await observeEnsemble(s, ids);
   s.observation = obs;
-  // 4.
-  await setServingGates(s, ids, obs);
   // 5.
+  await setServingGates(s, ids, obs);
+  // 6.
   const rolled = await roll(s, members, obs);
   if (rolled !== "continue") return rolled;
-  // 6.
+  // 7.
   const scaled = await scale(s, members, obs);
   if (scaled !== "continue") return scaled;
-  // 7.
+  // 8.
   await s.writeStatus({});
   const settled =
     obs.leader !== undefined && !created && members.every((m) => obs.reports.has(m.id));

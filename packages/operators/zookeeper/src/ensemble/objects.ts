@@ -38,7 +38,7 @@ export function syncObjects(s: EnsembleScope, members: readonly Member[]): Promi
     pods: s.pods,
     operation: s.operation,
     claim: (member) => claim(s.e, member.id),
-    pod: (member) => pod(s.e, member.id, initial),
+    pod: (member) => pod(s.e, member.id, initial, s.superDigest),
   });
 }
 

@@ -48,7 +48,7 @@ export function rollHooks(
 }
 
 export function isStale(s: EnsembleScope, pod: PodLike): boolean {
-  return pod.metadata.annotations?.[annotations.templateHash] !== templateHash(s.e);
+  return pod.metadata.annotations?.[annotations.templateHash] !== templateHash(s.e, s.superDigest);
 }
 
 function rollReason(s: EnsembleScope, pending: readonly Member[]): string {

@@ -105,13 +105,14 @@ async function reconfigure(
       ? { kind: "add", id: step.id, line: serverLine(s.e, step.id) }
       : { kind: "remove", id: step.id };
   const via = reconfigVia(s, obs, step.id);
-  if (!via)
+  const superUser = s.superUser;
+  if (!via || !superUser)
     return { kind: "moving", waitingFor: `no serving voter to reconfigure through`, ...progress };
   const readBack = members.flatMap((m) => {
     const a = s.address(m.id);
     return a ? [a] : [];
   });
-  const outcome = await s.deps.zookeeper.reconfig(via, change, readBack);
+  const outcome = await s.deps.zookeeper.reconfig(via, change, readBack, superUser);
   const what = `${step.kind === "add" ? "added" : "removed"} member ${step.id} as a voter`;
   if (outcome.applied) {
     s.event(

@@ -7,16 +7,18 @@
  */
 import type { ControllerContext, EventRecorder } from "@ballast/runtime";
 import { type Member, MemberSetScope, type Operation } from "@ballast/stateful";
-import type { MemberAddress, ZooKeeperPort } from "../admin/port.ts";
+import type { MemberAddress, SuperUser, ZooKeeperPort } from "../admin/port.ts";
 import type { ZooKeeperEnsemble, ZooKeeperEnsembleStatus } from "../api.ts";
 import type { EnsembleObservation } from "../plan/state.ts";
 import { labels } from "../resources.ts";
+import type { ZooKeeperMetrics } from "./metrics.ts";
 import { buildStatus, type StatusUpdate } from "./status.ts";
 
 export interface EnsembleControllerDeps {
   /** How ZooKeeper is reached. */
   zookeeper: ZooKeeperPort;
   events?: EventRecorder;
+  metrics?: ZooKeeperMetrics;
   /** How often a busy ensemble is looked at again. @default 2000 */
   busyRequeueMs?: number;
   /** How often a quiet ensemble's health is re-read from ZooKeeper. @default 30000 */
@@ -34,6 +36,8 @@ export class EnsembleScope extends MemberSetScope<
   readonly deps: EnsembleControllerDeps;
   /** What ZooKeeper reported this reconcile (set by the observe step). */
   observation: EnsembleObservation | undefined;
+  /** The superuser's password and digest (set by the credentials step, before any pod is made). */
+  superUser: (SuperUser & { digest: string }) | undefined;
 
   constructor(
     e: ZooKeeperEnsemble,
@@ -48,6 +52,12 @@ export class EnsembleScope extends MemberSetScope<
       now: deps.now,
     });
     this.deps = deps;
+  }
+
+  /** The superuser's digest; the credentials step runs before anything asks. */
+  get superDigest(): string {
+    if (!this.superUser) throw new Error("the superuser is read before pods are made or compared");
+    return this.superUser.digest;
   }
 
   /** The ensemble (the scope's owner). */

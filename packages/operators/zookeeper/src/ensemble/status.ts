@@ -4,7 +4,7 @@
  *
  * Ready: every member serves, and the voters are exactly the members.
  * Progressing: an operation is under way (its `waitingFor` is the message).
- * Degraded: the spec cannot be acted on, or the ensemble lost its quorum
+ * Degraded: the spec or its Secret cannot be acted on, or the ensemble lost its quorum
  * after having had one — then the operator brings the members back with
  * their ids and data and changes nothing else, and the message says so.
  */
@@ -26,6 +26,8 @@ export interface StatusUpdate {
   /** null clears the operation. */
   operation?: Operation | null;
   waiting?: string;
+  /** Something the user must fix (Degraded, before quorum), e.g. a Secret without its key. */
+  degraded?: { reason: string; message: string };
 }
 
 export interface StatusInputs {
@@ -77,7 +79,9 @@ export function buildStatus(
     conditions = setCondition(conditions, { ...u, ...gen }, now);
   };
 
-  if (quorumLost) {
+  if (update.degraded) {
+    set({ type: "Degraded", status: "True", ...update.degraded });
+  } else if (quorumLost) {
     const voters = members.filter((m) => m.voter);
     const up = voters.filter((m) => obs?.reports.get(m.id)?.reachable).map((m) => m.id);
     set({
