@@ -53,7 +53,8 @@ function startServer(id: number, servers_: readonly number[]): ChildProcess {
   writeFileSync(
     join(d, "zoo.cfg"),
     [
-      "tickTime=500",
+      // Not lower: under CI load (two test files side by side on two cores) a 2.5 s sync limit dropped followers.
+      "tickTime=1000",
       "initLimit=10",
       "syncLimit=5",
       `dataDir=${join(d, "zk")}`,
@@ -127,12 +128,20 @@ async function leaderId(): Promise<number> {
       const reports = await Promise.all(all.map((m) => admin.report(m)));
       return reports.find((r) => r.state === "leader" && r.broadcast)?.id;
     },
-    { timeoutMs: 30_000, intervalMs: 300 },
+    { timeoutMs: 60_000, intervalMs: 300 },
   );
 }
 
 test("report() gives each member's role, broadcast state, zxid and the voters it serves", async () => {
-  const reports = await Promise.all(all.map((m) => admin.report(m)));
+  // Every member answering at once (an AdminServer request can time out on a loaded machine).
+  const reports = await eventually(
+    "every member reachable",
+    async () => {
+      const r = await Promise.all(all.map((m) => admin.report(m)));
+      return r.every((x) => x.reachable && x.broadcast) ? r : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 300 },
+  );
   assert.deepEqual(reports.map((r) => r.state).sort(), ["follower", "follower", "leader"]);
   for (const r of reports) {
     assert.ok(r.reachable && r.broadcast, `member ${r.id} is in broadcast`);
