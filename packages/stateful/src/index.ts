@@ -75,6 +75,7 @@ export {
   type PodLike,
   podCondition,
   podReady,
+  podStartProblem,
   podsByMember,
 } from "./pods/pods.ts";
 export { type GateState, gateUpToDate, setReadinessGates } from "./pods/readiness-gate.ts";

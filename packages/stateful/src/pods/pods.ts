@@ -46,3 +46,35 @@ export function podsByMember<P extends PodLike>(
   }
   return out;
 }
+
+/** Waiting reasons that do not go away by waiting: the pod needs a fix (its image, its config). */
+const stuckReasons = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "InvalidImageName",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "CrashLoopBackOff",
+]);
+
+/**
+ * Why a member's pod is not starting, when the pod says so: an image that
+ * cannot be pulled, a container config error, a crash loop (with its
+ * restart count), or a pod the scheduler cannot place. Undefined while it
+ * is merely on its way (pulling, starting, probing).
+ */
+export function podStartProblem(pod: PodLike): string | undefined {
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const waiting = c.state?.waiting;
+    const restarts = c.restartCount ?? 0;
+    if (!(waiting?.reason && stuckReasons.has(waiting.reason)) && restarts === 0) continue;
+    const detail = waiting?.message ? `: ${waiting.message}` : "";
+    if (restarts > 0)
+      return `container ${c.name} restarted ${restarts} time(s)${waiting?.reason ? ` (${waiting.reason})` : ""}${detail}`;
+    return `container ${c.name} ${waiting?.reason}${detail}`;
+  }
+  const scheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  if (scheduled?.status === "False")
+    return `not scheduled${scheduled.reason ? ` (${scheduled.reason})` : ""}${scheduled.message ? `: ${scheduled.message}` : ""}`;
+  return undefined;
+}

@@ -31,7 +31,7 @@ import {
   startOperation,
   withSummary,
 } from "../operation/operation.ts";
-import { type PodLike, podReady } from "../pods/pods.ts";
+import { type PodLike, podReady, podStartProblem } from "../pods/pods.ts";
 
 export type RollChoice<M> =
   | { kind: "restart"; member: M }
@@ -203,14 +203,8 @@ export function restartedMemberBlockers<M extends Member, O>(
   return input.hooks.caughtUp(member, input.observed);
 }
 
-/** "node 2 is starting", or why it is not: a crash loop and its last message. */
+/** "node 2 is starting", or why it is not: a crash loop and its last message, an image that cannot be pulled. */
 function startingMessage(who: string, pod: PodLike): string {
-  for (const c of pod.status?.containerStatuses ?? []) {
-    const waiting = c.state?.waiting;
-    if (waiting?.reason === "CrashLoopBackOff" || (c.restartCount ?? 0) > 0) {
-      const detail = waiting?.message ? `: ${waiting.message}` : "";
-      return `${who} is not starting: container ${c.name} restarted ${c.restartCount ?? 0} time(s)${waiting?.reason ? ` (${waiting.reason})` : ""}${detail}`;
-    }
-  }
-  return `${who} is starting`;
+  const problem = podStartProblem(pod);
+  return problem ? `${who} is not starting: ${problem}` : `${who} is starting`;
 }

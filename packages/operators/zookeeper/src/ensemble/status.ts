@@ -14,6 +14,7 @@ import {
   nextOperation,
   type Operation,
   type PodLike,
+  podStartProblem,
   progressingCondition,
 } from "@ballast/stateful";
 import type { ZooKeeperEnsemble, ZooKeeperEnsembleStatus } from "../api.ts";
@@ -103,13 +104,24 @@ export function buildStatus(
 
   const active = members.filter((m) => !m.removing);
   const notReady = active.filter((m) => !m.ready).map((m) => m.id);
+  // A pod that cannot start says why (an unknown version's image, a crash loop): the fix is the user's.
+  const stuck = notReady.flatMap((id) => {
+    const pod = pods.get(id);
+    const problem = pod ? podStartProblem(pod) : undefined;
+    return problem ? [`member ${id}'s pod: ${problem}`] : [];
+  });
   const nonVoters = active.filter((m) => !m.voter).map((m) => m.id);
   if (update.waiting || notReady.length > 0) {
     set({
       type: "Ready",
       status: "False",
-      reason: quorumLost ? "QuorumLost" : "MembersNotServing",
-      message: update.waiting ?? `members ${notReady.join(", ")} are not serving`,
+      reason: quorumLost
+        ? "QuorumLost"
+        : stuck.length > 0
+          ? "PodsNotStarting"
+          : "MembersNotServing",
+      message:
+        update.waiting ?? [`members ${notReady.join(", ")} are not serving`, ...stuck].join("; "),
     });
   } else if (nonVoters.length > 0) {
     set({
