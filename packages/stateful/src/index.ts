@@ -77,6 +77,7 @@ export {
   podReady,
   podStartProblem,
   podsByMember,
+  startProblems,
 } from "./pods/pods.ts";
 export { type GateState, gateUpToDate, setReadinessGates } from "./pods/readiness-gate.ts";
 export { maxSetNameLength, memberSetNameRule } from "./resources/names.ts";

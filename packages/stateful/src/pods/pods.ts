@@ -78,3 +78,19 @@ export function podStartProblem(pod: PodLike): string | undefined {
     return `not scheduled${scheduled.reason ? ` (${scheduled.reason})` : ""}${scheduled.message ? `: ${scheduled.message}` : ""}`;
   return undefined;
 }
+
+/**
+ * For status: why each of the `ids` that is not ready has a pod that
+ * cannot start (`podStartProblem`), as "node 2's pod: container … ErrImagePull: …".
+ */
+export function startProblems(
+  ids: readonly MemberId[],
+  pods: ReadonlyMap<MemberId, PodLike>,
+  name: (id: MemberId) => string,
+): string[] {
+  return ids.flatMap((id) => {
+    const pod = pods.get(id);
+    const problem = pod ? podStartProblem(pod) : undefined;
+    return problem ? [`${name(id)}'s pod: ${problem}`] : [];
+  });
+}

@@ -14,6 +14,7 @@ import {
   type PodLike,
   podReady,
   progressingCondition,
+  startProblems,
 } from "@ballast/stateful";
 import type { KafkaCluster, KafkaClusterStatus } from "../api.ts";
 import type { KafkaObservation, NodeId } from "../plan/state.ts";
@@ -108,12 +109,15 @@ export function buildStatus(c: KafkaCluster, inputs: StatusInputs): KafkaCluster
 
   if (!update.invalid) {
     const notReady = nodes.filter((n) => !n.ready && !n.removing).map((n) => n.id);
+    // A pod that cannot start says why (an unknown version's image, a crash loop): the fix is the user's.
+    const stuck = startProblems(notReady, pods, (id) => `node ${id}`);
     if (update.waiting || notReady.length > 0) {
       set({
         type: "Ready",
         status: "False",
-        reason: "NodesNotReady",
-        message: update.waiting ?? `nodes ${notReady.join(", ")} are not ready`,
+        reason: stuck.length > 0 && !update.waiting ? "PodsNotStarting" : "NodesNotReady",
+        message:
+          update.waiting ?? [`nodes ${notReady.join(", ")} are not ready`, ...stuck].join("; "),
       });
     } else if (offline > 0) {
       set({

@@ -14,8 +14,8 @@ import {
   nextOperation,
   type Operation,
   type PodLike,
-  podStartProblem,
   progressingCondition,
+  startProblems,
 } from "@ballast/stateful";
 import type { ZooKeeperEnsemble, ZooKeeperEnsembleStatus } from "../api.ts";
 import { type EnsembleObservation, majority, serving } from "../plan/state.ts";
@@ -105,11 +105,7 @@ export function buildStatus(
   const active = members.filter((m) => !m.removing);
   const notReady = active.filter((m) => !m.ready).map((m) => m.id);
   // A pod that cannot start says why (an unknown version's image, a crash loop): the fix is the user's.
-  const stuck = notReady.flatMap((id) => {
-    const pod = pods.get(id);
-    const problem = pod ? podStartProblem(pod) : undefined;
-    return problem ? [`member ${id}'s pod: ${problem}`] : [];
-  });
+  const stuck = startProblems(notReady, pods, (id) => `member ${id}`);
   const nonVoters = active.filter((m) => !m.voter).map((m) => m.id);
   if (update.waiting || notReady.length > 0) {
     set({
