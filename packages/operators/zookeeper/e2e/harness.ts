@@ -1,8 +1,8 @@
 /**
  * What the ZooKeeper end-to-end scenarios share: a private local cluster
  * with three nodes, the operator as its own process holding exactly its
- * declared RBAC (test/e2e/kit), and ways to look at the ensemble, its pods
- * and ZooKeeper itself.
+ * declared RBAC (test/e2e/kit), ways to look at the ensemble, its pods,
+ * its claims and ZooKeeper itself, and to stop and start a node.
  */
 import { eventually, type PrivateTestCluster } from "@ballast/dev/testkit";
 import {
@@ -70,6 +70,39 @@ export class Harness extends OperatorEnvironment {
     up: UpCondition,
   ): { stop(): Promise<DisruptionReport<number>> } {
     return this.monitorMembers(name, { memberLabel: labels.memberId, members: voters, up });
+  }
+
+  /** The uid of PersistentVolumeClaim `claim`, undefined once it is gone. */
+  async claimUid(claim: string): Promise<string | undefined> {
+    const res = await this.cluster.api<{ metadata: { uid: string } }>(
+      `/api/v1/namespaces/${this.namespace}/persistentvolumeclaims/${claim}`,
+    );
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`get claim ${claim}: ${res.status}`);
+    return res.body.metadata.uid;
+  }
+
+  /**
+   * Stops a local node's agent: every container on it dies with it, its pod
+   * objects stay bound to it (nothing reschedules them), and the Node goes
+   * NotReady once its lease lapses — a machine gone, as far as the
+   * ensemble can tell.
+   */
+  stopNode(nodeName: string): Promise<void> {
+    return this.cluster.controlPlane.stopComponent(this.#nodeComponent(nodeName));
+  }
+
+  /** Starts a stopped node again; it runs its pods again (same uids, IPs, volumes). Resolves once it is Ready. */
+  startNode(nodeName: string): Promise<void> {
+    return this.cluster.controlPlane.startComponent(this.#nodeComponent(nodeName));
+  }
+
+  /** `<cluster>-node-<i>` (the Node's name) → `node-<i>` (the control plane's component). */
+  #nodeComponent(nodeName: string): `node-${number}` {
+    const component = nodeName.slice(this.cluster.name.length + 1);
+    if (!nodeName.startsWith(`${this.cluster.name}-`) || !/^node-\d+$/.test(component))
+      throw new Error(`${nodeName} is not a node of cluster ${this.cluster.name}`);
+    return component as `node-${number}`;
   }
 
   /** Ready, no operation, spec acted on, exactly spec.replicas members, all voters. */

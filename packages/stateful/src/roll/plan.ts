@@ -98,6 +98,23 @@ export function planRoll<M extends Member, O>(input: RollInput<M, O>): RollPlan<
         // Recorded but never deleted (the operator died in between): delete it now.
         return { kind: "restart", operation: op, member, pod, events };
       }
+      if (pod && !pod.metadata.deletionTimestamp && !podReady(pod) && input.stale(member, pod)) {
+        // Its new pod cannot start and the spec changed since (a version
+        // typo, then fixed): replace that pod with one of the fixed spec
+        // now, instead of waiting forever for the broken one. The member is
+        // down already, so no second member goes down by this.
+        events.push({
+          reason: "Rolling",
+          action: "RestartMember",
+          note: `restarting ${name(member)} again: its new pod did not start and the spec has changed since`,
+        });
+        const operation = withSummary({
+          ...op,
+          ...(pod.metadata.uid ? { restartedPod: pod.metadata.uid } : {}),
+          waitingFor: `${name(member)} is restarting with the changed spec`,
+        });
+        return { kind: "restart", operation, member, pod, events };
+      }
       const blockers = restartedMemberBlockers(input, member, op);
       if (blockers.length > 0)
         return {

@@ -178,6 +178,22 @@ test("planRoll() accepts a replacement pod that is stale again after a spec chan
   assert.deepEqual(plan.kind === "restart" && plan.operation.done, [1]);
 });
 
+test("planRoll() replaces a restarted member's pod that cannot start once the spec changed again (a typo fixed)", () => {
+  const stuck: TestPod = { uid: "b2", stale: true, ready: false, crashLoop: "no such version" };
+  const plan = planRoll(input({ 1: stuck, 2: old("c") }, rolling(1, "b")));
+  assert.equal(plan.kind, "restart");
+  if (plan.kind !== "restart") return;
+  assert.equal(plan.member.id, 1, "the same member, not the next one");
+  assert.equal(plan.pod.metadata.uid, "b2");
+  assert.equal(plan.operation.restartedPod, "b2");
+  assert.equal(plan.operation.current, 1);
+  assert.deepEqual(plan.operation.done, [], "not counted done: it never came back");
+
+  // Without a spec change the broken pod is waited for (and its problem reported), not replaced.
+  const same = planRoll(input({ 1: { ...stuck, stale: false }, 2: old("c") }, rolling(1, "b")));
+  assert.equal(same.kind, "wait");
+});
+
 test("planRoll() completes when every pod is up to date, listing who was restarted", () => {
   const plan = planRoll(input({ 0: fresh("a2"), 1: fresh("b2") }, rolling(1, "b", [0])));
   assert.equal(plan.kind, "complete");
@@ -239,6 +255,12 @@ test("planRoll() never restarts a member while the previous one is not back, nor
             // Carrying out the recorded delete: that very pod, still running.
             assert.ok(!prev.deleting);
             assert.deepEqual(plan.operation, i.operation, "nothing new is recorded");
+            return;
+          }
+          if (plan.member.id === recorded.current && prev && !prev.ready) {
+            // Replacing the member's own new pod, which could not start, with the changed spec's.
+            assert.ok(!prev.deleting && prev.uid !== recorded.uid && prev.stale);
+            assert.equal(plan.operation.restartedPod, prev.uid);
             return;
           }
           assert.ok(prev && !prev.deleting && prev.uid !== recorded.uid && prev.ready);

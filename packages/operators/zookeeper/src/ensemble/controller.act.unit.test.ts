@@ -220,6 +220,26 @@ test("scale 5 → 3 removes voters 5 then 4 by reconfig before stopping their po
   assert.ok(kills >= 3, "the operator was killed mid-way");
 });
 
+test("the status a reconfig writes flags the voters it left, not the ones observed before it", async () => {
+  const run = await readyEnsemble(5);
+  changeSpec(run, { replicas: 3 });
+  const seen = new Set<string>();
+  await run.until(
+    () => run.ensemble().status?.members?.length === 3 && !run.operation(),
+    80,
+    () => {
+      const e = run.ensemble();
+      const removed = /^removed member (\d+) as a voter/.exec(
+        e.status?.operation?.waitingFor ?? "",
+      );
+      if (!removed) return;
+      const voters = (e.status?.members ?? []).filter((m) => m.voter).map((m) => m.id);
+      seen.add(`removed ${removed[1]}, voters ${voters.join(",")}`);
+    },
+  );
+  assert.deepEqual([...seen], ["removed 5, voters 1,2,3,4", "removed 4, voters 1,2,3"]);
+});
+
 test("scale 5 → 3 → 5 gives ids 4 and 5 back on new volumes, added again by reconfig", async () => {
   const run = await readyEnsemble(5);
   changeSpec(run, { replicas: 3 });

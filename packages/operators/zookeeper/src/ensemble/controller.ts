@@ -28,6 +28,7 @@
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
 import { InvalidSecretError, memberSetController, recordMembership } from "@ballast/stateful";
 import { ZooKeeperEnsemble } from "../api.ts";
+import { serving } from "../plan/state.ts";
 import { loadSuperUser } from "./credentials.ts";
 import { planMembership } from "./membership.ts";
 import { syncObjects } from "./objects.ts";
@@ -101,7 +102,12 @@ export async function reconcileEnsemble(s: EnsembleScope): Promise<Action> {
   if (scaled !== "continue") return scaled;
   // 8.
   await s.writeStatus({});
+  // Settled only when every member serves: a member that answers but is
+  // still syncing gets no pod event when it starts serving (its TCP probe
+  // passed long before), so only a soon look sets its readiness gate.
   const settled =
-    obs.leader !== undefined && !created && members.every((m) => obs.reports.has(m.id));
+    obs.leader !== undefined &&
+    !created &&
+    members.every((m) => m.removing || serving(obs.reports.get(m.id)));
   return Action.requeueAfter(settled ? s.idleMs : s.busyMs);
 }

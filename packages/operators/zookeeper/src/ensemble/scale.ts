@@ -115,6 +115,10 @@ async function reconfigure(
   const outcome = await s.deps.zookeeper.reconfig(via, change, readBack, superUser);
   const what = `${step.kind === "add" ? "added" : "removed"} member ${step.id} as a voter`;
   if (outcome.applied) {
+    // The status written next must show the voters this change left, not
+    // the ones observed before it ("removed member 5" beside member 5 still
+    // flagged a voter, until the next reconcile looked again).
+    if (outcome.voters) s.observation = { ...obs, voters: outcome.voters };
     s.event(
       verb === "adding" ? "ScaleUp" : "ScaleDown",
       "Reconfig",
