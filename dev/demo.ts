@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { main } from "@ballast/cli";
 import { ballastDir } from "@ballast/cli/dev";
 import { isRunning, readState } from "@ballast/dev";
+import { type DemoPod, DemoPodsError, waitForPods } from "./demo-pods.ts";
 
 const say = (text: string) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 const clusterDir = join(ballastDir(), "clusters", "ballast");
@@ -90,6 +91,8 @@ const manifest = {
                   allowPrivilegeEscalation: false,
                   capabilities: { drop: ["ALL"] },
                 },
+                // Ready means it answers, which is what the demo shows next.
+                readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
               },
             ],
           },
@@ -102,38 +105,61 @@ console.log(kubectl(["apply", "-f", "-"], JSON.stringify(manifest)).trim());
 
 // The controller-manager makes a ReplicaSet and Pods, the scheduler places
 // them on the local nodes, and each node runs its pods as real processes.
-interface PodList {
-  items: {
-    metadata: { name: string };
-    spec: { nodeName?: string };
-    status: { phase?: string; podIP?: string };
-  }[];
-}
-const pods = async (): Promise<PodList["items"]> =>
-  (JSON.parse(kubectl(["get", "pods", "-n", "ballast-demo", "-o", "json"])) as PodList).items;
+// Nothing below says they run until they do: a pod that cannot (an image that
+// cannot be pulled, a crash loop) or is not Ready within the bound ends the
+// demo with the pod's own reason.
+const pods = async (): Promise<DemoPod[]> =>
+  (JSON.parse(kubectl(["get", "pods", "-n", "ballast-demo", "-o", "json"])) as { items: DemoPod[] })
+    .items;
 const nodes = kubectl(["get", "nodes", "-o", "name"]).trim().split("\n").filter(Boolean);
-const deadline = Date.now() + 60_000;
-let running: PodList["items"] = [];
-while (Date.now() < deadline && nodes.length > 0) {
-  running = (await pods()).filter((p) => p.status.phase === "Running" && p.status.podIP);
-  if (running.length >= 2) break;
-  await new Promise((r) => setTimeout(r, 250));
+let running: DemoPod[] = [];
+let failure: Error | undefined;
+if (nodes.length > 0) {
+  try {
+    running = await waitForPods(pods, {
+      what: "Deployment ballast-demo/hello",
+      count: 2,
+      timeoutMs: 60_000,
+    });
+  } catch (error) {
+    if (!(error instanceof DemoPodsError)) throw error;
+    failure = error;
+  }
 }
 console.log(kubectl(["get", "deployment,replicaset", "-n", "ballast-demo"]));
 console.log(kubectl(["get", "pods", "-n", "ballast-demo", "-o", "wide"]));
+if (failure) {
+  console.error(`\nThe demo stops here: ${failure.message}`);
+  console.error(
+    "`npx ballast dev doctor` checks what the local nodes need; `kubectl describe pods -n ballast-demo` shows the events.",
+  );
+  process.exit(1);
+}
 if (nodes.length === 0) {
   console.log("This cluster has no nodes (started with --nodes 0), so the pods stay Pending.");
 } else {
   say("The pods really run: each answers on its own IP");
+  let silent = 0;
   for (const pod of running) {
-    const answer = await fetch(`http://${pod.status.podIP}:8080/`)
+    const answer = await fetch(`http://${pod.status?.podIP}:8080/`, {
+      signal: AbortSignal.timeout(10_000),
+    })
       .then(async (r) => `HTTP ${r.status}: ${(await r.text()).trim()}`)
-      .catch((e: Error) => `no answer (${e.message})`);
+      .catch((e: Error) => {
+        silent++;
+        return `no answer (${e.message})`;
+      });
     console.log(
-      `  ${pod.metadata.name} on ${pod.spec.nodeName} at ${pod.status.podIP}:8080 → ${answer}`,
+      `  ${pod.metadata.name} on ${pod.spec?.nodeName} at ${pod.status?.podIP}:8080 → ${answer}`,
     );
   }
   console.log(kubectl(["get", "nodes", "-L", "topology.kubernetes.io/zone"]));
+  if (silent > 0) {
+    console.error(
+      `The demo stops here: ${silent} of ${running.length} Running pod(s) did not answer.`,
+    );
+    process.exit(1);
+  }
 }
 
 say("Reach the cluster yourself");

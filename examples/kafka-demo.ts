@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { installKafkaCrds, KafkaCluster, kafkaOperator } from "@ballast/kafka";
 import { KubeClient, type Logger } from "@ballast/runtime";
+import { type DemoPod, DemoPodsError, describeNotRunning, stuckWatch } from "../dev/demo-pods.ts";
 import { startWorkload } from "../packages/operators/kafka/test-support/workload.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -40,6 +41,7 @@ const quiet: Logger = {
 const client = await KubeClient.fromKubeconfig(kubeconfig, { fieldManager: "ballast-demo" });
 const stop = new AbortController();
 let operatorDone: Promise<void> | undefined;
+let exitCode = 0;
 try {
   say("Installing the Kafka CRDs and starting the Kafka operator (in this process)");
   await installKafkaCrds(client);
@@ -132,6 +134,7 @@ try {
   await follow("the roll to start", (c) => c.operation.startsWith("Roll"), 60_000);
   await follow("the roll to finish", (c) => c.ready === "True" && !c.operation, 600_000);
   const report = await workload.stop();
+  if (report.lost.length > 0) exitCode = 1;
   console.log(
     `  producer: ${report.acknowledged} messages acknowledged (${report.failed} sends retried)` +
       `\n  consumer: every acknowledged message read back? ${report.lost.length === 0 ? "yes" : `NO — ${report.lost.length} lost`}`,
@@ -147,11 +150,20 @@ try {
   kubectl patch kafkacluster ${name} -n ${namespace} --type=merge -p '{"spec":{"brokers":4}}'
   npx ballast roll kafkacluster/${name} -n ${namespace}
   npx ballast dev down                                   # stop everything`);
+} catch (error) {
+  // A pod that does not run ends the demo with its reason, not a stack.
+  if (!(error instanceof DemoPodsError)) throw error;
+  console.error(`\nThe demo stops here: ${error.message}`);
+  console.error(
+    `\`npx ballast dev doctor\` checks what the local nodes need; \`kubectl describe pods -n ${namespace}\` shows the events.`,
+  );
+  exitCode = 1;
 } finally {
   stop.abort();
   await operatorDone;
   client.close();
 }
+if (exitCode !== 0) process.exit(exitCode);
 
 interface Row {
   brokers: string;
@@ -160,9 +172,19 @@ interface Row {
   waiting: string;
 }
 
-/** Prints the cluster's status line whenever it changes, until `done` says so. */
+const pods = (): DemoPod[] =>
+  (JSON.parse(kubectl(["get", "pods", "-n", namespace, "-o", "json"])) as { items: DemoPod[] })
+    .items;
+
+/**
+ * Prints the cluster's status line whenever it changes, until `done` says so.
+ * A pod of the cluster that does not run (an image that cannot be pulled, a
+ * crash loop) ends the wait at once with the pod's reason; at the bound, the
+ * pods that are not Ready say what they wait for.
+ */
 async function follow(what: string, done: (row: Row) => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const stuck = stuckWatch();
   let last = "";
   while (Date.now() < deadline) {
     const c = JSON.parse(
@@ -178,7 +200,15 @@ async function follow(what: string, done: (row: Row) => boolean, timeoutMs: numb
     if (line !== last) console.log(`${new Date().toISOString().slice(11, 19)}${line}`);
     last = line;
     if (done(row)) return;
+    const problem = stuck(pods());
+    if (problem)
+      throw new DemoPodsError(`KafkaCluster ${namespace}/${name}, waiting for ${what}: ${problem}`);
     await sleep(1000);
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new DemoPodsError(
+    [
+      `KafkaCluster ${namespace}/${name}: timed out after ${timeoutMs / 1000} s waiting for ${what}`,
+      ...describeNotRunning(pods()),
+    ].join("\n"),
+  );
 }

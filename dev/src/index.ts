@@ -16,6 +16,16 @@ export { DevClusterError } from "./errors.ts";
 export { cacheDir, repoRoot, workDir } from "./paths.ts";
 export { isRunning } from "./process.ts";
 export {
+  aptInstallCommand,
+  aptUpdateAndInstallCommand,
+  checkSystemPackages,
+  missingSystemPackages,
+  type PackageCheck,
+  readSystemPackages,
+  type SystemPackage,
+  systemPackagesFile,
+} from "./system-packages.ts";
+export {
   allBinaries,
   type BinaryName,
   binaryPath,

@@ -15,6 +15,7 @@ import {
 import { join } from "node:path";
 import { DevClusterError } from "./errors.ts";
 import { cacheDir, toolchainDir } from "./paths.ts";
+import { installFix } from "./system-packages.ts";
 
 export type BinaryName =
   | "etcd"
@@ -78,9 +79,15 @@ export interface Tool {
   command: string;
   versionArgs: string[];
   purpose: string;
-  fix: string;
+  /** What to do when it is missing; for a command of system-packages.txt, its package's install. */
+  fix?: string;
 }
 
+/**
+ * Toolchains checked by name where they are used. Go is the machine's own;
+ * the others are system packages, so their fix comes from
+ * dev/toolchain/system-packages.txt, the list the set-up installs from.
+ */
 export const tools = {
   go: {
     command: "go",
@@ -92,31 +99,11 @@ export const tools = {
     command: "java",
     versionArgs: ["-version"],
     purpose: "run Kafka and ZooKeeper from their Maven Central jars on the local nodes",
-    fix: "Install a Java runtime, 17 or newer (for example `apt-get install openjdk-17-jre-headless`), and put `java` on PATH.",
   },
   mvn: {
     command: "mvn",
     versionArgs: ["-B", "--version"],
     purpose: "fetch Kafka's and ZooKeeper's jars from Maven Central for their images",
-    fix: "Install Maven (`apt-get install maven`) and put `mvn` on PATH.",
-  },
-  ip: {
-    command: "ip",
-    versionArgs: ["-V"],
-    purpose: "give each pod of the local nodes its own network namespace and address",
-    fix: "Install iproute2 (`apt-get install iproute2`).",
-  },
-  busybox: {
-    command: "busybox",
-    versionArgs: ["--help"],
-    purpose: "run busybox and alpine images on the local nodes",
-    fix: "Install BusyBox (`apt-get install busybox`).",
-  },
-  openssl: {
-    command: "openssl",
-    versionArgs: ["version"],
-    purpose: "create the local cluster's certificates",
-    fix: "Install OpenSSL (`apt-get install openssl`).",
   },
 } as const satisfies Record<string, Tool>;
 
@@ -129,7 +116,7 @@ export function requireTool(name: ToolName, env: NodeJS.ProcessEnv = process.env
   if (result.error || result.status !== 0) {
     throw new DevClusterError(
       `The ${name} toolchain was not found: \`${tool.command}\` is not on PATH. Ballast needs it to ${tool.purpose}.`,
-      tool.fix,
+      tool.fix ?? installFix(tool.command),
     );
   }
   return `${result.stdout}${result.stderr}`.trim().split("\n")[0] ?? "";

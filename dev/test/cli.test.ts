@@ -5,13 +5,19 @@
  * running.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type ClusterState, isRunning, repoRoot } from "@ballast/dev";
+import {
+  type ClusterState,
+  checkSystemPackages,
+  isRunning,
+  readSystemPackages,
+  repoRoot,
+} from "@ballast/dev";
 
 const bin = join(repoRoot, "packages", "cli", "bin", "ballast.js");
 const home = mkdtempSync(join(tmpdir(), "ballast-cli-test-"));
@@ -212,11 +218,55 @@ test("a failed Go module download is named, with the fix", async () => {
   }
 });
 
-test("dev doctor names a missing Java toolchain and its fix", async () => {
-  const doctor = await ballast(["dev", "doctor"], { PATH: "/nonexistent" });
-  assert.equal(doctor.code, 1);
-  assert.match(doctor.stdout, /MISSING\s+java\s+The java toolchain was not found/);
-  assert.match(doctor.stdout, /→ Install a Java runtime/);
+test("dev doctor on a machine set up by dev/setup.sh finds Go and every system package", async () => {
+  const doctor = await ballast(["dev", "doctor"]);
+  assert.equal(doctor.code, 0, doctor.stdout);
+  assert.doesNotMatch(doctor.stdout, /MISSING/);
+  for (const { package: pkg } of readSystemPackages()) {
+    assert.match(doctor.stdout, new RegExp(`ok\\s+${pkg}\\s+/`), pkg);
+  }
+  assert.match(doctor.stdout, /ok\s+go\s+go version/);
+});
+
+test("dev doctor lists each missing package with the command that installs it, as the set-up script finds them", async () => {
+  // A PATH with every listed command but busybox's and Maven's (and no Go).
+  const bin = mkdtempSync(join(tmpdir(), "ballast-doctor-bin-"));
+  try {
+    for (const c of checkSystemPackages()) {
+      if (c.found && !c.check.startsWith("/") && !["busybox", "mvn"].includes(c.check)) {
+        symlinkSync(c.found, join(bin, c.check));
+      }
+    }
+    const doctor = await ballast(["dev", "doctor"], { PATH: bin });
+    assert.equal(doctor.code, 1);
+    assert.match(doctor.stdout, /MISSING\s+go\s+The go toolchain was not found/);
+    assert.match(doctor.stdout, /→ Install Go 1\.26 or newer/);
+    assert.match(doctor.stdout, /MISSING\s+busybox\s+→ (sudo )?apt-get install -y busybox\n/);
+    assert.match(doctor.stdout, /no busybox on PATH: needed to run busybox and alpine images/);
+    assert.match(doctor.stdout, /MISSING\s+maven\s+→ (sudo )?apt-get install -y maven\n/);
+    assert.match(doctor.stdout, /ok\s+openjdk-17-jre-headless\s+\S+\/java \(openjdk version/);
+
+    // The same list the set-up installs from, and the same verdict.
+    const setup = await new Promise<string>((resolve, reject) =>
+      execFile(
+        // By its path: the child's PATH is the test's, where bash is not.
+        execFileSync("bash", ["-c", "command -v bash"], { encoding: "utf8" }).trim(),
+        [join(repoRoot, "dev", "toolchain", "system-packages.sh"), "--missing"],
+        { env: { PATH: bin } },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    );
+    const missing = setup.trim().split("\n").join(" ");
+    assert.equal(missing, "busybox maven");
+    assert.match(
+      doctor.stdout,
+      new RegExp(
+        `Missing system packages: ${missing}\\. Install them all with:\n  (sudo )?apt-get update && (sudo )?apt-get install -y ${missing}\n`,
+      ),
+    );
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
 });
 
 test("every command answers --help, and an unknown one is refused with the list", async () => {

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "../paths.ts";
+import { installCommandFor } from "../system-packages.ts";
 import { kafka } from "./images/kafka.ts";
 import { zookeeper } from "./images/zookeeper.ts";
 import { postgres, redis } from "./images-debian/index.ts";
@@ -68,7 +69,7 @@ function busyboxApplets(): string {
   const busybox = ["/usr/bin/busybox", "/bin/busybox"].find((p) => existsSync(p));
   if (!busybox) {
     throw new ImagePullError(
-      "this image runs on the host's BusyBox, which is not installed: run `apt-get install busybox`",
+      `this image runs on the host's BusyBox, which is not installed: run \`${installCommandFor("busybox")}\``,
     );
   }
   const dir = join(cacheDir(), "images", "busybox", "bin");

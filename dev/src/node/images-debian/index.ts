@@ -2,8 +2,9 @@
  * Images that run Debian's packages of the data systems our operators manage,
  * with the parts of the official images' behaviour those operators depend on
  * (entrypoints, defaults, users). Nothing is installed here: a missing package
- * is an ImagePullError naming the `apt-get install` that fixes it (.ci/run
- * installs them).
+ * is an ImagePullError naming the `apt-get install` that fixes it (the set-up
+ * of `npm run demo` and `npm test` installs them, from
+ * dev/toolchain/system-packages.txt).
  *
  * - `redis`: Debian's redis-server and redis-tools, any tag.
  * - `postgres`: Debian's PostgreSQL 15, any tag (a tag asking for another
@@ -11,6 +12,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { aptInstallCommand, installCommandFor, packageFor } from "../../system-packages.ts";
 import { ImagePullError } from "../image-error.ts";
 import type { ImageRuntime, ImageSpec } from "../images.ts";
 import { installScripts } from "./scripts.ts";
@@ -39,7 +41,10 @@ export const redis: ImageSpec = {
     "Debian's redis-server and redis-tools (7.0 on bookworm) for any tag; official entrypoint (runs as the redis user, /data), protected mode off by default",
   prepare: async (): Promise<ImageRuntime> => {
     if (!existsSync("/usr/bin/redis-server") || !existsSync("/usr/bin/redis-cli")) {
-      throw await missing("Debian's redis-server", "apt-get install redis-server");
+      throw await missing(
+        "Debian's redis-server",
+        aptInstallCommand(["redis-server", "redis-cli"].map((check) => packageFor(check) ?? check)),
+      );
     }
     if (!userExists("redis")) {
       throw await missing(
@@ -66,7 +71,7 @@ export const postgres: ImageSpec = {
     if (!existsSync(`${postgresBin}/postgres`) || !existsSync(`${postgresBin}/psql`)) {
       throw await missing(
         `Debian's PostgreSQL ${postgresMajor}`,
-        `apt-get install postgresql-${postgresMajor}`,
+        installCommandFor(`${postgresBin}/postgres`),
       );
     }
     if (!userExists("postgres")) {

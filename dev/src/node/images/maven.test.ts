@@ -39,7 +39,7 @@ test("mavenImage() without mvn on PATH fails with an ImagePullError that says ho
     await assert.rejects(mavenImage(spec), (error: unknown) => {
       assert.ok(error instanceof ImagePullError);
       assert.match(error.message, /`mvn` is not on PATH/);
-      assert.match(error.message, /apt-get install maven/);
+      assert.match(error.message, /apt-get install -y maven/);
       return true;
     });
   });

@@ -1,11 +1,16 @@
 /** `ballast dev …`: the local cluster. */
 import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join, relative } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import {
+  aptInstallCommand,
+  aptUpdateAndInstallCommand,
+  checkSystemPackages,
   clientBinaries,
   DevClusterError,
   ensureBinaries,
   isRunning,
+  missingSystemPackages,
   type Ports,
   readState,
   repoRoot,
@@ -186,22 +191,61 @@ export const devStatus = defineCommand({
 
 export const devDoctor = defineCommand({
   name: "dev doctor",
-  summary: "check the toolchains the local cluster and its data systems need",
+  summary: "check Go and the system packages the local cluster and its images need",
   usage: "ballast dev doctor",
   options: {},
+  details:
+    "The packages are those of dev/toolchain/system-packages.txt, the list `npm run demo` and\n`npm test` install from when run as root.",
   async run() {
-    let missing = 0;
-    for (const tool of Object.keys(tools) as ToolName[]) {
-      try {
-        console.log(`  ok       ${tool.padEnd(8)} ${requireTool(tool)}`);
-      } catch (error) {
-        if (!(error instanceof DevClusterError)) throw error;
-        missing++;
-        console.log(`  MISSING  ${tool.padEnd(8)} ${error.message}\n           → ${error.fix}`);
+    let problems = 0;
+    const line = (state: string, what: string, detail: string) =>
+      console.log(`  ${state.padEnd(8)} ${what.padEnd(24)} ${detail}`);
+    try {
+      line("ok", "go", requireTool("go"));
+    } catch (error) {
+      if (!(error instanceof DevClusterError)) throw error;
+      problems++;
+      line("MISSING", "go", `${error.message}\n           → ${error.fix}`);
+    }
+    const checks = checkSystemPackages();
+    const missing = missingSystemPackages(checks);
+    for (const pkg of new Set(checks.map((c) => c.package))) {
+      const mine = checks.filter((c) => c.package === pkg);
+      if (missing.includes(pkg)) {
+        problems++;
+        line("MISSING", pkg, `→ ${aptInstallCommand([pkg])}`);
+        for (const c of mine.filter((c) => c.found === undefined)) {
+          const where = c.check.startsWith("/") ? "" : " on PATH";
+          console.log(`             no ${c.check}${where}: needed to ${c.purpose}`);
+        }
+      } else {
+        line("ok", pkg, mine.map((c) => withVersion(c.check, c.found ?? c.check)).join(", "));
       }
     }
-    return missing === 0 ? 0 : 1;
+    if (missing.length > 0) {
+      console.log(
+        [
+          "",
+          `Missing system packages: ${missing.join(" ")}. Install them all with:`,
+          `  ${aptUpdateAndInstallCommand(missing)}`,
+          "(`npm run demo` and `npm test` install them themselves when run as root.)",
+        ].join("\n"),
+      );
+    }
+    return problems === 0 ? 0 : 1;
   },
 });
+
+/** `/usr/bin/java (openjdk version "17.0.15" …)` for the listed commands that are toolchains. */
+function withVersion(check: string, path: string): string {
+  if (!(check in tools)) return path;
+  try {
+    // Maven colours its banner even in batch mode.
+    const version = stripVTControlCharacters(requireTool(check as ToolName));
+    return `${path} (${version})`;
+  } catch {
+    return path;
+  }
+}
 
 export const devCommands = [devUp, devDown, devStatus, devDoctor];
