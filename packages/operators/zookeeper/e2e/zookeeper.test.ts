@@ -7,7 +7,9 @@
  * the operator SIGKILLed once the first reconfig is recorded, the next
  * operator finishing it; two of three members' nodes stopped (quorum lost:
  * reported, membership left alone) and started again, the same pods back
- * on the same volumes.
+ * on the same volumes; a version typo (the roll holds at its first member
+ * and says why) corrected. After bring-up: ACLs enforced on the real pods
+ * (a client without the superuser's password cannot reconfig).
  * Every operation runs under the e2e kit's acknowledged-write checker
  * (sequential znode creates; every acknowledged one must exist afterwards)
  * and its disruption monitor (never two voters down at once — except where
@@ -489,5 +491,37 @@ describe("ZooKeeper operator on real ZooKeeper", { timeout: 30 * 60_000 }, () =>
       assert.equal(afterUids.get(pod), uid, `${pod} is the same pod`);
     for (const id of ids)
       assert.equal(await h.claimUid(names.claim(e, id)), claims.get(id), `member ${id}'s claim`);
+  });
+  test("a version typo stops the upgrade at its first member, saying why, and the corrected spec resumes it", async () => {
+    const before = await uids();
+    const seenWaiting: string[] = [];
+    await underLoad("version typo, then fixed", async () => {
+      await h.patch(name, { spec: { version: "3.9.99" } });
+      const stuck = await eventually(
+        "the roll waiting on a member whose image cannot be pulled",
+        async () => {
+          const op = (await h.ensemble(name)).status?.operation;
+          const waiting = op?.type === "Roll" ? (op.waitingFor ?? "") : "";
+          if (waiting && !seenWaiting.includes(waiting)) seenWaiting.push(waiting);
+          return /not starting: .*3\.9\.99 is not on Maven Central/.test(waiting) ? op : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 500 },
+      );
+      // Held there: no second member is taken down while the first cannot start.
+      await new Promise((r) => setTimeout(r, 10_000));
+      const during = await uids();
+      const replaced = [...before].filter(([pod, uid]) => during.get(pod) !== uid);
+      assert.equal(replaced.length, 1, `one member restarted: ${JSON.stringify(replaced)}`);
+      assert.equal(stuck?.type === "Roll" && `${name}-${stuck.current}`, replaced[0]?.[0]);
+      await h.patch(name, { spec: { version: "3.9.5" } });
+      await h.settled(name, 300_000);
+    });
+    const e = await h.ensemble(name);
+    assert.deepEqual(voterIds(e), [1, 2, 3]);
+    for (const p of await h.pods(name))
+      assert.equal(p.spec?.containers?.[0]?.image, "zookeeper:3.9.5", p.metadata.name);
+    const after = await uids();
+    const restartedAgain = [...before].filter(([pod, uid]) => after.get(pod) !== uid);
+    assert.equal(restartedAgain.length, 1, "only the member that took the typo was restarted");
   });
 });

@@ -9,9 +9,11 @@ const json = fc.jsonValue({ maxDepth: 4 });
 function withDefaults(value: unknown, extra: string): unknown {
   if (Array.isArray(value)) return value.map((v) => withDefaults(v, extra));
   if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = { [`${extra}-default`]: "server-set" };
-    for (const [k, v] of Object.entries(value)) out[k] = withDefaults(v, extra);
-    return out;
+    // fromEntries, not assignment: a key named "__proto__" (JSON allows it) must stay a key.
+    return Object.fromEntries([
+      [`${extra}-default`, "server-set"],
+      ...Object.entries(value).map(([k, v]) => [k, withDefaults(v, extra)]),
+    ]);
   }
   return value;
 }
