@@ -1,0 +1,324 @@
+/**
+ * The real Redis port, on npm `ioredis`.
+ *
+ * One short-lived connection per call: connect, `AUTH`, the command(s),
+ * disconnect. The operator asks Redis something a few times per reconcile,
+ * not in a loop, so a pool would save little and cost much: a pooled
+ * connection outlives a failover (Sentinel kills normal clients on the
+ * members it reconfigures), keeps a pod IP that a restart has changed
+ * behind the same hostname, and reconnects on its own. Here nothing
+ * reconnects (`retryStrategy` returns null), nothing queues while offline
+ * (`enableOfflineQueue: false`), and connect and every command are bounded
+ * by short timeouts, so an unreachable member costs one timeout, not a storm.
+ *
+ * `AUTH` is sent by this module as the first command rather than through
+ * ioredis's `password` option: ioredis reports a refused password as
+ * "Stream isn't writeable" on the next command (the reason only goes to an
+ * `error` event), where an explicit `AUTH` fails with Redis's own
+ * `WRONGPASS` and is told apart as `reason: "auth"`.
+ */
+import { Redis } from "ioredis";
+import { memberReport, pairs, parseInfo, sentinelReport } from "./_parse.ts";
+import {
+  endpoint,
+  type Failure,
+  type FailureReason,
+  type MemberAddress,
+  type MemberReport,
+  type MonitorSettings,
+  type RedisAddress,
+  type RedisPort,
+  RedisPortError,
+  type ReplicaAcknowledgement,
+  type SentinelAddress,
+  type SentinelReport,
+} from "./port.ts";
+
+export interface RedisAdminOptions {
+  /** The password every redis-server requires (`requirepass`) and replicas use (`masterauth`). */
+  password: string;
+  /** The ACL user to authenticate as. @default "default" (`AUTH password`) */
+  username?: string;
+  /**
+   * The password sentinels require (their `requirepass`); an empty string
+   * sends no `AUTH` to sentinels. @default password
+   */
+  sentinelPassword?: string;
+  /** @default 2000 */
+  connectTimeoutMs?: number;
+  /** How long one command may take. @default 3000 */
+  commandTimeoutMs?: number;
+  /** How often `waitForReplicas` reads the master's replica offsets. @default 100 */
+  pollIntervalMs?: number;
+}
+
+type Target = { address: RedisAddress; password: string; what: string };
+
+export class RedisAdmin implements RedisPort {
+  readonly #options: RedisAdminOptions;
+  readonly #secrets: string[];
+
+  constructor(options: RedisAdminOptions) {
+    this.#options = options;
+    this.#secrets = [options.password, options.sentinelPassword ?? ""]
+      .filter((s) => s.length > 0)
+      .sort((a, b) => b.length - a.length);
+  }
+
+  #member(m: MemberAddress): Target {
+    return { address: m, password: this.#options.password, what: `member ${m.id}` };
+  }
+
+  #sentinel(s: SentinelAddress): Target {
+    const password = this.#options.sentinelPassword ?? this.#options.password;
+    return { address: s, password, what: `sentinel ${s.id}` };
+  }
+
+  /** Every secret the port knows (and `extra`, e.g. a CONFIG SET value) replaced by `<password>`. */
+  #redact(text: string, extra?: string): string {
+    let out = text;
+    for (const secret of extra ? [extra, ...this.#secrets] : this.#secrets) {
+      out = out.replaceAll(secret, "<password>");
+    }
+    return out;
+  }
+
+  #failure(err: unknown): Failure {
+    if (err instanceof RedisPortError) return { reason: err.reason, message: err.message };
+    return { reason: "error", message: this.#redact(text(err)) };
+  }
+
+  /**
+   * Runs `work` on a fresh authenticated connection to `target` and closes
+   * it. Every failure becomes a RedisPortError whose message says what was
+   * asked of whom; ioredis's own error is not kept as `cause`, because its
+   * `command.args` would carry the AUTH password.
+   */
+  async #session<T>(
+    target: Target,
+    command: string,
+    work: (conn: Redis) => Promise<T>,
+    secret?: string,
+  ): Promise<T> {
+    const conn = new Redis({
+      host: target.address.host,
+      port: target.address.port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: false,
+      autoResubscribe: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      reconnectOnError: () => false,
+      connectTimeout: this.#options.connectTimeoutMs ?? 2000,
+      commandTimeout: this.#options.commandTimeoutMs ?? 3000,
+    });
+    let lastEvent: unknown;
+    // Without a listener ioredis prints "Unhandled error event" for each failure.
+    conn.on("error", (err) => {
+      lastEvent = err;
+    });
+    const where = `${target.what} (${endpoint(target.address)})`;
+    const fail = (reason: FailureReason, err: unknown) =>
+      new RedisPortError(
+        reason,
+        endpoint(target.address),
+        this.#redact(`${command} on ${where}: ${text(err)}`, secret),
+      );
+    try {
+      try {
+        await conn.connect();
+      } catch (err) {
+        const why = lastEvent ?? err;
+        throw fail(/ETIMEDOUT|timed? ?out/i.test(text(why)) ? "timeout" : "unreachable", why);
+      }
+      if (target.password) {
+        const user = this.#options.username;
+        try {
+          await conn.call("AUTH", user ? [user, target.password] : [target.password]);
+        } catch (err) {
+          throw fail(classify(err, lastEvent, "auth"), lastEvent ?? err);
+        }
+      }
+      try {
+        return await work(conn);
+      } catch (err) {
+        if (err instanceof RedisPortError) throw err;
+        throw fail(classify(err, lastEvent, "error"), err);
+      }
+    } finally {
+      conn.disconnect();
+    }
+  }
+
+  async report(member: MemberAddress): Promise<MemberReport> {
+    try {
+      return await this.#session(this.#member(member), "INFO", async (conn) => {
+        const info = await conn.call("INFO", ["replication", "persistence"]);
+        return memberReport(member.id, parseInfo(String(info)));
+      });
+    } catch (err) {
+      return { id: member.id, reachable: false, role: "unknown", error: this.#failure(err) };
+    }
+  }
+
+  async sentinelReport(sentinel: SentinelAddress, masterName: string): Promise<SentinelReport> {
+    try {
+      return await this.#session(this.#sentinel(sentinel), "SENTINEL MASTER", async (conn) => {
+        let master: unknown;
+        try {
+          master = await conn.call("SENTINEL", ["MASTER", masterName]);
+        } catch (err) {
+          if (/no such master/i.test(text(err))) {
+            return { id: sentinel.id, reachable: true as const, monitoring: false as const };
+          }
+          throw err;
+        }
+        const [replicas, peers] = await Promise.all([
+          conn.call("SENTINEL", ["REPLICAS", masterName]),
+          conn.call("SENTINEL", ["SENTINELS", masterName]),
+        ]);
+        return sentinelReport(sentinel.id, pairs(master), list(replicas), list(peers));
+      });
+    } catch (err) {
+      return { id: sentinel.id, reachable: false, monitoring: false, error: this.#failure(err) };
+    }
+  }
+
+  async replicaOf(member: MemberAddress, master: RedisAddress | "no one"): Promise<void> {
+    const args = master === "no one" ? ["NO", "ONE"] : [master.host, String(master.port)];
+    await this.#session(this.#member(member), `REPLICAOF ${args.join(" ")}`, (conn) =>
+      conn.call("REPLICAOF", args),
+    );
+  }
+
+  async configSet(member: MemberAddress, key: string, value: string): Promise<void> {
+    const secret = /pass|auth/i.test(key) && value ? value : undefined;
+    await this.#session(
+      this.#member(member),
+      `CONFIG SET ${key}`,
+      (conn) => conn.call("CONFIG", ["SET", key, value]),
+      secret,
+    );
+  }
+
+  async pauseWrites(member: MemberAddress, ms: number): Promise<void> {
+    await this.#session(this.#member(member), `CLIENT PAUSE ${ms} WRITE`, (conn) =>
+      conn.call("CLIENT", ["PAUSE", String(Math.max(1, Math.round(ms))), "WRITE"]),
+    );
+  }
+
+  async resumeWrites(member: MemberAddress): Promise<void> {
+    await this.#session(this.#member(member), "CLIENT UNPAUSE", (conn) =>
+      conn.call("CLIENT", ["UNPAUSE"]),
+    );
+  }
+
+  async waitForReplicas(
+    member: MemberAddress,
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<ReplicaAcknowledgement> {
+    const interval = this.#options.pollIntervalMs ?? 100;
+    return this.#session(
+      this.#member(member),
+      "waitForReplicas (INFO replication)",
+      async (conn) => {
+        const read = async () =>
+          memberReport(member.id, parseInfo(String(await conn.call("INFO", ["replication"]))));
+        const first = await read();
+        if (first.role !== "master") {
+          throw new RedisPortError(
+            "error",
+            endpoint(member),
+            `waitForReplicas on member ${member.id} (${endpoint(member)}): it is a ${first.role}, not a master`,
+          );
+        }
+        // Replicas acknowledge their offset every second; the master lists the last one.
+        const target = first.offset;
+        const deadline = Date.now() + timeoutMs;
+        let acknowledged = 0;
+        for (let report: MemberReport = first; ; report = await read()) {
+          acknowledged =
+            report.role === "master"
+              ? report.replicas.filter((r) => r.state === "online" && r.offset >= target).length
+              : 0;
+          if (acknowledged >= replicas || Date.now() >= deadline) break;
+          await new Promise((r) =>
+            setTimeout(r, Math.min(interval, Math.max(1, deadline - Date.now()))),
+          );
+        }
+        return { offset: target, acknowledged };
+      },
+    );
+  }
+
+  async sentinelFailover(sentinel: SentinelAddress, masterName: string): Promise<void> {
+    await this.#session(this.#sentinel(sentinel), `SENTINEL FAILOVER ${masterName}`, (conn) =>
+      conn.call("SENTINEL", ["FAILOVER", masterName]),
+    );
+  }
+
+  async sentinelMonitor(
+    sentinel: SentinelAddress,
+    masterName: string,
+    master: RedisAddress,
+    settings: MonitorSettings,
+  ): Promise<void> {
+    const set: string[] = [
+      "down-after-milliseconds",
+      String(settings.downAfterMilliseconds ?? 5000),
+      "failover-timeout",
+      String(settings.failoverTimeoutMilliseconds ?? 60_000),
+      "parallel-syncs",
+      String(settings.parallelSyncs ?? 1),
+    ];
+    if (this.#options.password) set.push("auth-pass", this.#options.password);
+    if (this.#options.username) set.push("auth-user", this.#options.username);
+    await this.#session(
+      this.#sentinel(sentinel),
+      `SENTINEL MONITOR ${masterName} ${endpoint(master)}`,
+      async (conn) => {
+        try {
+          await conn.call("SENTINEL", ["REMOVE", masterName]);
+        } catch (err) {
+          if (!/no such master/i.test(text(err))) throw err;
+        }
+        await conn.call("SENTINEL", [
+          "MONITOR",
+          masterName,
+          master.host,
+          String(master.port),
+          String(settings.quorum),
+        ]);
+        await conn.call("SENTINEL", ["SET", masterName, ...set]);
+      },
+    );
+  }
+
+  async sentinelReset(sentinel: SentinelAddress, masterName: string): Promise<void> {
+    // RESET takes a glob pattern: escape it so it resets this name only.
+    const pattern = masterName.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+    await this.#session(this.#sentinel(sentinel), `SENTINEL RESET ${masterName}`, (conn) =>
+      conn.call("SENTINEL", ["RESET", pattern]),
+    );
+  }
+}
+
+function text(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function list(reply: unknown): Map<string, string>[] {
+  return Array.isArray(reply) ? reply.map(pairs) : [];
+}
+
+function classify(err: unknown, lastEvent: unknown, otherwise: FailureReason): FailureReason {
+  const message = `${text(err)} ${lastEvent ? text(lastEvent) : ""}`;
+  if (/timed out|ETIMEDOUT/i.test(message)) return "timeout";
+  if (/Connection is closed|ECONNRESET|EPIPE|Stream isn't writeable/i.test(message)) {
+    return "unreachable";
+  }
+  return otherwise;
+}

@@ -1,0 +1,26 @@
+/** Talking to Redis and Sentinel: the port the controller uses and its real implementation. */
+export { RedisAdmin, type RedisAdminOptions } from "./admin.ts";
+export {
+  type ConnectedReplica,
+  endpoint,
+  type Failure,
+  type FailureReason,
+  type IdleSentinelReport,
+  type MasterReport,
+  type MemberAddress,
+  type MemberReport,
+  type MonitoringSentinelReport,
+  type MonitorSettings,
+  type RedisAddress,
+  type RedisPort,
+  RedisPortError,
+  type ReplicaAcknowledgement,
+  type ReplicaReport,
+  type SentinelAddress,
+  type SentinelPeerView,
+  type SentinelReplicaView,
+  type SentinelReport,
+  sameAddress,
+  type UnreachableReport,
+  type UnreachableSentinelReport,
+} from "./port.ts";

@@ -1,0 +1,374 @@
+/**
+ * The Redis replication kind, declared once: `RedisReplication` in
+ * `ballast.dev/v1alpha1`. Its TypeScript type, CRD manifest and validator
+ * all come from this schema.
+ *
+ * What can be checked without looking at the running set is checked here,
+ * at admission (schema and CEL, with messages that say what to fix): an
+ * even number of sentinels, `minReplicasToWrite` above the replicas there
+ * are, a redis.conf key the operator owns, a malformed `maxmemory`, a
+ * persistent mode without a volume size.
+ *
+ * Names derived from `metadata.name` (provisional until the controller
+ * exists): pods `<name>-<id>` and `<name>-sentinel-<id>`, Services
+ * `<name>-members`, `<name>-master`, `<name>-replicas`, `<name>-sentinel`,
+ * ConfigMaps `<name>-config` and `<name>-sentinel-config`, the password
+ * Secret `<name>-redis-auth`.
+ *
+ * Not registered in the chart or the CLI yet: no controller serves it.
+ */
+import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
+import {
+  ComputeResources,
+  MemberStorage,
+  memberSetNameRule,
+  OperationStatus,
+} from "@ballast/stateful";
+import Type from "typebox";
+
+export const group = "ballast.dev";
+export const version = "v1alpha1";
+
+/**
+ * redis.conf directives the operator sets itself: identity and addresses
+ * (announced hostnames), authentication, paths and persistence mode,
+ * replication (who follows whom is the operator's and Sentinel's, and
+ * replicas stay read-only: that is what keeps a demoted master from taking
+ * writes), the priorities it uses to steer a controlled failover, the
+ * write-safety settings that have their own spec fields, and what would
+ * let a user rename or reach around the commands the operator sends. Each
+ * with its pre-5.0 `slave` alias, since Redis accepts both.
+ */
+export const ownedConfigKeys = [
+  "port",
+  "bind",
+  "unixsocket",
+  "tls-port",
+  "tls-replication",
+  "daemonize",
+  "supervised",
+  "pidfile",
+  "logfile",
+  "include",
+  "dir",
+  "dbfilename",
+  "appendonly",
+  "appendfilename",
+  "appenddirname",
+  "requirepass",
+  "masterauth",
+  "masteruser",
+  "user",
+  "aclfile",
+  "rename-command",
+  "enable-protected-configs",
+  "replicaof",
+  "slaveof",
+  "replica-announce-ip",
+  "slave-announce-ip",
+  "replica-announce-port",
+  "slave-announce-port",
+  "replica-announced",
+  "replica-read-only",
+  "slave-read-only",
+  "replica-priority",
+  "slave-priority",
+  "min-replicas-to-write",
+  "min-slaves-to-write",
+  "min-replicas-max-lag",
+  "min-slaves-max-lag",
+  "cluster-enabled",
+  "cluster-config-file",
+] as const;
+
+const ownedList = ownedConfigKeys.map((k) => `'${k}'`).join(", ");
+
+export const RedisReplication = defineResource({
+  group,
+  version,
+  kind: "RedisReplication",
+  plural: "redisreplications",
+  shortNames: ["rr", "redisrepl"],
+  categories: ["ballast", "all"],
+  scope: "Namespaced",
+  description:
+    "Redis with one master, replicas and Sentinel. Sentinel detects a failed master and promotes a replica; the operator verifies and repairs: exactly one master, every replica following it, every sentinel agreeing, an old master that returns demoted before it takes clients. Rolls restart the replicas one at a time, each back in sync before the next, then fail over to the replica with the highest offset before the old master restarts.",
+  spec: Type.Object(
+    {
+      version: Type.String({
+        description:
+          "The Redis release to run, e.g. 7.0.15 (7.0 or later: Sentinel and replicas announce hostnames). Changing it upgrades the set with a rolling restart.",
+        pattern: "^[78]\\.[0-9]+\\.[0-9]+$",
+      }),
+      image: Type.Optional(
+        Type.String({
+          description: "The container image. @default redis:<version>",
+          minLength: 1,
+          maxLength: 512,
+        }),
+      ),
+      replicas: Type.Integer({
+        description:
+          "How many replicas besides the master (the set has replicas + 1 redis-servers). Every replica can be promoted.",
+        minimum: 1,
+        maximum: 31,
+      }),
+      sentinels: Type.Integer({
+        description:
+          "How many sentinels watch the set: 1, 3, 5 or 7. A failover needs a majority of them, so an even count adds no fault tolerance; 1 is for development only.",
+        minimum: 1,
+        maximum: 7,
+        default: 3,
+        "x-kubernetes-validations": [
+          {
+            rule: "self % 2 == 1",
+            message:
+              "spec.sentinels must be odd (1, 3, 5 or 7): a failover needs a majority of the sentinels, and an even count adds none",
+          },
+        ],
+      }),
+      persistence: Type.Object(
+        {
+          mode: Type.Union([Type.Literal("aof"), Type.Literal("rdb"), Type.Literal("none")], {
+            description:
+              "aof: every write is appended to a log (appendonly yes; appendfsync everysec unless config says otherwise), and RDB snapshots too; rdb: periodic snapshots only (Redis's default save points unless config.save is set), minutes of writes may be lost with a member; none: no files, a restarted member resyncs everything from the master. Switching between none and the others is refused: it changes whether members have volumes.",
+            default: "aof",
+          }),
+          storage: Type.Optional(
+            MemberStorage({
+              size: "Size of each member's data volume (the AOF and RDB files), e.g. 2Gi. Leave room for a rewrite: the AOF or RDB being written sits next to the old one.",
+              description:
+                "Each member's data volume: a PersistentVolumeClaim kept across restarts. Required unless mode is none.",
+              what: "the replication set",
+            }),
+          ),
+        },
+        {
+          description: "How each member keeps its data on disk.",
+          "x-kubernetes-validations": [
+            {
+              rule: "self.mode == 'none' || has(self.storage)",
+              message: "spec.persistence.storage (a size) is required unless mode is none",
+            },
+            {
+              rule: "(self.mode == 'none') == (oldSelf.mode == 'none')",
+              message:
+                "spec.persistence.mode cannot switch between none and aof/rdb once the set exists (it decides whether members have volumes); aof and rdb may be swapped",
+            },
+          ],
+        },
+      ),
+      config: Type.Optional(
+        Type.Record(Type.String({ minLength: 1, maxLength: 64 }), IntOrString(), {
+          description: `Extra redis.conf settings, e.g. maxmemory: 1gb, maxmemory-policy: allkeys-lru, appendfsync: always. Settings Redis can change at run time are applied with CONFIG SET without a restart; others roll the set. Keys are lower-case redis.conf directives; keys the operator owns (${ownedConfigKeys.join(", ")}) are refused.`,
+          maxProperties: 128,
+          "x-kubernetes-validations": [
+            {
+              rule: "self.all(k, k.matches('^[a-z][a-z0-9-]*$'))",
+              message:
+                "spec.config keys are redis.conf directives written in lower case, e.g. maxmemory-policy",
+            },
+            {
+              rule: `self.all(k, !(k in [${ownedList}]))`,
+              message: `spec.config sets a key the operator owns; remove it (owned: ${ownedConfigKeys.join(", ")})`,
+            },
+            {
+              rule: "!('maxmemory' in self) || string(self['maxmemory']).matches('^[0-9]+([kKmMgG][bB]?)?$')",
+              message:
+                "spec.config.maxmemory must be a byte count with an optional unit, e.g. 100mb, 1gb or 1073741824",
+            },
+          ],
+        }),
+      ),
+      auth: Type.Optional(
+        Type.Object(
+          {
+            secretName: Type.Optional(
+              Type.String({
+                description:
+                  "A Secret in the same namespace whose key `password` every redis-server and sentinel requires. @default <name>-redis-auth, generated once and kept",
+                minLength: 1,
+                maxLength: 253,
+                pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+              }),
+            ),
+          },
+          {
+            description:
+              "Authentication. Every member and sentinel requires a password (requirepass; replicas use it as masterauth, sentinels as auth-pass); the operator never writes it into a pod spec, an event or a log.",
+          },
+        ),
+      ),
+      minReplicasToWrite: Type.Integer({
+        description:
+          "The master refuses writes unless at least this many replicas acknowledged within minReplicasMaxLag seconds (min-replicas-to-write). It bounds what a partitioned master can accept. Equal to spec.replicas, every replica restart of a roll stops writes for its duration. 0: off.",
+        minimum: 0,
+        maximum: 31,
+        default: 0,
+      }),
+      minReplicasMaxLag: Type.Integer({
+        description:
+          "Seconds since a replica's last acknowledgement for it to count towards minReplicasToWrite (min-replicas-max-lag).",
+        minimum: 1,
+        maximum: 3600,
+        default: 10,
+      }),
+      resources: Type.Optional(
+        ComputeResources("Compute resources of each redis-server container."),
+      ),
+      sentinel: Type.Optional(
+        Type.Object(
+          {
+            downAfterMilliseconds: Type.Integer({
+              description:
+                "How long the master must not answer before a sentinel considers it down (down-after-milliseconds). Shorter fails over sooner and risks failing over on a pause.",
+              minimum: 500,
+              maximum: 600_000,
+              default: 5000,
+            }),
+            failoverTimeoutMilliseconds: Type.Integer({
+              description:
+                "Sentinel's failover-timeout: how long a failover may take before another sentinel retries it.",
+              minimum: 1000,
+              maximum: 3_600_000,
+              default: 60_000,
+            }),
+            resources: Type.Optional(
+              ComputeResources("Compute resources of each sentinel container."),
+            ),
+          },
+          { description: "Settings of the sentinels (their number is spec.sentinels)." },
+        ),
+      ),
+    },
+    {
+      "x-kubernetes-validations": [
+        {
+          rule: "self.minReplicasToWrite <= self.replicas",
+          message:
+            "spec.minReplicasToWrite cannot exceed spec.replicas: the master would refuse every write",
+        },
+      ],
+    },
+  ),
+  status: Type.Object({
+    observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+    conditions: Type.Optional(Conditions()),
+    version: Type.Optional(
+      Type.String({ description: "The Redis version every member runs (unset mid-upgrade)." }),
+    ),
+    master: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "The id of the member that is THE master (the one the master Service points at); unset while there is none.",
+      }),
+    ),
+    masterName: Type.Optional(
+      Type.String({
+        description: "The name the sentinels monitor the set under, for Sentinel-aware clients.",
+      }),
+    ),
+    masterEndpoint: Type.Optional(
+      Type.String({
+        description: "host:port of the master Service, for clients inside the cluster.",
+      }),
+    ),
+    sentinelEndpoint: Type.Optional(
+      Type.String({
+        description: "host:port of the sentinel Service, for Sentinel-aware clients.",
+      }),
+    ),
+    readyMembers: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "Members serving: the master, and replicas in sync with it.",
+      }),
+    ),
+    ready: Type.Optional(
+      Type.String({ description: "Serving members out of spec.replicas + 1, e.g. 3/3." }),
+    ),
+    sentinelsAgreeing: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "Sentinels that name the master the operator sees.",
+      }),
+    ),
+    members: Type.Optional(
+      Type.Array(
+        Type.Object({
+          id: Type.Integer({
+            minimum: 0,
+            description: "The member's id: assigned once, never reused while it exists.",
+          }),
+          pod: Type.String({ description: "The member's pod." }),
+          role: Type.Optional(
+            Type.String({
+              description:
+                "What the member reports: master or replica; empty when it does not answer.",
+            }),
+          ),
+          ready: Type.Boolean({ description: "The master, or a replica in sync with it." }),
+          offset: Type.Optional(
+            Type.Integer({ minimum: 0, description: "Its replication offset, as last reported." }),
+          ),
+          masterLink: Type.Optional(
+            Type.String({ description: "A replica's link to the master: up or down." }),
+          ),
+        }),
+        {
+          description:
+            "Every member the set has, by id, recorded before its pod exists. role says what Redis itself reports.",
+        },
+      ),
+    ),
+    sentinels: Type.Optional(
+      Type.Array(
+        Type.Object({
+          id: Type.Integer({ minimum: 0, description: "The sentinel's id." }),
+          pod: Type.String({ description: "The sentinel's pod." }),
+          ready: Type.Boolean({ description: "Answers and monitors the set." }),
+          names: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description: "The member this sentinel believes is master.",
+            }),
+          ),
+        }),
+        { description: "Every sentinel, and the master it names." },
+      ),
+    ),
+    operation: Type.Optional(OperationStatus()),
+  }),
+  printerColumns: [
+    { name: "Ready", type: "string", jsonPath: ".status.ready" },
+    { name: "Master", type: "integer", jsonPath: ".status.master" },
+    { name: "Sentinels", type: "integer", jsonPath: ".status.sentinelsAgreeing" },
+    { name: "Version", type: "string", jsonPath: ".status.version" },
+    { name: "Operation", type: "string", jsonPath: ".status.operation.summary" },
+    {
+      name: "Healthy",
+      type: "string",
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+    },
+  ],
+  validations: [
+    memberSetNameRule([
+      "-members",
+      "-master",
+      "-replicas",
+      "-sentinel",
+      "-sentinel-99",
+      "-sentinel-config",
+      "-redis-auth",
+      "-config",
+      "-999",
+    ]),
+  ],
+});
+
+export type RedisReplication = ResourceOf<typeof RedisReplication>;
+export type RedisReplicationSpec = RedisReplication["spec"];
+export type RedisReplicationStatus = NonNullable<RedisReplication["status"]>;
+export type MemberStatus = NonNullable<RedisReplicationStatus["members"]>[number];
+export type SentinelStatus = NonNullable<RedisReplicationStatus["sentinels"]>[number];

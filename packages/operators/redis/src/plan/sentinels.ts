@@ -1,0 +1,71 @@
+/**
+ * What the sentinels, taken together, say and can do.
+ *
+ * - `sentinelAgreement`: the member a majority of the sentinels there
+ *   should be (`spec.sentinels`, not those that answer) believe is master.
+ *   A sentinel naming an address that is no member's counts for nobody.
+ *   A majority is not enough when a sentinel holding a NEWER configuration
+ *   epoch names another master: right after a failover only its leader has
+ *   the new configuration (the others learn it from hello messages within
+ *   seconds) while the old master still says it is master (Sentinel 7.0
+ *   demotes it about 10 s later): the stale majority would make the
+ *   operator demote the newly promoted master. Until the epochs converge
+ *   there is no agreement, and `newer` says which sentinel is ahead.
+ * - `sentinelsCanFailOver`: whether Sentinel could still promote a replica
+ *   by itself. A sentinel starts a failover only when it is elected by
+ *   max(quorum, majority of the sentinels IT knows, itself included), and
+ *   promotes only a replica it knows that is not down. Sentinels that
+ *   restarted while the master was down know no replica (they learn them
+ *   from the master's INFO), and sentinels that remember peers long gone
+ *   need more votes than exist: in both cases Sentinel never fails over,
+ *   however long one waits. Only answering sentinels that agree on the
+ *   same master address are counted as voters.
+ */
+import { endpoint } from "../admin/port.ts";
+import { majority, memberAt, monitoring, type ReplicationObservation } from "./state.ts";
+
+export interface SentinelAgreement {
+  /** The member a majority agrees on, if any. */
+  master: number | undefined;
+  /** Sentinels naming the most-named member. */
+  votes: number;
+  needed: number;
+  /** The highest configuration epoch among the sentinels naming the most-named member. */
+  epoch: number;
+  /** A sentinel with a newer epoch naming another master: the majority is stale. */
+  newer?: { sentinel: number; epoch: number };
+}
+
+export function sentinelAgreement(obs: ReplicationObservation): SentinelAgreement {
+  const needed = majority(obs.expectedSentinels);
+  const up = monitoring(obs);
+  const votes = new Map<number, number>();
+  for (const s of up) {
+    const id = memberAt(obs, s.master);
+    if (id !== undefined) votes.set(id, (votes.get(id) ?? 0) + 1);
+  }
+  let best: [number, number] | undefined;
+  for (const [id, n] of votes) {
+    if (!best || n > best[1] || (n === best[1] && id < best[0])) best = [id, n];
+  }
+  if (!best) return { master: undefined, votes: 0, needed, epoch: 0 };
+  const [id, top] = best;
+  const backers = up.filter((s) => memberAt(obs, s.master) === id);
+  const epoch = Math.max(...backers.map((s) => s.configEpoch));
+  const ahead = up.find((s) => s.configEpoch > epoch && memberAt(obs, s.master) !== id);
+  const newer = ahead ? { newer: { sentinel: ahead.id, epoch: ahead.configEpoch } } : {};
+  const agreed = top >= needed && !ahead;
+  return { master: agreed ? id : undefined, votes: top, needed, epoch, ...newer };
+}
+
+export function sentinelsCanFailOver(obs: ReplicationObservation): boolean {
+  const up = monitoring(obs);
+  return up.some((s) => {
+    const voters = up.filter((o) => endpoint(o.master) === endpoint(s.master)).length;
+    const needed = Math.max(s.quorum, majority(s.sentinels.length + 1));
+    const promotable = s.replicas.some(
+      (r) => !r.down && r.priority !== 0 && memberAt(obs, r.address) !== undefined,
+    );
+    return voters >= needed && promotable;
+  });
+}
