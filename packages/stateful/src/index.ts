@@ -45,6 +45,7 @@ export {
   generatePassword,
   InvalidSecretError,
 } from "./credentials/generated-secret.ts";
+export { type CredentialsScope, loadCredentials } from "./credentials/step.ts";
 export { assignIds, type MemberId } from "./members/ids.ts";
 export {
   activeMembers,

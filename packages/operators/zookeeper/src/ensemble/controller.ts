@@ -26,7 +26,7 @@
  *    (Degraded); membership is never rewritten to "fix" it.
  */
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
-import { InvalidSecretError, memberSetController, recordMembership } from "@ballast/stateful";
+import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
 import { ZooKeeperEnsemble } from "../api.ts";
 import { serving } from "../plan/state.ts";
 import { loadSuperUser } from "./credentials.ts";
@@ -79,14 +79,12 @@ export async function reconcileEnsemble(s: EnsembleScope): Promise<Action> {
   const members = s.members() ?? [];
   const ids = members.map((m) => m.id);
   // 2.
-  try {
-    await loadSuperUser(s);
-  } catch (err) {
-    if (!(err instanceof InvalidSecretError)) throw err;
-    s.event("InvalidSecret", "ReadCredentials", err.message, "Warning");
-    await s.writeStatus({ degraded: { reason: "InvalidSecret", message: err.message } });
-    return Action.requeueAfter(s.idleMs);
-  }
+  const loaded = await loadCredentials(
+    s,
+    () => loadSuperUser(s),
+    (reason, message) => s.writeStatus({ degraded: { reason, message } }),
+  );
+  if (loaded !== "continue") return loaded;
   // 3.
   const created = await syncObjects(s, members);
   // 4.
