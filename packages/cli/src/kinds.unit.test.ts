@@ -12,6 +12,7 @@ test("loadKinds() has every operator's kinds, each with the operator reconciling
       ["KafkaCluster", "kafka"],
       ["KafkaTopic", "kafka"],
       ["ZooKeeperEnsemble", "zookeeper"],
+      ["RedisReplication", "redis"],
     ],
   );
 });
@@ -22,6 +23,7 @@ test("loadKinds() rolls only kinds under their operator's restart annotation", (
     [
       ["KafkaCluster", "kafka.ballast.dev/restart-requested"],
       ["ZooKeeperEnsemble", "zookeeper.ballast.dev/restart-requested"],
+      ["RedisReplication", "redis.ballast.dev/restart-requested"],
     ],
   );
 });

@@ -13,6 +13,7 @@ import type { OperatorDescriptor } from "@ballast/runtime";
 const registry = {
   kafka: async () => (await import("@ballast/kafka")).kafka,
   zookeeper: async () => (await import("@ballast/zookeeper")).zookeeper,
+  redis: async () => (await import("@ballast/redis")).redis,
 } satisfies Record<string, () => Promise<OperatorDescriptor>>;
 
 export type OperatorName = keyof typeof registry;

@@ -23,7 +23,7 @@ test("loadOperators(names) loads only those, and refuses a name it does not know
     loadOperators(["kafak"]),
     (e: unknown) =>
       e instanceof UnknownOperatorError &&
-      /unknown operator "kafak": expected one of kafka, zookeeper/.test(e.message),
+      /unknown operator "kafak": expected one of kafka, zookeeper, redis/.test(e.message),
   );
 });
 

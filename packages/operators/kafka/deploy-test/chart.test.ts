@@ -151,7 +151,7 @@ describe("chart without a cluster", () => {
     assert.notEqual(result.code, 0);
     assert.match(
       result.stderr,
-      /operators\.kafak: no such operator \(the chart has kafka, zookeeper\)/,
+      /operators\.kafak: no such operator \(the chart has kafka, redis, zookeeper\)/,
     );
   });
 

@@ -9,13 +9,12 @@
  * are, a redis.conf key the operator owns, a malformed `maxmemory`, a
  * persistent mode without a volume size.
  *
- * Names derived from `metadata.name` (provisional until the controller
- * exists): pods `<name>-<id>` and `<name>-sentinel-<id>`, Services
+ * Names derived from `metadata.name` (resources.ts): pods `<name>-<id>` and `<name>-sentinel-<id>`, Services
  * `<name>-members`, `<name>-master`, `<name>-replicas`, `<name>-sentinel`,
  * ConfigMaps `<name>-config` and `<name>-sentinel-config`, the password
  * Secret `<name>-redis-auth`.
  *
- * Not registered in the chart or the CLI yet: no controller serves it.
+ * Served by the controller in `replication/`.
  */
 import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
 import {
@@ -261,7 +260,7 @@ export const RedisReplication = defineResource({
       Type.Integer({
         minimum: 0,
         description:
-          "The id of the member that is THE master (the one the master Service points at); unset while there is none.",
+          "The id of the member last recognised as THE master (the one the master Service points at while it is; Degraded says when there is none). The operator records a member it promotes here before promoting it.",
       }),
     ),
     masterName: Type.Optional(
@@ -315,6 +314,18 @@ export const RedisReplication = defineResource({
           masterLink: Type.Optional(
             Type.String({ description: "A replica's link to the master: up or down." }),
           ),
+          removing: Type.Optional(
+            Type.Boolean({
+              description:
+                "Being removed by a scale-down: its pod is stopped, then its volume deleted.",
+            }),
+          ),
+          unreachableSince: Type.Optional(
+            Type.String({
+              description:
+                "When the operator first saw this member not answer (RFC 3339); unset while it answers. The operator promotes a replica itself only after the lost master has not answered for a while.",
+            }),
+          ),
         }),
         {
           description:
@@ -339,6 +350,35 @@ export const RedisReplication = defineResource({
       ),
     ),
     operation: Type.Optional(OperationStatus()),
+    switchover: Type.Optional(
+      Type.Object(
+        {
+          from: Type.Integer({ minimum: 0, description: "The master handing over." }),
+          to: Type.Integer({ minimum: 0, description: "The replica meant to be promoted." }),
+          via: Type.Integer({ minimum: 0, description: "The sentinel asked to fail over." }),
+          startedAt: Type.String({ description: "When the failover was asked (RFC 3339)." }),
+        },
+        {
+          description:
+            "A controlled failover the roll asked for, recorded before writes were paused on the old master: until the old master is a replica its writes stay paused.",
+        },
+      ),
+    ),
+    lastRepair: Type.Optional(
+      Type.Object(
+        {
+          action: Type.String({
+            description: "demote, promote, follow, monitor or reset, and on whom.",
+          }),
+          reason: Type.String({ description: "Why the operator took it." }),
+          at: Type.String({ description: "When it was decided (RFC 3339), before it was sent." }),
+        },
+        {
+          description:
+            "The last repair the operator made (a demotion, a promotion, a replica re-pointed, a sentinel told to monitor or reset), recorded before it was sent.",
+        },
+      ),
+    ),
   }),
   printerColumns: [
     { name: "Ready", type: "string", jsonPath: ".status.ready" },

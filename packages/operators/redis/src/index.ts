@@ -1,10 +1,10 @@
 /**
- * `@ballast/redis`: the first layer of the Redis operator. The kind
- * (`RedisReplication`), the Redis/Sentinel port with its real
- * implementation (`RedisAdmin`, on ioredis), and the pure plans that decide
- * which member is master, what to repair, and what a roll does next. The
- * controller, pods and descriptor do not exist yet (README.md says what
- * does).
+ * `@ballast/redis`: the Redis operator. `redis` is its descriptor (what
+ * `runOperator` runs, and what the CLI and chart generator will read once
+ * it is registered); the kind (`RedisReplication`), the Redis/Sentinel
+ * port with its real implementation (`RedisAdmin`, on ioredis), and the
+ * pure plans that decide which member is master, what to repair, and what
+ * a roll does next are exported for tools and tests.
  */
 export {
   type MemberAddress,
@@ -24,9 +24,11 @@ export {
   type RedisReplicationStatus,
   version,
 } from "./api.ts";
+export { crds, type RedisBuildOptions, redis } from "./operator.ts";
 export { type Blocker, describeBlocker } from "./plan/blockers.ts";
 export { promotionCandidate } from "./plan/candidate.ts";
 export { chooseMaster, type MasterDecision, type MasterOptions } from "./plan/master.ts";
 export { type Repair, repairs } from "./plan/repairs.ts";
 export { chooseNextRestart, type RestartDecision, restartedBlockers } from "./plan/restart.ts";
 export { type ReplicationObservation, type SyncBound, syncState } from "./plan/state.ts";
+export { annotations, labels, servingGate } from "./resources.ts";

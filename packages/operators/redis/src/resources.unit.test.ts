@@ -1,0 +1,197 @@
+/**
+ * The start scripts, run by /bin/sh with stand-ins for `redis-cli` (the
+ * sentinels' and members' answers come from files) and `redis-server`
+ * (prints the config it was given): who a member starts following, at
+ * every start. The scripts' paths are moved to a temporary directory.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { RedisReplication } from "./api.ts";
+import {
+  configMap,
+  memberHost,
+  memberScript,
+  pod,
+  redisConfig,
+  sentinelHost,
+  sentinelScript,
+} from "./resources.ts";
+
+const r = {
+  apiVersion: "ballast.dev/v1alpha1",
+  kind: "RedisReplication",
+  metadata: { name: "rr", namespace: "ns", uid: "u" },
+  spec: {
+    version: "7.0.15",
+    replicas: 2,
+    sentinels: 3,
+    persistence: { mode: "aof", storage: { size: "1Gi" } },
+    minReplicasToWrite: 1,
+    minReplicasMaxLag: 10,
+    config: { maxmemory: "1gb" },
+  },
+} as unknown as RedisReplication;
+
+const cli = `#!/bin/sh
+host=; while [ $# -gt 0 ]; do case "$1" in -h) host=$2; shift 2;; -p) shift 2;; --raw) shift;; *) break;; esac; done
+[ -f "$STUB/$host" ] || exit 1
+if [ "$1" = INFO ]; then cat "$STUB/$host"; else sed -n 1p "$STUB/$host"; echo 6379; fi
+`;
+const server = `#!/bin/sh
+cat "$1"
+`;
+const getent = "#!/bin/sh\nexit 0\n";
+
+interface Outcome {
+  exited: boolean;
+  output: string;
+}
+
+function runScript(
+  script: string,
+  env: Record<string, string>,
+  answers: Record<string, string>,
+): Promise<Outcome> {
+  const dir = mkdtempSync(join(tmpdir(), "redis-script-"));
+  for (const sub of ["bin", "stub", "data", "etc"]) mkdirSync(join(dir, sub));
+  writeFileSync(join(dir, "bin", "redis-cli"), cli);
+  writeFileSync(join(dir, "bin", "redis-server"), server);
+  writeFileSync(join(dir, "bin", "getent"), getent);
+  for (const f of ["redis-cli", "redis-server", "getent"]) chmodSync(join(dir, "bin", f), 0o755);
+  for (const [host, answer] of Object.entries(answers))
+    writeFileSync(join(dir, "stub", host), answer.endsWith("\n") ? answer : `${answer}\n`);
+  writeFileSync(join(dir, "etc", "redis.conf"), redisConfig(r));
+  writeFileSync(join(dir, "etc", "sentinel.conf"), "port 26379\n");
+  const moved = script
+    .replaceAll("/etc/redis-operator", join(dir, "etc"))
+    .replaceAll("/data", join(dir, "data"));
+  return new Promise((resolve) => {
+    const child = spawn("/bin/sh", ["-c", moved], {
+      env: { PATH: `${join(dir, "bin")}:${process.env.PATH}`, STUB: join(dir, "stub"), ...env },
+    });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 2500);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ exited: code === 0, output });
+    });
+  });
+}
+
+const m = (id: number) => memberHost(r, id);
+const s = (id: number) => sentinelHost(r, id);
+
+function memberEnv(id: number, hint: number, persistent = true): Record<string, string> {
+  const env =
+    (
+      pod(r, id, hint, [0, 1, 2]).spec as {
+        containers: { env: { name: string; value?: string }[] }[];
+      }
+    ).containers[0]?.env ?? [];
+  const out: Record<string, string> = { REDIS_PASSWORD: "pw" };
+  for (const e of env) if (e.value !== undefined) out[e.name] = e.value;
+  if (!persistent) out.PERSISTENT = "no";
+  return out;
+}
+
+test("a member named master by no sentinel follows the sentinels' master, whatever the hint says", async () => {
+  const out = await runScript(memberScript(), memberEnv(0, 0), {
+    [s(0)]: m(2),
+    [s(1)]: m(2),
+  });
+  assert.ok(out.exited, out.output);
+  assert.match(out.output, new RegExp(`replicaof ${m(2).replaceAll(".", "\\.")} 6379`));
+  assert.match(out.output, /replica-announce-ip rr-0\.rr-members\.ns\.svc\.cluster\.local/);
+  assert.match(out.output, /requirepass pw\nmasterauth pw/);
+});
+
+test("an old master restarted after a failover starts as a replica of the new one", async () => {
+  // Two sentinels name member 1; one stale sentinel still names member 0 (itself).
+  const out = await runScript(memberScript(), memberEnv(0, 0), {
+    [s(0)]: m(1),
+    [s(1)]: m(1),
+    [s(2)]: m(0),
+  });
+  assert.ok(out.exited, out.output);
+  assert.match(out.output, /starting as a replica of rr-1/);
+});
+
+test("a member a majority of the sentinels name starts as master", async () => {
+  const out = await runScript(memberScript(), memberEnv(1, 0), {
+    [s(0)]: m(1),
+    [s(1)]: m(1),
+  });
+  assert.ok(out.exited, out.output);
+  assert.match(out.output, /starting as master/);
+  assert.doesNotMatch(out.output, /replicaof/);
+});
+
+test("a member the sentinels still name, restarted while other members hold data, waits for them to fail over", async () => {
+  const out = await runScript(memberScript(), memberEnv(1, 0), {
+    [s(0)]: m(1),
+    [s(1)]: m(1),
+    [m(2)]: "role:slave\nmaster_repl_offset:4242\n",
+  });
+  assert.ok(!out.exited);
+  assert.match(out.output, /still name this member master and other members hold data: waiting/);
+});
+
+test("a member only a minority of the sentinels name waits instead of starting as master", async () => {
+  const out = await runScript(memberScript(), memberEnv(1, 0), { [s(0)]: m(1) });
+  assert.ok(!out.exited);
+  assert.match(out.output, /only 1 sentinel\(s\) name this member master \(2 needed\); waiting/);
+});
+
+test("bring-up: no sentinel knows a master, member 0 (the hint) starts as master and the others follow it", async () => {
+  const first = await runScript(memberScript(), memberEnv(0, 0), {});
+  assert.ok(first.exited, first.output);
+  assert.match(first.output, /starting as master/);
+  const second = await runScript(memberScript(), memberEnv(2, 0), {});
+  assert.match(second.output, /starting as a replica of rr-0\.rr-members/);
+});
+
+test("without persistence, a member that would be master waits while another member holds data", async () => {
+  const out = await runScript(memberScript(), memberEnv(0, 0, false), {
+    [m(1)]: "role:slave\nmaster_repl_offset:4242\n",
+  });
+  assert.ok(!out.exited);
+  assert.match(out.output, /this member has no volume and other members hold data: waiting/);
+});
+
+test("a sentinel monitors the master the other sentinels name, with hostnames and the password", async () => {
+  const env = (
+    (await import("./resources.ts")).sentinelPod(r, 1, 0).spec as {
+      containers: { env: { name: string; value?: string }[] }[];
+    }
+  ).containers[0]?.env;
+  const vars: Record<string, string> = { REDIS_PASSWORD: "pw" };
+  for (const e of env ?? []) if (e.value !== undefined) vars[e.name] = e.value;
+  const out = await runScript(sentinelScript(), vars, { [s(0)]: m(2) });
+  assert.ok(out.exited, out.output);
+  assert.match(out.output, new RegExp(`sentinel monitor rr ${m(2).replaceAll(".", "\\.")} 6379 2`));
+  assert.match(
+    out.output,
+    /sentinel announce-ip rr-sentinel-1\.rr-sentinel\.ns\.svc\.cluster\.local/,
+  );
+  assert.match(out.output, /sentinel auth-pass rr pw/);
+  assert.match(out.output, /sentinel down-after-milliseconds rr 5000/);
+});
+
+test("redis.conf holds the owned settings and the user's, and never the password", () => {
+  const conf =
+    (configMap(r) as unknown as { data: Record<string, string> }).data["redis.conf"] ?? "";
+  assert.match(conf, /^maxmemory 1gb$/m);
+  assert.match(conf, /^appendonly yes$/m);
+  assert.match(conf, /^min-replicas-to-write 1$/m);
+  assert.doesNotMatch(conf, /requirepass|masterauth/);
+});
