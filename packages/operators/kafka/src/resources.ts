@@ -286,6 +286,9 @@ export function pod(
             failureThreshold: 2,
           },
           ...(c.spec.resources ? { resources: c.spec.resources } : {}),
+          // A broker that exits at startup (a value Kafka refuses) leaves its log's tail here,
+          // where a halted roll's status reads the reason (plan/halt.ts).
+          terminationMessagePolicy: "FallbackToLogsOnError",
           securityContext: restrictedContainerSecurityContext(),
           volumeMounts: [
             { name: "data", mountPath: dataPath },

@@ -237,7 +237,11 @@ describe("KafkaAdmin against a 3-node KRaft cluster", { timeout: 600_000 }, () =
       value: "1",
       readOnly: true,
       source: "STATIC_BROKER_CONFIG",
+      type: "int",
     });
+    assert.equal(config.get("log.retention.hours")?.type, "int");
+    assert.equal(config.get("log.retention.ms")?.type, "long");
+    assert.equal(config.get("auto.create.topics.enable")?.type, "boolean");
     assert.equal(config.get("log.retention.ms")?.readOnly, false);
     assert.equal(config.get("num.io.threads")?.readOnly, false);
     assert.equal(config.get("min.insync.replicas")?.readOnly, false);
@@ -252,6 +256,30 @@ describe("KafkaAdmin against a 3-node KRaft cluster", { timeout: 600_000 }, () =
     assert.equal(unknown.resource, "broker 42");
   });
 
+  test("validateBrokerConfig() refuses a value Kafka cannot parse or range-check, with Kafka's reason, and changes nothing", async () => {
+    for (const [key, value] of [
+      ["log.cleaner.threads", "x"],
+      ["num.io.threads", "0"],
+    ] as const) {
+      const refused = await admin.validateBrokerConfig(1, { [key]: value }).then(
+        () => assert.fail(`${key}=${value} was accepted`),
+        (e: unknown) => e,
+      );
+      assert.ok(refused instanceof KafkaAdminError, String(refused));
+      // A value that does not parse is INVALID_REQUEST, one out of range INVALID_CONFIG.
+      assert.ok(
+        ["INVALID_REQUEST", "INVALID_CONFIG"].includes(refused.codeName ?? ""),
+        refused.message,
+      );
+      assert.match(refused.serverMessage ?? "", new RegExp(key.replaceAll(".", "\\.")));
+    }
+    await admin.validateBrokerConfig(1, { "log.cleaner.threads": "2" });
+    assert.equal(
+      (await admin.brokerConfig(1)).get("log.cleaner.threads")?.source,
+      "DEFAULT_CONFIG",
+    );
+  });
+
   test("alterBrokerConfig() sets per-broker and cluster-wide dynamic configs and removes them", async () => {
     await admin.alterBrokerConfig(1, { "log.retention.ms": "7200000" }, []);
     // The controller commits the change; each broker applies it when it reads the metadata log (for
@@ -263,6 +291,7 @@ describe("KafkaAdmin against a 3-node KRaft cluster", { timeout: 600_000 }, () =
         value: "7200000",
         readOnly: false,
         source: "DYNAMIC_BROKER_CONFIG",
+        type: "long",
       },
     );
     assert.equal(
@@ -329,7 +358,12 @@ describe("KafkaAdmin against a 3-node KRaft cluster", { timeout: 600_000 }, () =
         },
         // Kafka 3.9 calls the throttle rates readOnly although they are set dynamically: readOnly
         // only reflects the KafkaConfig definitions, which do not include them.
-        [0, 1].map(() => ({ value: "10000", readOnly: true, source: "DYNAMIC_BROKER_CONFIG" })),
+        [0, 1].map(() => ({
+          value: "10000",
+          readOnly: true,
+          source: "DYNAMIC_BROKER_CONFIG",
+          type: "long",
+        })),
       );
     }
 

@@ -29,6 +29,7 @@ import type {
   QuorumState,
   ReassignmentInFlight,
 } from "../plan/state.ts";
+import { type ConfigType, configTypeOf } from "../plan/validate.ts";
 import { METADATA, versions, Wire } from "./_wire.ts";
 import { check, errorName, KafkaAdminError } from "./errors.ts";
 import { type PartitionMove, type ThrottleTargets, throttleFor } from "./throttle.ts";
@@ -59,6 +60,8 @@ export interface ConfigEntry {
   readOnly: boolean;
   /** Where the value comes from: "DEFAULT_CONFIG", "STATIC_BROKER_CONFIG", "DYNAMIC_BROKER_CONFIG", ... */
   source: string;
+  /** The value's type as the broker's ConfigDef declares it ("int", "boolean", ...). */
+  type: ConfigType;
 }
 
 export interface TopicDescription {
@@ -211,6 +214,7 @@ export class KafkaAdmin {
           value: c.value ?? null,
           readOnly: c.readOnly,
           source: SOURCE_NAMES.get(c.configSource) ?? `UNKNOWN(${c.configSource})`,
+          type: configTypeOf(c.configType),
         },
       ]),
     );
@@ -233,6 +237,16 @@ export class KafkaAdmin {
       remove,
       id === "" ? undefined : id,
     );
+  }
+
+  /**
+   * Whether broker `id` would accept `set` as its dynamic config: the same
+   * request with validateOnly, so Kafka parses and range-checks each value
+   * and changes nothing. Raises `KafkaAdminError` (code INVALID_CONFIG,
+   * Kafka's reason in `serverMessage`) if it would not.
+   */
+  async validateBrokerConfig(id: NodeId, set: Record<string, string>): Promise<void> {
+    await this.#alterConfigs(ConfigResourceTypes.BROKER, String(id), set, [], id, true);
   }
 
   /**
@@ -569,6 +583,7 @@ export class KafkaAdmin {
     set: Record<string, string>,
     remove: string[],
     brokerId: NodeId | undefined,
+    validateOnly = false,
   ): Promise<void> {
     const configs = [
       ...Object.entries(set).map(([name, value]) => ({
@@ -586,8 +601,8 @@ export class KafkaAdmin {
     // A broker's own dynamic configs are validated by that broker before it forwards them.
     const response =
       brokerId === undefined
-        ? await this.#wire.any(API.incrementalAlterConfigs, resources, false)
-        : await this.#wire.broker(brokerId, API.incrementalAlterConfigs, resources, false);
+        ? await this.#wire.any(API.incrementalAlterConfigs, resources, validateOnly)
+        : await this.#wire.broker(brokerId, API.incrementalAlterConfigs, resources, validateOnly);
     const kind = resourceType === ConfigResourceTypes.BROKER ? "broker" : "topic";
     for (const r of response.responses) {
       const resource =

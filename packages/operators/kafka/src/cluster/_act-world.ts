@@ -7,8 +7,10 @@
  * restarted broker out of its ISRs and see what the roll does meanwhile.
  */
 import { FakeKubernetes } from "@ballast/stateful/testing";
+import { KafkaAdminError } from "../admin/errors.ts";
 import type { KafkaCluster } from "../api.ts";
 import type { KafkaObservation, NodeId, PartitionState } from "../plan/state.ts";
+import type { ConfigType } from "../plan/validate.ts";
 import { labels } from "../resources.ts";
 import type { AdminPool, KafkaAdminPort, PartitionMove } from "./admin-pool.ts";
 import { reconcileCluster } from "./controller.ts";
@@ -79,22 +81,51 @@ export class FakeKafka implements KafkaAdminPort {
       observedAt: Date.now(),
     };
   }
+  /** Each key's type, as DescribeConfigs reports it. */
+  types = new Map<string, ConfigType>([
+    ["min.insync.replicas", "int"],
+    ["log.retention.hours", "int"],
+    ["log.retention.bytes", "long"],
+    ["num.network.threads", "int"],
+    ["log.cleaner.backoff.ms", "long"],
+  ]);
+  /** What validateOnly refuses: key → Kafka's reason. */
+  refuses = new Map<string, (value: string) => string | undefined>();
+  /** Dynamic configs sent for real (not validateOnly), in order. */
+  altered: Record<string, string>[] = [];
+
   async brokerConfig() {
-    const entries = new Map<string, { value: string | null; readOnly: boolean; source: string }>();
-    for (const key of [
-      "min.insync.replicas",
-      "log.retention.hours",
-      "log.retention.bytes",
-      "num.network.threads",
-    ])
+    const entries = new Map<
+      string,
+      { value: string | null; readOnly: boolean; source: string; type?: ConfigType }
+    >();
+    for (const [key, type] of this.types)
       entries.set(key, {
         value: null,
         readOnly: this.readOnlyKeys.has(key),
         source: "DEFAULT_CONFIG",
+        type,
       });
     return entries;
   }
-  async alterBrokerConfig() {}
+  async alterBrokerConfig(_id: NodeId | "", set: Record<string, string>) {
+    if (Object.keys(set).length > 0) this.altered.push(set);
+  }
+  async validateBrokerConfig(id: NodeId, set: Record<string, string>) {
+    for (const [key, value] of Object.entries(set)) {
+      const reason = this.refuses.get(key)?.(value);
+      if (reason)
+        throw new KafkaAdminError(
+          `IncrementalAlterConfigs failed for broker ${id}: INVALID_CONFIG`,
+          {
+            call: "IncrementalAlterConfigs",
+            code: 40,
+            codeName: "INVALID_CONFIG",
+            serverMessage: reason,
+          },
+        );
+    }
+  }
   async reassign(moves: readonly PartitionMove[]) {
     this.world.record({ verb: "reassign", moves });
     this.#inFlight.push(...moves);

@@ -4,14 +4,19 @@
  * new IPs when they restart).
  */
 import type { KafkaObservation, NodeId } from "../plan/state.ts";
+import type { ConfigType } from "../plan/validate.ts";
 
 /** What the cluster controller asks of Kafka; `KafkaAdmin` implements it. */
 export interface ClusterAdmin {
   observe(): Promise<KafkaObservation>;
   brokerConfig(
     id: NodeId,
-  ): Promise<Map<string, { value: string | null; readOnly: boolean; source: string }>>;
+  ): Promise<
+    Map<string, { value: string | null; readOnly: boolean; source: string; type?: ConfigType }>
+  >;
   alterBrokerConfig(id: NodeId | "", set: Record<string, string>, remove: string[]): Promise<void>;
+  /** Asks broker `id` whether it would accept `set` (IncrementalAlterConfigs validateOnly); raises with Kafka's reason if not. */
+  validateBrokerConfig(id: NodeId, set: Record<string, string>): Promise<void>;
   reassign(moves: readonly PartitionMove[]): Promise<void>;
   /** Throttles the replication the moves cause (rate per broker, each direction). */
   setThrottle(moves: readonly PartitionMove[], bytesPerSecond: number): Promise<unknown>;

@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Operation } from "@ballast/stateful";
-import type { KubeWrite } from "@ballast/stateful/testing";
+import type { Operation, PodLike } from "@ballast/stateful";
+import type { KubeWrite, Stored } from "@ballast/stateful/testing";
 import type { KafkaCluster } from "../api.ts";
 import { planReassignment } from "../plan/reassign.ts";
 import type { NodeId, PartitionState } from "../plan/state.ts";
@@ -200,4 +200,132 @@ test("scale 4 → 3 drains broker 3, then stops it, unregisters it and deletes i
   );
   assert.equal(run.operation(), undefined);
   assert.ok(kills >= 3, "the operator was killed mid-way");
+});
+
+function conditionOf(run: Run, type: string) {
+  return run.cluster().status?.conditions?.find((c) => c.type === type);
+}
+
+/** Writes that would change what a broker runs: pods created or deleted, the ConfigMap applied. */
+function touches(calls: readonly (KubeWrite | KafkaCall)[]): string[] {
+  return calls.flatMap((c) =>
+    (c.verb === "create" || c.verb === "delete" || c.verb === "apply") &&
+    (c.kind === "Pod" || c.kind === "ConfigMap")
+      ? [`${c.verb} ${c.kind}/${c.name}`]
+      : [],
+  );
+}
+
+test("a config value Kafka would not take is Degraded InvalidConfig with key, value and reason; no pod, ConfigMap or dynamic config is touched until it is fixed", async () => {
+  const run = await readyCluster();
+  run.kafka.refuses.set("log.cleaner.backoff.ms", (v) =>
+    Number(v) < 0
+      ? `Invalid value ${v} for configuration log.cleaner.backoff.ms: Value must be at least 0`
+      : undefined,
+  );
+  changeSpec(run, {
+    config: {
+      "log.retention.hours": "a week",
+      "min.insync.replicas": 7,
+      "log.cleaner.backoff.ms": -5,
+    },
+  });
+  for (let i = 0; i < 6; i++) {
+    await reconcileOnce(run.world, run.kafka);
+    run.world.startPods();
+  }
+  assert.deepEqual(touches(run.world.calls), []);
+  assert.deepEqual(run.kafka.altered, [], "no dynamic update was sent");
+  assert.equal(run.operation(), undefined, "no roll started");
+  const degraded = conditionOf(run, "Degraded");
+  assert.equal(degraded?.status, "True");
+  assert.equal(degraded?.reason, "InvalidConfig");
+  assert.equal(
+    degraded?.message,
+    'spec.config log.cleaner.backoff.ms="-5" is refused by Kafka: Invalid value -5 for configuration log.cleaner.backoff.ms: Value must be at least 0; ' +
+      'spec.config log.retention.hours="a week" is not a number of type int; ' +
+      'spec.config min.insync.replicas="7" exceeds the 3 broker(s) of spec.brokers: every acks=all write would be refused; ' +
+      "nothing is changed until it is fixed",
+  );
+  assert.equal(conditionOf(run, "Ready")?.status, "True", "the running brokers still serve");
+
+  changeSpec(run, { config: { "log.cleaner.backoff.ms": 20000 } });
+  await run.until(
+    () => conditionOf(run, "Degraded")?.status === "False" && run.kafka.altered.length === 3,
+  );
+  assert.deepEqual(run.world.deleted("Pod"), [], "the fixed, dynamic value needed no restart");
+});
+
+test("a new cluster whose min ISR exceeds its brokers creates no pod and says why", async () => {
+  const world = kafkaWorld();
+  world.put(kafkaClusterObject({ config: { "min.insync.replicas": 4 } }));
+  const kafka = new FakeKafka(world, [], []);
+  for (let i = 0; i < 5; i++) await reconcileOnce(world, kafka);
+  assert.equal(world.list("Pod").length, 0);
+  const c = world.get("KafkaCluster", "k") as KafkaCluster;
+  const degraded = c.status?.conditions?.find((x) => x.type === "Degraded");
+  assert.equal(degraded?.reason, "InvalidConfig");
+  assert.match(degraded?.message ?? "", /min\.insync\.replicas="4" exceeds the 3 broker\(s\)/);
+});
+
+const startupFailure =
+  "[2026-01-01 12:00:01,000] ERROR Exiting Kafka due to fatal exception (kafka.Kafka$)\n" +
+  "org.apache.kafka.common.config.ConfigException: Invalid value 0 for configuration socket.request.max.bytes: Value must be at least 1\n" +
+  "\tat kafka.Kafka.main(Kafka.scala)";
+
+/** The kubelet's part for a broker whose config Kafka refuses at startup: its new pod crash-loops. */
+function crashLoop(run: Run, id: NodeId, oldUid: string | undefined): void {
+  const p = run.world.get("Pod", `k-${id}`) as (PodLike & Stored) | undefined;
+  if (!p || p.metadata.uid === oldUid || p.status?.podIP) return;
+  p.status = {
+    podIP: `10.0.0.${id}`,
+    conditions: [{ type: "Ready", status: "False" }],
+    containerStatuses: [
+      {
+        name: "kafka",
+        restartCount: 3,
+        state: {
+          waiting: {
+            reason: "CrashLoopBackOff",
+            message: "back-off 40s restarting failed container",
+          },
+        },
+        lastState: { terminated: { exitCode: 1, message: startupFailure } },
+      } as never,
+    ],
+  };
+}
+
+test("a restarted broker that crash-loops halts the roll with its reason; reverting the spec replaces its pod and the roll completes", async () => {
+  const run = await readyCluster();
+  const uid1 = run.world.get("Pod", "k-1")?.metadata.uid;
+  changeSpec(run, { config: { "socket.request.max.bytes": 0 } });
+  await run.until(() => run.world.deleted("Pod").length === 1);
+  assert.deepEqual(run.world.deleted("Pod"), ["Pod/k-1"]);
+  run.kafka.liveBrokers.delete(1);
+  for (let i = 0; i < 8; i++) {
+    await reconcileOnce(run.world, run.kafka);
+    crashLoop(run, 1, uid1);
+    run.world.startPods([1]);
+  }
+  assert.deepEqual(run.world.deleted("Pod"), ["Pod/k-1"], "no second broker was touched");
+  const halted =
+    "node 1 did not come back after its restart: container kafka restarted 3 time(s) (CrashLoopBackOff): back-off 40s restarting failed container; " +
+    "last exit: org.apache.kafka.common.config.ConfigException: Invalid value 0 for configuration socket.request.max.bytes: Value must be at least 1";
+  assert.deepEqual(
+    [conditionOf(run, "Degraded")?.reason, conditionOf(run, "Degraded")?.message],
+    ["RollHalted", halted],
+  );
+  assert.deepEqual(
+    [conditionOf(run, "Progressing")?.reason, conditionOf(run, "Progressing")?.message],
+    ["RollHalted", halted],
+  );
+
+  // The user reverts; the broken pod is replaced by one of the reverted spec, which starts.
+  changeSpec(run, { config: {} });
+  run.kafka.liveBrokers.add(1);
+  await run.until(() => !run.operation() && conditionOf(run, "Degraded")?.status === "False");
+  assert.deepEqual(run.world.deleted("Pod"), ["Pod/k-1", "Pod/k-1"]);
+  assert.equal(conditionOf(run, "Progressing")?.status, "False");
+  assert.equal(conditionOf(run, "Ready")?.status, "True");
 });

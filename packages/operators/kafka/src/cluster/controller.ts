@@ -9,28 +9,36 @@
  * rest on a copy that has not yet seen the last status write.
  *
  * Why this order:
- * 1. Validate: a spec that cannot be acted on changes nothing.
+ * 1. Validate the keys: a spec that cannot be acted on changes nothing.
  * 2. The cluster id, before any storage is formatted with it.
  * 3. Node ids for a new cluster or a scale-up, recorded before any pod for
- *    them exists (removals wait for step 7: they need Kafka's view).
- * 4. Objects: shared ones applied where drifted, missing claims and pods
+ *    them exists (removals wait for step 8: they need Kafka's view). Only
+ *    status is written.
+ * 4. Validate the values (validate.ts), with the types and checks of a
+ *    running broker when one answers: before the objects, because the
+ *    ConfigMap a restarting container reads is one of them — a bad value
+ *    never reaches a broker, a pod or a dynamic update.
+ * 5. Objects: shared ones applied where drifted, missing claims and pods
  *    created — before looking at Kafka, so a cluster whose pods are all gone
  *    comes back.
- * 5. Observe Kafka, through the brokers that are up; none → wait.
- * 6. Readiness gates, from what Kafka says, before anything reads readiness.
- * 7. Scale-down: refused, or recorded — before any restart, so a roll never
+ * 6. Observe Kafka, through the brokers that are up; none → wait.
+ * 7. Readiness gates, from what Kafka says, before anything reads readiness.
+ * 8. Scale-down: refused, or recorded — before any restart, so a roll never
  *    restarts a broker about to be drained.
- * 8. Dynamic config: what needs no restart is applied first, so the roll
+ * 9. Dynamic config: what needs no restart is applied first, so the roll
  *    restarts only for what needs it.
- * 9. The roll (roll.ts), which yields to a scale operation in progress.
- * 10. The scale operation in progress (scale.ts).
- * 11. Status, when nothing else wrote it.
+ * 10. The roll (roll.ts), which yields to a scale operation in progress. A
+ *    restarted broker that does not come back halts it (plan/halt.ts: the
+ *    status says so; planRoll restarts nothing else meanwhile).
+ * 11. The scale operation in progress (scale.ts).
+ * 12. Status, when nothing else wrote it.
  */
 import { randomBytes } from "node:crypto";
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
 import { memberSetController, recordMembership } from "@ballast/stateful";
 import { KafkaCluster } from "../api.ts";
 import { validateUserConfig } from "../plan/config.ts";
+import { describeConfigProblem } from "../plan/validate.ts";
 import { userConfig } from "../resources.ts";
 import { applyDynamicConfig, dynamicKeysOf } from "./dynamic-config.ts";
 import { planMembership } from "./membership.ts";
@@ -39,6 +47,7 @@ import { adminFor, setRunningGates } from "./observe.ts";
 import { roll } from "./roll.ts";
 import { scale, startScaleDown } from "./scale.ts";
 import { type ClusterControllerDeps, ClusterScope } from "./scope.ts";
+import { checkConfig } from "./validate.ts";
 
 export type { ClusterControllerDeps } from "./scope.ts";
 
@@ -100,8 +109,21 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
   }
   const nodes = s.nodes() ?? [];
   // 4.
-  const created = await syncObjects(s, nodes);
+  const wrong = await checkConfig(s, nodes);
+  if (wrong.length > 0) {
+    const message = `${wrong.map(describeConfigProblem).join("; ")}; nothing is changed until it is fixed`;
+    // Brokers that restart meanwhile (on their own) still get their readiness gate from Kafka.
+    const running = adminFor(s, nodes);
+    if (running) {
+      s.facts.observation = await running.observe();
+      await setRunningGates(s, nodes, s.facts.observation);
+    }
+    await s.writeStatus({ blocked: { reason: "InvalidConfig", message } });
+    return Action.requeueAfter(s.idleMs);
+  }
   // 5.
+  const created = await syncObjects(s, nodes);
+  // 6.
   const admin = adminFor(s, nodes);
   if (!admin) {
     await s.writeStatus({ waiting: "no broker is ready yet" });
@@ -109,9 +131,9 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
   }
   const obs = await admin.observe();
   s.facts.observation = obs;
-  // 6.
-  await setRunningGates(s, nodes, obs);
   // 7.
+  await setRunningGates(s, nodes, obs);
+  // 8.
   if (change.kind === "refuse") {
     await s.writeStatus({ blocked: { reason: "ScaleDownRefused", message: change.message } });
     return Action.requeueAfter(s.idleMs);
@@ -120,16 +142,16 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
     const started = await startScaleDown(s, change, obs);
     if (started !== "continue") return started;
   }
-  // 8.
+  // 9.
   const dynamicKeys = await dynamicKeysOf(admin, obs);
   await applyDynamicConfig(s, admin, nodes, obs, dynamicKeys);
-  // 9.
+  // 10.
   const rolled = await roll(s, nodes, obs, dynamicKeys);
   if (rolled !== "continue") return rolled;
-  // 10.
+  // 11.
   const scaled = await scale(s, admin, nodes, obs);
   if (scaled !== "continue") return scaled;
-  // 11.
+  // 12.
   await s.writeStatus({});
   return Action.requeueAfter(created ? s.busyMs : s.idleMs);
 }

@@ -5,7 +5,10 @@
  * Ready means every node's pod is ready, every broker is registered and
  * unfenced in Kafka, and no partition is under-replicated; Progressing
  * means an operation is under way (its `waitingFor` is the message);
- * Degraded means the spec cannot be acted on as written.
+ * Degraded means the spec cannot be acted on as written (InvalidSpec,
+ * InvalidConfig, ScaleDownRefused), or that acting on it broke something
+ * (RollHalted: the node restarted last does not come back; Progressing
+ * then says the same).
  */
 import { type ConditionUpdate, setCondition, statusEqual } from "@ballast/runtime";
 import {
@@ -17,6 +20,7 @@ import {
   startProblems,
 } from "@ballast/stateful";
 import type { KafkaCluster, KafkaClusterStatus } from "../api.ts";
+import { rollHalt } from "../plan/halt.ts";
 import type { KafkaObservation, NodeId } from "../plan/state.ts";
 import { image, names, namespaceOf } from "../resources.ts";
 import type { MemberNode } from "./membership.ts";
@@ -96,16 +100,26 @@ export function buildStatus(c: KafkaCluster, inputs: StatusInputs): KafkaCluster
       reason: update.blocked.reason,
       message: update.blocked.message,
     });
-  } else {
-    set({
-      type: "Degraded",
-      status: "False",
-      reason: "AsExpected",
-      message: "the spec can be acted on",
-    });
+  }
+  const halt = rollHalt(operation, pods, now);
+  if (!update.invalid && !update.blocked) {
+    set(
+      halt
+        ? { type: "Degraded", status: "True", reason: "RollHalted", message: halt.message }
+        : {
+            type: "Degraded",
+            status: "False",
+            reason: "AsExpected",
+            message: "the spec can be acted on",
+          },
+    );
   }
 
-  set(progressingCondition(operation));
+  set(
+    halt
+      ? { type: "Progressing", status: "True", reason: "RollHalted", message: halt.message }
+      : progressingCondition(operation),
+  );
 
   if (!update.invalid) {
     const notReady = nodes.filter((n) => !n.ready && !n.removing).map((n) => n.id);

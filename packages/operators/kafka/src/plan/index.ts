@@ -14,6 +14,7 @@ export {
   renderProperties,
   validateUserConfig,
 } from "./config.ts";
+export { defaultStartBoundMs, type RollHalt, rollHalt, terminationReason } from "./halt.ts";
 export {
   type Assignment,
   applyMoves,
@@ -35,3 +36,13 @@ export {
   restartOrder,
 } from "./restart.ts";
 export type * from "./state.ts";
+export {
+  type ConfigCheckContext,
+  type ConfigProblem,
+  type ConfigType,
+  configProblems,
+  configTypeOf,
+  describeConfigProblem,
+  knownTypes,
+  typeProblem,
+} from "./validate.ts";
