@@ -15,7 +15,7 @@ import { promotionCandidate } from "./candidate.ts";
 import { chooseMaster, type MasterDecision } from "./master.ts";
 import { type Repair, repairs } from "./repairs.ts";
 import { chooseNextRestart, restartedBlockers } from "./restart.ts";
-import { sentinelAgreement, sentinelsCanFailOver } from "./sentinels.ts";
+import { sentinelAgreement, sentinelsCanFailOver, sentinelsMissingReplicas } from "./sentinels.ts";
 import {
   claimants,
   defaultSyncBound,
@@ -961,4 +961,25 @@ test("describeBlocker() says what every blocker waits for", () => {
     "no sentinel lists member 2 as a healthy replica yet (a failover now would abort)",
   );
   assert.equal(defaultSyncBound.maxOffsetLag, 1_048_576);
+});
+
+test("sentinelsMissingReplicas() names the sentinels that do not list every replica as healthy yet", () => {
+  const obs = healthy(3);
+  assert.deepEqual(
+    sentinelsMissingReplicas(obs, [1, 2]),
+    [],
+    "a healthy set: every sentinel knows both",
+  );
+  // Sentinel 1 has not read the master's INFO since replica 2 joined; sentinel 2 sees replica 1 down.
+  const learning = withSentinel(
+    withSentinel(obs, 1, sentinel(1, addr(0), 3, 3, { knows: [1] })),
+    2,
+    sentinel(2, addr(0), 3, 3, { downKnown: [1] }),
+  );
+  assert.deepEqual(sentinelsMissingReplicas(learning, [1, 2]), [
+    { sentinel: 1, missing: [2] },
+    { sentinel: 2, missing: [1] },
+  ]);
+  // A sentinel that does not monitor the set is not counted here (it counts as not agreeing elsewhere).
+  assert.deepEqual(sentinelsMissingReplicas(withSentinel(obs, 0, sentinelDown(0)), [1, 2]), []);
 });

@@ -20,6 +20,11 @@
  *   need more votes than exist: in both cases Sentinel never fails over,
  *   however long one waits. Only answering sentinels that agree on the
  *   same master address are counted as voters.
+ * - `sentinelsMissingReplicas`: which monitoring sentinels do not yet list
+ *   every replica as healthy. Sentinel learns replicas from the master's
+ *   INFO, every 10 s: a master lost before then leaves it with no replica
+ *   to promote (`-failover-abort-no-good-slave`), so a set is not ready
+ *   for a failover until a majority of its sentinels know them all.
  */
 import { endpoint } from "../admin/port.ts";
 import { majority, memberAt, monitoring, type ReplicationObservation } from "./state.ts";
@@ -67,5 +72,22 @@ export function sentinelsCanFailOver(obs: ReplicationObservation): boolean {
       (r) => !r.down && r.priority !== 0 && memberAt(obs, r.address) !== undefined,
     );
     return voters >= needed && promotable;
+  });
+}
+
+/** Monitoring sentinels that do not list each of `replicaIds` as a healthy replica, with the ids they miss. */
+export function sentinelsMissingReplicas(
+  obs: ReplicationObservation,
+  replicaIds: readonly number[],
+): { sentinel: number; missing: number[] }[] {
+  return monitoring(obs).flatMap((s) => {
+    const known = new Set(
+      s.replicas
+        .filter((r) => !r.down)
+        .map((r) => memberAt(obs, r.address))
+        .filter((id) => id !== undefined),
+    );
+    const missing = replicaIds.filter((id) => !known.has(id));
+    return missing.length > 0 ? [{ sentinel: s.id, missing }] : [];
   });
 }

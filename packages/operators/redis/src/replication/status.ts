@@ -8,7 +8,8 @@
  *   says, and since when a member has not answered.
  * - sentinels: whether each monitors the set and whom it names.
  * - Ready: a master, every member serving, a majority of the sentinels
- *   naming it. Degraded: the spec or its Secret cannot be acted on, or the
+ *   naming it and listing every replica as healthy (else a failover could
+ *   find no replica to promote). Degraded: the spec or its Secret cannot be acted on, or the
  *   set has no master (the message says what the plan waits for).
  *   Progressing: an operation is under way.
  */
@@ -24,7 +25,8 @@ import {
 import type { MemberStatus, RedisReplication, RedisReplicationStatus } from "../api.ts";
 import { describeBlocker } from "../plan/blockers.ts";
 import type { MasterDecision } from "../plan/master.ts";
-import { majority, memberAt, type ReplicationObservation } from "../plan/state.ts";
+import { sentinelsMissingReplicas } from "../plan/sentinels.ts";
+import { majority, memberAt, monitoring, type ReplicationObservation } from "../plan/state.ts";
 import { image, masterEndpoint, names, sentinelEndpoint, sentinelIds } from "../resources.ts";
 import { planMembership } from "./membership.ts";
 import { servingState } from "./serving.ts";
@@ -166,6 +168,17 @@ export function buildStatus(
       reason: "SentinelsNotAgreeing",
       message: `${agreeing} of spec.sentinels = ${r.spec.sentinels} sentinels name member ${recognised} as master, ${needed} needed for a failover`,
     });
+  } else if (obs && recognised !== undefined && !failoverReady(obs, recognised, active, needed)) {
+    const lacking = sentinelsMissingReplicas(
+      obs,
+      active.map((m) => m.id).filter((id) => id !== recognised),
+    );
+    set({
+      type: "Ready",
+      status: "False",
+      reason: "SentinelsLearningReplicas",
+      message: `sentinels ${lacking.map((l) => `${l.sentinel} (lacks ${l.missing.join(", ")})`).join(", ")} do not list every replica yet (they learn them from the master's INFO every 10 s); a failover now could find no replica to promote`,
+    });
   } else if (active.length > 0 && obs) {
     set({
       type: "Ready",
@@ -220,4 +233,15 @@ function masterless(decision: Exclude<MasterDecision, { kind: "master" }>): stri
     return `no master: the operator promotes member ${decision.id} (${decision.why})`;
   const why = decision.blockers.map(describeBlocker).join("; ");
   return `no master: ${why || "waiting"}`;
+}
+
+/** Whether a majority of `spec.sentinels` list every active replica as healthy. */
+function failoverReady(
+  obs: ReplicationObservation,
+  master: number,
+  active: readonly { id: number }[],
+  needed: number,
+): boolean {
+  const replicas = active.map((m) => m.id).filter((id) => id !== master);
+  return monitoring(obs).length - sentinelsMissingReplicas(obs, replicas).length >= needed;
 }
