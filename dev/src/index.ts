@@ -19,11 +19,13 @@ export {
   aptInstallCommand,
   aptUpdateAndInstallCommand,
   checkSystemPackages,
+  installCommand,
   missingSystemPackages,
   type PackageCheck,
   readSystemPackages,
   type SystemPackage,
   systemPackagesFile,
+  updateAndInstallCommand,
 } from "./system-packages.ts";
 export {
   allBinaries,

@@ -14,21 +14,28 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { toolchainDir } from "./paths.ts";
 import {
   aptInstallCommand,
   aptUpdateAndInstallCommand,
+  backportsRoot,
   checkSystemPackages,
+  installCommand,
   locate,
   missingSystemPackages,
+  parseBackports,
   parseSystemPackages,
+  readAllPackages,
+  readBackports,
   readSystemPackages,
+  updateAndInstallCommand,
 } from "./system-packages.ts";
 
 const script = join(toolchainDir, "system-packages.sh");
+const backportsScript = join(toolchainDir, "backports.sh");
 const scratch = mkdtempSync(join(tmpdir(), "ballast-system-packages-"));
 chmodSync(scratch, 0o755); // the unprivileged run must see its PATH
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -142,6 +149,69 @@ test("system-packages.sh --missing and missingSystemPackages() agree on the same
       env.PATH,
     );
   }
+});
+
+test("parseBackports() reads file, package, exact version and purpose, and rejects a package without a version", () => {
+  assert.deepEqual(
+    parseBackports("# comment\nvalkey-cli  valkey-tools=8.0.1+dfsg1-1~bpo12+1  give valkey-cli\n"),
+    [
+      {
+        check: "valkey-cli",
+        package: "valkey-tools",
+        version: "8.0.1+dfsg1-1~bpo12+1",
+        purpose: "give valkey-cli",
+      },
+    ],
+  );
+  assert.throws(() => parseBackports("valkey-cli valkey-tools run it\n"), /valkey-tools/);
+  assert.throws(() => parseBackports("valkey-cli valkey-tools=\n"), /backports\.txt line 1 needs/);
+});
+
+test("backportsRoot() is the directory backports.sh --root names, wherever the cache is", () => {
+  // cacheDir() takes the home directory from this process, not from `env`.
+  const cases: Record<string, string>[] = [
+    { HOME: homedir() },
+    {},
+    { HOME: homedir(), XDG_CACHE_HOME: "/var/cache/xdg" },
+    { HOME: "/home/someone", BALLAST_CACHE_DIR: "/srv/ballast-cache" },
+  ];
+  for (const env of cases) {
+    const shell = spawnSync(locate("bash") as string, [backportsScript, "--root"], {
+      env,
+      encoding: "utf8",
+    });
+    assert.equal(shell.status, 0, shell.stderr);
+    assert.equal(shell.stdout.trim(), backportsRoot(readBackports(), env), JSON.stringify(env));
+  }
+  // Another version is another directory: pods running on the old one keep it.
+  const bumped = readBackports().map((e) => ({ ...e, version: `${e.version}.1` }));
+  assert.notEqual(backportsRoot(bumped), backportsRoot(readBackports()));
+});
+
+test("system-packages.sh --missing lists the backports packages after the others, as missingSystemPackages() does", () => {
+  const emptyCache = join(scratch, "empty-cache");
+  mkdirSync(emptyCache, { recursive: true });
+  const machine = fakeMachine(["busybox"]);
+  const env = { ...machine.env, BALLAST_CACHE_DIR: emptyCache };
+  const shell = run(env, ["--missing"]);
+  assert.equal(shell.code, 0, shell.stderr);
+  const expected = missingSystemPackages(checkSystemPackages(env));
+  assert.deepEqual(shell.stdout.split("\n").filter(Boolean), expected);
+  assert.deepEqual(expected, ["busybox", "valkey-server", "valkey-sentinel", "valkey-tools"]);
+});
+
+test("installCommand() installs Debian's packages with apt-get and leaves the backports ones to backports.sh", () => {
+  const list = readAllPackages();
+  assert.equal(
+    installCommand(["busybox", "valkey-tools"], false, list),
+    "sudo apt-get install -y busybox && bash dev/toolchain/backports.sh",
+  );
+  assert.equal(
+    updateAndInstallCommand(["valkey-server", "maven", "valkey-tools"], true, list),
+    "apt-get update && apt-get install -y maven && bash dev/toolchain/backports.sh",
+  );
+  assert.equal(installCommand(["valkey-server"], false, list), "bash dev/toolchain/backports.sh");
+  assert.equal(installCommand(["busybox"], true, list), "apt-get install -y busybox");
 });
 
 test("aptInstallCommand() puts sudo in front unless root", () => {

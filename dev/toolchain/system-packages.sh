@@ -8,6 +8,10 @@
 #   system-packages.sh            install what is missing (or fail, as above)
 #   system-packages.sh --missing  print the missing packages, one a line; install nothing
 #
+# Then it runs backports.sh beside it, which unpacks the packages the images
+# need from Debian bookworm-backports (backports.txt) into the build cache,
+# as any user; `--missing` lists those too, after the others.
+#
 # Up to the first missing package it uses only bash builtins, so it sees
 # exactly what `command -v` sees on the caller's PATH: a test can make a
 # command missing with PATH alone. `ballast dev doctor` reads the same list
@@ -43,9 +47,9 @@ find_missing() {
 find_missing
 if [[ ${1:-} == --missing ]]; then
   ((${#missing[@]} == 0)) || printf '%s\n' "${missing[@]}"
-  exit 0
+  exec "$BASH" "$here/backports.sh" --missing
 fi
-((${#missing[@]} == 0)) && exit 0
+((${#missing[@]} == 0)) && exec "$BASH" "$here/backports.sh"
 
 install="apt-get install -y ${missing[*]}"
 if ((EUID != 0)); then
@@ -66,3 +70,5 @@ apt-get install -y -qq "${missing[@]}" >/dev/null ||
 find_missing
 ((${#missing[@]} == 0)) ||
   fail "installed, but still missing what $list expects from: ${missing[*]}. Check the paths there against this system."
+
+exec "$BASH" "$here/backports.sh"

@@ -13,7 +13,7 @@ import { cacheDir } from "../paths.ts";
 import { installCommandFor } from "../system-packages.ts";
 import { kafka } from "./images/kafka.ts";
 import { zookeeper } from "./images/zookeeper.ts";
-import { postgres, redis } from "./images-debian/index.ts";
+import { postgres, redis, valkey } from "./images-debian/index.ts";
 
 export interface ImageRuntime {
   /** The image's ENTRYPOINT and CMD, used when the container gives none. */
@@ -101,7 +101,7 @@ const busybox: ImageSpec = {
   }),
 };
 
-export const images: ImageSpec[] = [busybox, redis, postgres, kafka, zookeeper];
+export const images: ImageSpec[] = [busybox, redis, valkey, postgres, kafka, zookeeper];
 
 /** `busybox:1.36` → `1.36`; no tag → `latest`. */
 export function tagOf(image: string): string {

@@ -24,8 +24,18 @@ import { cacheDir } from "../../paths.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Copies `<image>/` and `common/` of this folder into one cached directory and returns it. */
-export function installScripts(image: string): string {
+/**
+ * More of an image's PATH directory than its scripts: `add` fills the new
+ * directory (after the scripts are copied), and `key` names what it adds, so
+ * another `key` makes another directory.
+ */
+export interface ExtraFiles {
+  key: string;
+  add(dir: string): void;
+}
+
+/** Copies `<image>/` and `common/` of this folder (and `extra`) into one cached directory and returns it. */
+export function installScripts(image: string, extra?: ExtraFiles): string {
   const sources = [join(here, image), join(here, "common")].flatMap((dir) =>
     readdirSync(dir)
       .sort()
@@ -33,6 +43,7 @@ export function installScripts(image: string): string {
   );
   const hash = createHash("sha256");
   for (const { name, path } of sources) hash.update(name).update("\0").update(readFileSync(path));
+  if (extra) hash.update("\0extra\0").update(extra.key);
   const dir = join(cacheDir(), "images", `${image}-${hash.digest("hex").slice(0, 12)}`);
   if (existsSync(dir)) return dir;
   const staging = `${dir}.${process.pid}`;
@@ -42,6 +53,7 @@ export function installScripts(image: string): string {
     copyFileSync(path, join(staging, name));
     chmodSync(join(staging, name), 0o755);
   }
+  extra?.add(staging);
   chmodSync(staging, 0o755);
   try {
     renameSync(staging, dir);

@@ -3,12 +3,11 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:f
 import { join, relative } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import {
-  aptInstallCommand,
-  aptUpdateAndInstallCommand,
   checkSystemPackages,
   clientBinaries,
   DevClusterError,
   ensureBinaries,
+  installCommand,
   isRunning,
   missingSystemPackages,
   type Ports,
@@ -19,6 +18,7 @@ import {
   stopCluster,
   type ToolName,
   tools,
+  updateAndInstallCommand,
 } from "@ballast/dev";
 import { defineCommand, UsageError } from "../cli.ts";
 
@@ -213,13 +213,19 @@ export const devDoctor = defineCommand({
       const mine = checks.filter((c) => c.package === pkg);
       if (missing.includes(pkg)) {
         problems++;
-        line("MISSING", pkg, `→ ${aptInstallCommand([pkg])}`);
+        line("MISSING", pkg, `→ ${installCommand([pkg])}`);
         for (const c of mine.filter((c) => c.found === undefined)) {
           const where = c.check.startsWith("/") ? "" : " on PATH";
           console.log(`             no ${c.check}${where}: needed to ${c.purpose}`);
         }
       } else {
-        line("ok", pkg, mine.map((c) => withVersion(c.check, c.found ?? c.check)).join(", "));
+        const from = mine[0]?.from;
+        const origin = from ? ` (${from.version} from ${from.suite}, unpacked)` : "";
+        line(
+          "ok",
+          pkg,
+          mine.map((c) => withVersion(c.check, c.found ?? c.check)).join(", ") + origin,
+        );
       }
     }
     if (missing.length > 0) {
@@ -227,7 +233,7 @@ export const devDoctor = defineCommand({
         [
           "",
           `Missing system packages: ${missing.join(" ")}. Install them all with:`,
-          `  ${aptUpdateAndInstallCommand(missing)}`,
+          `  ${updateAndInstallCommand(missing)}`,
           "(`npm run demo` and `npm test` install them themselves when run as root.)",
         ].join("\n"),
       );

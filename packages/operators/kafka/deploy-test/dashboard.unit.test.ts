@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { MetricsRegistry } from "@ballast/runtime";
+import { RedisMetrics } from "../../redis/src/replication/metrics.ts";
 import { ZooKeeperMetrics } from "../../zookeeper/src/ensemble/metrics.ts";
 import { KafkaMetrics } from "../src/cluster/metrics.ts";
 
@@ -36,6 +37,7 @@ async function registeredSeries(): Promise<Set<string>> {
   const metrics = new MetricsRegistry();
   new KafkaMetrics(metrics.registry);
   new ZooKeeperMetrics(metrics.registry);
+  new RedisMetrics(metrics.registry);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);

@@ -1,9 +1,11 @@
 /**
  * The Redis driver of the e2e kit's acknowledged-write checker: each
- * write is `SET ack:<seq> <seq>` on the pod the master Service selects,
+ * write is `SET <prefix>:<seq> <seq>` on the pod the master Service selects
+ * (a prefix per scenario, so a key an earlier scenario wrote cannot stand
+ * in for one this scenario lost),
  * acknowledged only once `WAIT 1 <ms>` on the same connection says at
  * least one replica has it — what a client that must not lose a write
- * asks of Redis. Reads `SCAN` the `ack:*` keys on the master once the
+ * asks of Redis. Reads `SCAN` the `<prefix>:*` keys on the master once the
  * writes stop.
  *
  * The client (ioredis) connects to the master pod's IP, without retries
@@ -21,7 +23,7 @@ export interface RedisDriverFigures {
 export function redisDriver(
   master: () => Promise<string | undefined>,
   password: string,
-  { waitMs = 1000, timeoutMs = 3000 } = {},
+  { waitMs = 1000, timeoutMs = 3000, prefix = "ack" } = {},
 ): AckedWriteDriver<RedisDriverFigures> & { ackTimes: number[] } {
   let client: Redis | undefined;
   let connectedTo = "";
@@ -56,7 +58,7 @@ export function redisDriver(
     async write(seq) {
       const c = await connected();
       try {
-        await c.set(`ack:${seq}`, String(seq));
+        await c.set(`${prefix}:${seq}`, String(seq));
         const replicas = (await c.call("WAIT", "1", String(waitMs))) as number;
         if (replicas < 1) {
           figures.unconfirmed++;
@@ -76,9 +78,9 @@ export function redisDriver(
           const found: number[] = [];
           let cursor = "0";
           do {
-            const [next, keys] = await c.scan(cursor, "MATCH", "ack:*", "COUNT", 1000);
+            const [next, keys] = await c.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
             cursor = next;
-            for (const k of keys) found.push(Number(k.slice(4)));
+            for (const k of keys) found.push(Number(k.slice(prefix.length + 1)));
           } while (cursor !== "0");
           return found;
         } catch (err) {

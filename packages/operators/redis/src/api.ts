@@ -364,6 +364,29 @@ export const RedisReplication = defineResource({
         },
       ),
     ),
+    config: Type.Optional(
+      Type.Object(
+        {
+          hash: Type.String({
+            description:
+              "A digest of the applied settings (what each member pod's redis.ballast.dev/config-hash annotation says it has live).",
+          }),
+          applied: Type.Record(Type.String(), Type.String(), {
+            description:
+              "The spec.config settings Redis changes at run time, as sent with CONFIG SET and accepted by every member (a member started later reads them from its redis.conf).",
+          }),
+          live: Type.Record(Type.String(), Type.String(), {
+            description:
+              "The same keys as CONFIG GET on the master reported them after they were applied (Redis's own form, e.g. bytes for maxmemory).",
+          }),
+          at: Type.String({ description: "When every member had them (RFC 3339)." }),
+        },
+        {
+          description:
+            "The spec.config settings applied without a restart. Keys Redis 7.0 cannot change at run time (its immutable configs such as io-threads or databases, and file-only directives such as loadmodule) roll the set instead.",
+        },
+      ),
+    ),
     lastRepair: Type.Optional(
       Type.Object(
         {

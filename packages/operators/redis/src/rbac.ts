@@ -11,21 +11,21 @@ const ballast = "ballast.dev";
 export const namespacedRules: DeclaredRule[] = [
   {
     apiGroups: [ballast],
-    resources: ["redisreplications"],
+    resources: ["redisreplications", "redisclusters"],
     verbs: ["get", "list", "watch"],
-    why: "RedisReplication informer (runtime cache/informer.ts); fresh get in stateful memberSetController",
+    why: "RedisReplication and RedisCluster informers (runtime cache/informer.ts); fresh get in stateful memberSetController",
   },
   {
     apiGroups: [ballast],
-    resources: ["redisreplications/finalizers"],
+    resources: ["redisreplications/finalizers", "redisclusters/finalizers"],
     verbs: ["update"],
     why: "resources.ts via stateful controllerReference: blockOwnerDeletion (OwnerReferencesPermissionEnforcement)",
   },
   {
     apiGroups: [ballast],
-    resources: ["redisreplications/status"],
+    resources: ["redisreplications/status", "redisclusters/status"],
     verbs: ["patch"],
-    why: "replication/scope.ts writeStatus (server-side apply of status)",
+    why: "replication/scope.ts and cluster/scope.ts writeStatus (server-side apply of status)",
   },
   {
     apiGroups: [""],

@@ -51,6 +51,7 @@ import {
 } from "@ballast/stateful";
 import type { MemberAddress, SentinelAddress } from "./admin/port.ts";
 import type { RedisReplication } from "./api.ts";
+import { type Settings, settingsHash, splitConfig } from "./plan/config.ts";
 import { majority } from "./plan/state.ts";
 
 export { namespaceOf };
@@ -77,6 +78,18 @@ export const annotations = {
   templateHash: "redis.ballast.dev/template-hash",
   /** Set by users (or `ballast roll`) on the set: a new value rolls every member. */
   restartRequested: "redis.ballast.dev/restart-requested",
+  /**
+   * On a member pod: `settingsHash` of the dynamic spec.config settings
+   * live on its redis-server — those its redis.conf had at start, then
+   * each set the operator applied with CONFIG SET (replication/config.ts).
+   */
+  configHash: "redis.ballast.dev/config-hash",
+  /**
+   * On a member pod: the dynamic keys ever set on its redis-server, comma
+   * separated. One the spec no longer sets is still live (Redis has no
+   * reset to default): the member is then restarted by the roll.
+   */
+  configKeys: "redis.ballast.dev/config-keys",
 } as const;
 
 /**
@@ -180,13 +193,31 @@ export function ownedConfig(r: Repl): [string, string][] {
   ];
 }
 
-/** The shared redis.conf: the user's settings, then the owned ones (which the schema keeps apart). */
-export function redisConfig(r: Repl): string {
+/**
+ * The dynamic spec.config settings a redis-server started now gets from
+ * its redis.conf: those the operator applied with CONFIG SET and Redis
+ * accepted (`status.config.applied`), not the spec's, so a value Redis
+ * refuses never reaches a pod's file (redis-server would not start). A
+ * set without that record (bring-up, or made by an operator before it)
+ * starts with none: the config step applies them once the members answer.
+ */
+export function startingSettings(r: Repl): Settings {
+  return Object.entries(r.status?.config?.applied ?? {}).map(([k, v]) => [k, String(v)] as const);
+}
+
+/**
+ * The shared redis.conf: the user's settings that need a restart, then
+ * `dynamic` (the applied dynamic ones, `startingSettings`), then the owned
+ * ones (which the schema keeps apart). With no dynamic settings the text
+ * is what earlier operators wrote for the same spec, so the template
+ * hash, which hashes it, is unchanged by an operator upgrade.
+ */
+export function redisConfig(r: Repl, dynamic: Settings = startingSettings(r)): string {
   const owned = ownedConfig(r);
   const ownedKeys = new Set(owned.map(([k]) => k));
-  const user = Object.entries(r.spec.config ?? {})
-    .filter(([k]) => !ownedKeys.has(k))
-    .map(([k, v]) => [k, String(v)] as const);
+  const user = [...splitConfig(r.spec.config).restart, ...dynamic].filter(
+    ([k]) => !ownedKeys.has(k),
+  );
   const all = [...user, ...owned];
   return `${all.map(([k, v]) => `${k} ${v}`).join("\n")}\n`;
 }
@@ -307,11 +338,16 @@ export function sentinelScript(): string {
   ].join("\n");
 }
 
-/** What a member pod is built from, hashed: a change of any of it rolls the member. */
+/**
+ * What a member pod is built from, hashed: a change of any of it rolls the
+ * member. spec.config keys Redis changes at run time (plan/config.ts) are
+ * not in it: they are applied with CONFIG SET.
+ */
 export function templateHash(r: Repl): string {
   return hashOf({
     image: image(r),
-    config: redisConfig(r),
+    // Only what needs a restart: dynamic keys are applied by CONFIG SET.
+    config: redisConfig(r, []),
     script: memberScript(),
     resources: r.spec.resources ?? null,
     secret: names.secret(r),
@@ -330,6 +366,23 @@ export function sentinelTemplateHash(r: Repl): string {
     resources: r.spec.sentinel?.resources ?? null,
     secret: names.secret(r),
   });
+}
+
+/** A member pod's record of the dynamic settings live on it, and of every key ever set (`previous`). */
+export function configAnnotations(
+  live: Settings,
+  previous: readonly string[],
+): Record<string, string> {
+  const keys = [...new Set([...previous, ...live.map(([k]) => k)])].sort();
+  return { [annotations.configHash]: settingsHash(live), [annotations.configKeys]: keys.join(",") };
+}
+
+/** The dynamic keys a member pod's annotation says were ever set on it. */
+export function podConfigKeys(pod: {
+  metadata: { annotations?: Record<string, string> };
+}): string[] {
+  const v = pod.metadata.annotations?.[annotations.configKeys];
+  return v ? v.split(",").filter((k) => k.length > 0) : [];
 }
 
 const passwordEnv = (r: Repl) => ({
@@ -354,7 +407,10 @@ export function pod(
     kind: "Pod",
     metadata: {
       ...ownedMeta(identity, r, names.pod(r, id), { [labels.memberId]: String(id) }),
-      annotations: { [annotations.templateHash]: templateHash(r) },
+      annotations: {
+        [annotations.templateHash]: templateHash(r),
+        ...configAnnotations(startingSettings(r), []),
+      },
     },
     spec: {
       hostname: names.pod(r, id),

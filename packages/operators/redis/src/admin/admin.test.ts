@@ -19,6 +19,8 @@ import { after, before, test } from "node:test";
 import { inspect } from "node:util";
 import { eventually } from "@ballast/dev/testkit";
 import { Redis } from "ioredis";
+import { ownedConfigKeys } from "../api.ts";
+import { fileOnlyDirectives, immutableConfigKeys } from "../plan/config.ts";
 import { chooseMaster } from "../plan/master.ts";
 import type { ReplicationObservation } from "../plan/state.ts";
 import { RedisAdmin } from "./admin.ts";
@@ -264,6 +266,67 @@ test("configSet() changes a dynamic setting without a restart", async () => {
     assert.match(err.message, /CONFIG SET no-such-setting on member 1 \(127\.0\.0\.1:\d+\)/);
     return true;
   });
+});
+
+test("configSetAll() applies every setting or, one refused, none; configGet() reads them back as Redis reports them", async () => {
+  const replica = members[2] as MemberAddress;
+  await admin.configSetAll(replica, [
+    ["maxmemory", "100mb"],
+    ["maxmemory-policy", "allkeys-lru"],
+  ]);
+  assert.deepEqual(await admin.configGet(replica, ["maxmemory", "maxmemory-policy", "no-such"]), {
+    maxmemory: "104857600",
+    "maxmemory-policy": "allkeys-lru",
+  });
+  await assert.rejects(
+    admin.configSetAll(replica, [
+      ["maxmemory", "200mb"],
+      ["maxmemory-policy", "most-recent"],
+    ]),
+    (err: unknown) => {
+      assert.ok(err instanceof RedisPortError && err.reason === "error", String(err));
+      assert.match(err.message, /maxmemory-policy/);
+      return true;
+    },
+  );
+  // All or nothing: the good maxmemory was not applied either.
+  assert.equal((await admin.configGet(replica, ["maxmemory"])).maxmemory, "104857600");
+  await admin.configSetAll(replica, [
+    ["maxmemory", "0"],
+    ["maxmemory-policy", "noeviction"],
+  ]);
+  assert.ok((await admin.usedMemory(replica)) > 100_000);
+});
+
+test("the immutable config list (plan/config.ts) is Redis's own: each listed key is refused as immutable, every other CONFIG GET * key is accepted", async () => {
+  const m = members[2] as MemberAddress;
+  const c = client(m);
+  await c.connect();
+  try {
+    const flat = (await c.call("CONFIG", "GET", "*")) as string[];
+    const all = new Map<string, string>();
+    for (let i = 0; i + 1 < flat.length; i += 2) all.set(flat[i] ?? "", flat[i + 1] ?? "");
+    assert.ok(all.size > 150, `${all.size} configs`);
+    const immutable: string[] = [];
+    const refusedOtherwise: string[] = [];
+    for (const [key, value] of all) {
+      try {
+        await c.call("CONFIG", "SET", key, value);
+      } catch (err) {
+        const text = String(err);
+        if (/can't set immutable config/.test(text)) immutable.push(key);
+        // Protected configs (dir, dbfilename) are owned by the operator: the schema refuses them.
+        else if (/can't set protected config/.test(text))
+          assert.ok(ownedConfigKeys.includes(key as never), key);
+        else refusedOtherwise.push(`${key}: ${text}`);
+      }
+    }
+    assert.deepEqual(refusedOtherwise, []);
+    assert.deepEqual(immutable.sort(), [...immutableConfigKeys].sort());
+    for (const key of fileOnlyDirectives) assert.ok(!all.has(key), `${key} is a config after all`);
+  } finally {
+    c.disconnect();
+  }
 });
 
 test("a controlled failover: writes paused, SENTINEL FAILOVER promotes a replica, replicaOf() demotes the old master, the paused write is refused", async () => {

@@ -17,12 +17,11 @@
  * `error` event), where an explicit `AUTH` fails with Redis's own
  * `WRONGPASS` and is told apart as `reason: "auth"`.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { memberReport, pairs, parseInfo, sentinelReport } from "./_parse.ts";
 import {
   endpoint,
   type Failure,
-  type FailureReason,
   type MemberAddress,
   type MemberReport,
   type MonitorSettings,
@@ -33,6 +32,7 @@ import {
   type SentinelAddress,
   type SentinelReport,
 } from "./port.ts";
+import { errorText, Sessions, type SessionTarget } from "./session.ts";
 
 export interface RedisAdminOptions {
   /** The password every redis-server requires (`requirepass`) and replicas use (`masterauth`). */
@@ -52,17 +52,15 @@ export interface RedisAdminOptions {
   pollIntervalMs?: number;
 }
 
-type Target = { address: RedisAddress; password: string; what: string };
+type Target = SessionTarget;
 
 export class RedisAdmin implements RedisPort {
   readonly #options: RedisAdminOptions;
-  readonly #secrets: string[];
+  readonly #sessions: Sessions;
 
   constructor(options: RedisAdminOptions) {
     this.#options = options;
-    this.#secrets = [options.password, options.sentinelPassword ?? ""]
-      .filter((s) => s.length > 0)
-      .sort((a, b) => b.length - a.length);
+    this.#sessions = new Sessions([options.password, options.sentinelPassword ?? ""], options);
   }
 
   #member(m: MemberAddress): Target {
@@ -74,82 +72,17 @@ export class RedisAdmin implements RedisPort {
     return { address: s, password, what: `sentinel ${s.id}` };
   }
 
-  /** Every secret the port knows (and `extra`, e.g. a CONFIG SET value) replaced by `<password>`. */
-  #redact(text: string, extra?: string): string {
-    let out = text;
-    for (const secret of extra ? [extra, ...this.#secrets] : this.#secrets) {
-      out = out.replaceAll(secret, "<password>");
-    }
-    return out;
-  }
-
-  #failure(err: unknown): Failure {
-    if (err instanceof RedisPortError) return { reason: err.reason, message: err.message };
-    return { reason: "error", message: this.#redact(text(err)) };
-  }
-
-  /**
-   * Runs `work` on a fresh authenticated connection to `target` and closes
-   * it. Every failure becomes a RedisPortError whose message says what was
-   * asked of whom; ioredis's own error is not kept as `cause`, because its
-   * `command.args` would carry the AUTH password.
-   */
-  async #session<T>(
-    target: Target,
+  #session<T>(
+    target: SessionTarget,
     command: string,
     work: (conn: Redis) => Promise<T>,
     secret?: string,
   ): Promise<T> {
-    const conn = new Redis({
-      host: target.address.host,
-      port: target.address.port,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      enableReadyCheck: false,
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      reconnectOnError: () => false,
-      connectTimeout: this.#options.connectTimeoutMs ?? 2000,
-      commandTimeout: this.#options.commandTimeoutMs ?? 3000,
-    });
-    let lastEvent: unknown;
-    // Without a listener ioredis prints "Unhandled error event" for each failure.
-    conn.on("error", (err) => {
-      lastEvent = err;
-    });
-    const where = `${target.what} (${endpoint(target.address)})`;
-    const fail = (reason: FailureReason, err: unknown) =>
-      new RedisPortError(
-        reason,
-        endpoint(target.address),
-        this.#redact(`${command} on ${where}: ${text(err)}`, secret),
-      );
-    try {
-      try {
-        await conn.connect();
-      } catch (err) {
-        const why = lastEvent ?? err;
-        throw fail(/ETIMEDOUT|timed? ?out/i.test(text(why)) ? "timeout" : "unreachable", why);
-      }
-      if (target.password) {
-        const user = this.#options.username;
-        try {
-          await conn.call("AUTH", user ? [user, target.password] : [target.password]);
-        } catch (err) {
-          throw fail(classify(err, lastEvent, "auth"), lastEvent ?? err);
-        }
-      }
-      try {
-        return await work(conn);
-      } catch (err) {
-        if (err instanceof RedisPortError) throw err;
-        throw fail(classify(err, lastEvent, "error"), err);
-      }
-    } finally {
-      conn.disconnect();
-    }
+    return this.#sessions.run(target, command, work, secret);
+  }
+
+  #failure(err: unknown): Failure {
+    return this.#sessions.failure(err);
   }
 
   async report(member: MemberAddress): Promise<MemberReport> {
@@ -170,7 +103,7 @@ export class RedisAdmin implements RedisPort {
         try {
           master = await conn.call("SENTINEL", ["MASTER", masterName]);
         } catch (err) {
-          if (/no such master/i.test(text(err))) {
+          if (/no such master/i.test(errorText(err))) {
             return { id: sentinel.id, reachable: true as const, monitoring: false as const };
           }
           throw err;
@@ -201,6 +134,42 @@ export class RedisAdmin implements RedisPort {
       (conn) => conn.call("CONFIG", ["SET", key, value]),
       secret,
     );
+  }
+
+  async configSetAll(
+    member: MemberAddress,
+    settings: readonly (readonly [string, string])[],
+  ): Promise<void> {
+    if (settings.length === 0) return;
+    const secrets = settings.filter(([k, v]) => /pass|auth/i.test(k) && v).map(([, v]) => v);
+    const keys = settings.map(([k]) => k).join(" ");
+    await this.#session(
+      this.#member(member),
+      `CONFIG SET ${keys}`,
+      (conn) => conn.call("CONFIG", ["SET", ...settings.flat()]),
+      secrets[0],
+    );
+  }
+
+  async configGet(member: MemberAddress, keys: readonly string[]): Promise<Record<string, string>> {
+    if (keys.length === 0) return {};
+    return this.#session(this.#member(member), `CONFIG GET ${keys.join(" ")}`, async (conn) => {
+      const reply = await conn.call("CONFIG", ["GET", ...keys]);
+      const out: Record<string, string> = {};
+      const flat = Array.isArray(reply) ? reply.map(String) : [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] ?? ""] = flat[i + 1] ?? "";
+      // Redis names a key as it was asked (an alias stays an alias); only what was asked is returned.
+      return Object.fromEntries(keys.filter((k) => k in out).map((k) => [k, out[k] ?? ""]));
+    });
+  }
+
+  async usedMemory(member: MemberAddress): Promise<number> {
+    return this.#session(this.#member(member), "INFO memory", async (conn) => {
+      const info = parseInfo(String(await conn.call("INFO", ["memory"])));
+      const used = Number(info.get("used_memory"));
+      if (!Number.isFinite(used)) throw new Error("INFO memory has no used_memory");
+      return used;
+    });
   }
 
   async pauseWrites(member: MemberAddress, ms: number): Promise<void> {
@@ -283,7 +252,7 @@ export class RedisAdmin implements RedisPort {
         try {
           await conn.call("SENTINEL", ["REMOVE", masterName]);
         } catch (err) {
-          if (!/no such master/i.test(text(err))) throw err;
+          if (!/no such master/i.test(errorText(err))) throw err;
         }
         await conn.call("SENTINEL", [
           "MONITOR",
@@ -306,19 +275,6 @@ export class RedisAdmin implements RedisPort {
   }
 }
 
-function text(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 function list(reply: unknown): Map<string, string>[] {
   return Array.isArray(reply) ? reply.map(pairs) : [];
-}
-
-function classify(err: unknown, lastEvent: unknown, otherwise: FailureReason): FailureReason {
-  const message = `${text(err)} ${lastEvent ? text(lastEvent) : ""}`;
-  if (/timed out|ETIMEDOUT/i.test(message)) return "timeout";
-  if (/Connection is closed|ECONNRESET|EPIPE|Stream isn't writeable/i.test(message)) {
-    return "unreachable";
-  }
-  return otherwise;
 }

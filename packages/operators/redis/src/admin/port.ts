@@ -209,6 +209,19 @@ export interface RedisPort {
   /** `CONFIG SET key value`: a dynamic setting, applied without a restart. */
   configSet(member: MemberAddress, key: string, value: string): Promise<void>;
   /**
+   * One `CONFIG SET k1 v1 k2 v2 …`: Redis 7 applies all of them or, when it
+   * refuses one (an unknown or immutable key, a bad value), none; the
+   * error's message is Redis's, naming the key.
+   */
+  configSetAll(
+    member: MemberAddress,
+    settings: readonly (readonly [string, string])[],
+  ): Promise<void>;
+  /** `CONFIG GET` of each key: the values as Redis reports them (a key it does not know is absent). */
+  configGet(member: MemberAddress, keys: readonly string[]): Promise<Record<string, string>>;
+  /** `INFO memory`'s `used_memory`, in bytes. */
+  usedMemory(member: MemberAddress): Promise<number>;
+  /**
    * `CLIENT PAUSE ms WRITE`: writes (and the replication stream) stop for
    * at most `ms`; reads go on. Writes sent meanwhile wait and run when the
    * pause ends, refused with READONLY if the member was demoted by then.

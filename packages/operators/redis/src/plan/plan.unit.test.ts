@@ -15,6 +15,7 @@ import { promotionCandidate } from "./candidate.ts";
 import { chooseMaster, type MasterDecision } from "./master.ts";
 import { type Repair, repairs } from "./repairs.ts";
 import { chooseNextRestart, restartedBlockers } from "./restart.ts";
+import { chooseSentinelRestart } from "./sentinel-restart.ts";
 import { sentinelAgreement, sentinelsCanFailOver, sentinelsMissingReplicas } from "./sentinels.ts";
 import {
   claimants,
@@ -982,4 +983,62 @@ test("sentinelsMissingReplicas() names the sentinels that do not list every repl
   ]);
   // A sentinel that does not monitor the set is not counted here (it counts as not agreeing elsewhere).
   assert.deepEqual(sentinelsMissingReplicas(withSentinel(obs, 0, sentinelDown(0)), [1, 2]), []);
+});
+
+// --- chooseSentinelRestart -----------------------------------------------------
+
+test("chooseSentinelRestart() restarts the lowest stale sentinel of a healthy set, one at a time", () => {
+  const obs = healthy(3);
+  assert.deepEqual(chooseSentinelRestart([2, 1], obs, undefined, [1, 2]), {
+    kind: "restart",
+    id: 1,
+  });
+  assert.deepEqual(chooseSentinelRestart([], obs, undefined, [1, 2]), { kind: "done" });
+});
+
+test("chooseSentinelRestart() waits while the members are busy, a failover runs, or a sentinel is not back", () => {
+  const obs = healthy(3);
+  assert.equal(chooseSentinelRestart([0], obs, "a roll", [1, 2]).kind, "wait");
+  const failing = withSentinel(obs, 2, sentinel(2, addr(0), 3, 3, { failover: true }));
+  assert.equal(chooseSentinelRestart([0], failing, undefined, [1, 2]).kind, "wait");
+  // The sentinel restarted last is not answering yet, or monitors nothing yet.
+  assert.equal(
+    chooseSentinelRestart([1], withSentinel(obs, 0, sentinelDown(0)), undefined, [1, 2]).kind,
+    "wait",
+  );
+  const idle = withSentinel(obs, 0, { id: 0, reachable: true, monitoring: false });
+  assert.equal(chooseSentinelRestart([1], idle, undefined, [1, 2]).kind, "wait");
+  // Back but not yet known to the others (no hello heard): no vote for a failover yet.
+  const unknown = withSentinel(obs, 2, sentinel(2, addr(0), 3, 3, { peers: [1] }));
+  assert.equal(chooseSentinelRestart([1], unknown, undefined, [1, 2]).kind, "wait");
+  // Another sentinel does not list a replica yet: it could not fail over without the one restarted.
+  const learning = withSentinel(obs, 2, sentinel(2, addr(0), 3, 3, { knows: [1] }));
+  assert.equal(chooseSentinelRestart([1], learning, undefined, [1, 2]).kind, "wait");
+  // ... but the one to restart lacking a replica does not stop its own restart.
+  assert.deepEqual(chooseSentinelRestart([2], learning, undefined, [1, 2]), {
+    kind: "restart",
+    id: 2,
+  });
+});
+
+test("chooseSentinelRestart() never restarts a sentinel unless every sentinel answers, monitors and names the master (property)", () => {
+  fc.assert(
+    fc.property(arbObservation, fc.subarray([0, 1, 2, 3, 4]), (obs, stale) => {
+      const d = chooseSentinelRestart(
+        stale.filter((id) => id < obs.expectedSentinels),
+        obs,
+        undefined,
+        obs.members.map((m) => m.id),
+      );
+      if (d.kind !== "restart") return;
+      const decision = chooseMaster(obs);
+      assert.equal(decision.kind, "master");
+      assert.equal(obs.sentinels.length, obs.expectedSentinels);
+      for (const s of obs.sentinels) {
+        assert.ok(s.report?.monitoring, `sentinel ${s.id} monitors`);
+        assert.ok(!s.report.failoverInProgress);
+        if (decision.kind === "master") assert.equal(memberAt(obs, s.report.master), decision.id);
+      }
+    }),
+  );
 });

@@ -16,9 +16,10 @@
  *    the highest offset (`promotionCandidate`), through a sentinel that
  *    lists that replica as healthy (a sentinel that does not know it would
  *    abort with no good replica). Sentinel makes the final pick (replica
- *    priority, then offset); with every replica in sync, any pick keeps
- *    every write a replica acknowledged, and the act layer makes the
- *    candidate the pick with `replica-priority` before asking.
+ *    priority, then the offsets it last saw, up to 10 s old, then run
+ *    id), so the act layer (roll.ts) pauses writes and waits until every
+ *    replica acknowledged the master's offset before asking: then every
+ *    replica has the highest offset, and any pick keeps every write.
  * 4. The old master, now a replica, restarts last, by rule 2.
  *
  * A member restarted last is back (`restartedBlockers`) when it answers as

@@ -29,7 +29,7 @@ import type {
   SentinelAddress,
   SentinelReport,
 } from "../admin/port.ts";
-import { endpoint } from "../admin/port.ts";
+import { endpoint, RedisPortError } from "../admin/port.ts";
 import { RedisReplication } from "../api.ts";
 import { majority } from "../plan/state.ts";
 import { labels, memberAddress, memberHost, persistent, sentinelAddress } from "../resources.ts";
@@ -39,7 +39,9 @@ import { ReplicationScope } from "./scope.ts";
 /** A command the pipeline sent to Redis, or a role label it patched on a pod. */
 export type RedisCall =
   | { verb: "redis"; command: string; id: number; to?: number | "no one" }
-  | { verb: "label"; name: string; role: string };
+  | { verb: "label"; name: string; role: string }
+  /** A status write that recorded a new `lastRepair`. */
+  | { verb: "repair"; action: string };
 
 export type RedisWorldCall = RedisCall | { verb: string };
 
@@ -68,6 +70,12 @@ export class RedisWorld extends FakeKubernetes<RedisCall> {
           throw new Error(
             `status refused: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
           );
+        const repair = (object.status as { lastRepair?: { action: string; at: string } })
+          .lastRepair;
+        const was = (stored as { status?: { lastRepair?: { action: string; at: string } } })?.status
+          ?.lastRepair;
+        if (repair && (repair.action !== was?.action || repair.at !== was?.at))
+          this.record({ verb: "repair", action: repair.action });
         return base.applyStatus(object, ...rest);
       },
       patch: async (
@@ -96,6 +104,8 @@ interface Process {
   role: "master" | "replica";
   following?: number;
   offset: number;
+  /** Its dynamic config: what its redis.conf had at start, then each CONFIG SET. */
+  config: Record<string, string>;
 }
 
 export class FakeRedis implements RedisPort {
@@ -115,10 +125,24 @@ export class FakeRedis implements RedisPort {
   sentinelsStarting = false;
   /** Replicas that answer but lag behind (a restarted member catching up). */
   lagging = new Set<number>();
+  /** Replicas in sync but whose acknowledgements do not reach the master (waitForReplicas misses them). */
+  unacknowledged = new Set<number>();
   /** Members whose writes are paused (CLIENT PAUSE). */
   paused = new Set<number>();
   /** The password each pod must be started with (what requirepass would check). */
   writes = 0;
+  /**
+   * Reconciles (`tickSentinels` calls) a sentinel whose pod was replaced
+   * answers without monitoring yet (its script is still starting it). 0:
+   * at once.
+   */
+  sentinelRestartTicks = 0;
+  readonly #sentinelUids = new Map<number, string>();
+  readonly #sentinelStarting = new Map<number, number>();
+  /** Keys CONFIG SET refuses, with Redis's message. */
+  readonly refuse = new Map<string, string>();
+  /** What INFO memory says the master uses. */
+  usedMemoryBytes = 1_000_000;
 
   constructor(api: RedisWorld, name = "rr") {
     this.api = api;
@@ -187,16 +211,55 @@ export class FakeRedis implements RedisPort {
         const othersHoldData = [...this.processes].some(([id, q]) => id !== m.id && q.offset > 0);
         if (named !== undefined && up.length < majority(this.r.spec.sentinels)) continue;
         if (named !== undefined && othersHoldData) continue;
-        this.processes.set(m.id, { uid: pod.metadata.uid ?? "", role: "master", offset });
+        this.processes.set(m.id, {
+          uid: pod.metadata.uid ?? "",
+          role: "master",
+          offset,
+          config: this.#fileConfig(),
+        });
       } else {
         this.processes.set(m.id, {
           uid: pod.metadata.uid ?? "",
           role: "replica",
           ...(master === undefined ? {} : { following: master }),
           offset,
+          config: this.#fileConfig(),
         });
       }
     }
+  }
+
+  /** The dynamic settings a redis-server started now reads from the ConfigMap. */
+  #fileConfig(): Record<string, string> {
+    const cm = this.api.get("ConfigMap", `${this.name}-config`) as
+      | { data?: Record<string, string> }
+      | undefined;
+    const out: Record<string, string> = {};
+    for (const line of (cm?.data?.["redis.conf"] ?? "").split("\n")) {
+      const [k, ...v] = line.split(" ");
+      if (k) out[k] = v.join(" ");
+    }
+    return out;
+  }
+
+  /** One reconcile passed for the sentinels still starting. */
+  tickSentinels(): void {
+    for (const [id, n] of this.#sentinelStarting) this.#sentinelStarting.set(id, n - 1);
+  }
+
+  /** Sentinels that would not answer as monitoring now: no running pod, or replaced and still starting. */
+  sentinelsNotMonitoring(): number[] {
+    return Array.from({ length: this.r.spec.sentinels }, (_, i) => i).filter(
+      (id) =>
+        !this.#pod("sentinel", id) ||
+        this.sentinelsStarting ||
+        (this.#sentinelStarting.get(id) ?? 0) > 0,
+    );
+  }
+
+  /** What member `id` has live for `key`, undefined when it does not run. */
+  liveConfig(id: number, key: string): string | undefined {
+    return this.#up(id)?.config[key];
   }
 
   #up(id: number): Process | undefined {
@@ -304,6 +367,13 @@ export class FakeRedis implements RedisPort {
         monitoring: false,
         error: { reason: "unreachable", message: "down" },
       };
+    const uid = this.#pod("sentinel", s.id)?.metadata.uid ?? "";
+    const seen = this.#sentinelUids.get(s.id);
+    if (seen !== undefined && seen !== uid && this.sentinelRestartTicks > 0)
+      this.#sentinelStarting.set(s.id, this.sentinelRestartTicks);
+    this.#sentinelUids.set(s.id, uid);
+    if ((this.#sentinelStarting.get(s.id) ?? 0) > 0)
+      return { id: s.id, reachable: true, monitoring: false };
     const master = this.sentinel.master;
     if (master === undefined) return { id: s.id, reachable: true, monitoring: false };
     const down = !this.#up(master);
@@ -369,6 +439,37 @@ export class FakeRedis implements RedisPort {
     this.api.record({ verb: "redis", command: `config set ${key}`, id: m.id });
   }
 
+  async configSetAll(m: MemberAddress, settings: readonly (readonly [string, string])[]) {
+    this.api.record({
+      verb: "redis",
+      command: `config set ${settings.map(([k, v]) => `${k}=${v}`).join(" ")}`,
+      id: m.id,
+    });
+    const p = this.#up(m.id);
+    if (!p) throw new RedisPortError("unreachable", `member ${m.id}`, "down");
+    const refused = settings.find(([k]) => this.refuse.has(k));
+    if (refused)
+      throw new RedisPortError("error", `member ${m.id}`, this.refuse.get(refused[0]) ?? "ERR");
+    for (const [k, v] of settings) p.config[k] = v;
+  }
+
+  async configGet(m: MemberAddress, keys: readonly string[]): Promise<Record<string, string>> {
+    const p = this.#up(m.id);
+    if (!p) throw new RedisPortError("unreachable", `member ${m.id}`, "down");
+    const defaults: Record<string, string> = { maxmemory: "0", "maxmemory-policy": "noeviction" };
+    return Object.fromEntries(
+      keys.flatMap((k) => {
+        const v = p.config[k] ?? defaults[k];
+        return v === undefined ? [] : [[k, v]];
+      }),
+    );
+  }
+
+  async usedMemory(m: MemberAddress): Promise<number> {
+    if (!this.#up(m.id)) throw new RedisPortError("unreachable", `member ${m.id}`, "down");
+    return this.usedMemoryBytes;
+  }
+
   async pauseWrites(m: MemberAddress): Promise<void> {
     this.api.record({ verb: "redis", command: "pause", id: m.id });
     this.paused.add(m.id);
@@ -380,7 +481,16 @@ export class FakeRedis implements RedisPort {
   }
 
   async waitForReplicas(m: MemberAddress, replicas: number): Promise<ReplicaAcknowledgement> {
-    return { offset: this.#offset(m.id), acknowledged: replicas };
+    this.api.record({ verb: "redis", command: "wait replicas", id: m.id });
+    const offset = this.#offset(m.id);
+    const acknowledged = [...this.processes].filter(
+      ([id, p]) =>
+        p.following === m.id &&
+        this.#linked(p) &&
+        !this.unacknowledged.has(id) &&
+        this.#offset(id) >= offset,
+    ).length;
+    return { offset, acknowledged: Math.min(replicas, acknowledged) };
   }
 
   async sentinelFailover(s: SentinelAddress): Promise<void> {

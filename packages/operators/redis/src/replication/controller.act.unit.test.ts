@@ -203,7 +203,7 @@ test("an old master that returns as master is demoted, and never labelled master
 test("a roll restarts the replicas first, then fails over under paused writes, then restarts the old master", async () => {
   const run = await readySet();
   const start = roles(run);
-  changeSpec(run, { config: { "maxmemory-policy": "allkeys-lru" } });
+  changeSpec(run, { config: { databases: 32 } });
   await run.until(() => run.api.deleted("Pod").length === 3 && ready(run));
   assert.deepEqual(run.api.deleted("Pod"), ["Pod/rr-1", "Pod/rr-2", "Pod/rr-0"]);
   assert.deepEqual(
@@ -216,7 +216,8 @@ test("a roll restarts the replicas first, then fails over under paused writes, t
   const pause = commands.indexOf("pause 0");
   const demote = commands.findIndex((c) => c.startsWith("replicaof 0 →"));
   const resume = commands.indexOf("unpause 0");
-  assert.ok(pause >= 0 && pause < failover, commands.join(", "));
+  const acked = commands.indexOf("wait replicas 0");
+  assert.ok(pause >= 0 && pause < acked && acked < failover, commands.join(", "));
   assert.ok(failover < demote && demote < resume, commands.join(", "));
   const order = run.api.calls.flatMap((c) =>
     c.verb === "delete"
@@ -233,7 +234,7 @@ test("a roll restarts the replicas first, then fails over under paused writes, t
 
 test("a roll whose operator died before each pod delete resumes from status and deletes only that pod", async () => {
   const run = await readySet();
-  changeSpec(run, { config: { "maxmemory-policy": "allkeys-lru" } });
+  changeSpec(run, { config: { databases: 32 } });
   let kills = 0;
   await run.until(
     () => run.api.deleted("Pod").length === 3 && ready(run),
@@ -253,7 +254,7 @@ test("a roll whose operator died before each pod delete resumes from status and 
 
 test("a roll restarts nothing while the replica restarted last is not in sync, and says so", async () => {
   const run = await readySet();
-  changeSpec(run, { config: { "maxmemory-policy": "allkeys-lru" } });
+  changeSpec(run, { config: { databases: 32 } });
   await run.until(() => run.api.deleted("Pod").length === 1);
   run.redis.lagging.add(1);
   for (let i = 0; i < 6; i++) {
@@ -304,7 +305,7 @@ test("a Secret without its password key: Degraded naming it, nothing created or 
 
 test("a controlled failover lost to an operator kill is asked again, while the old master's writes stay paused", async () => {
   const run = await readySet();
-  changeSpec(run, { config: { "maxmemory-policy": "allkeys-lru" } });
+  changeSpec(run, { config: { databases: 32 } });
   run.api.killBefore = (w) => w.verb === "redis" && w.command === "sentinel failover";
   await run.until(() => run.set().status?.switchover !== undefined && !run.api.killBefore);
   assert.equal(run.api.deleted("Pod").length, 2, "the replicas were restarted first");
@@ -383,4 +384,172 @@ test("bring-up: a replica that answers before member 0 does is not promoted in i
   await run.until(() => ready(run));
   assert.equal(run.set().status?.master, 0);
   assert.deepEqual(run.redis.masters(), [0]);
+});
+
+test("a change of dynamic keys is applied with CONFIG SET on every member, master first, no pod restarted, recorded in status", async () => {
+  const run = await readySet();
+  changeSpec(run, { config: { "maxmemory-policy": "allkeys-lru", maxmemory: "100mb" } });
+  await run.until(() => run.set().status?.config?.applied?.maxmemory === "100mb" && ready(run));
+  assert.deepEqual(run.api.deleted("Pod"), [], "no pod restarted");
+  const sets = redisCommands(run.api.calls).filter((c) => c.startsWith("config set"));
+  assert.deepEqual(sets, [
+    "config set maxmemory-policy=allkeys-lru maxmemory=100mb 0",
+    "config set maxmemory-policy=allkeys-lru maxmemory=100mb 1",
+    "config set maxmemory-policy=allkeys-lru maxmemory=100mb 2",
+  ]);
+  for (const id of [0, 1, 2])
+    assert.equal(run.redis.liveConfig(id, "maxmemory-policy"), "allkeys-lru");
+  assert.deepEqual(run.set().status?.config?.live, {
+    maxmemory: "100mb",
+    "maxmemory-policy": "allkeys-lru",
+  });
+  // A member started from now on reads them from its redis.conf (the next reconcile's objects step).
+  await once(run);
+  const cm = run.api.get("ConfigMap", "rr-config") as unknown as { data: Record<string, string> };
+  assert.match(cm.data["redis.conf"] ?? "", /^maxmemory-policy allkeys-lru$/m);
+  // Steady state: nothing sent again.
+  run.api.calls.length = 0;
+  await run.until(() => true, 3);
+  assert.deepEqual(
+    redisCommands(run.api.calls).filter((c) => c.startsWith("config set")),
+    [],
+  );
+});
+
+test("a value Redis refuses is Degraded naming the key, value and Redis's message; nothing applied, no pod restarted even with a restart key changed too", async () => {
+  const run = await readySet();
+  run.redis.refuse.set(
+    "maxmemory-policy",
+    "CONFIG SET on member 0: ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, …",
+  );
+  changeSpec(run, { config: { "maxmemory-policy": "most-recent", databases: 32 } });
+  await run.until(() => condition(run.set(), "Degraded")?.reason === "ConfigRefused", 20);
+  const message = condition(run.set(), "Degraded")?.message ?? "";
+  assert.match(message, /maxmemory-policy "most-recent"/);
+  assert.match(message, /must be one of the following/);
+  for (let i = 0; i < 10; i++) await once(run);
+  assert.deepEqual(run.api.deleted("Pod"), [], "no pod restarted");
+  assert.equal(run.redis.liveConfig(0, "maxmemory-policy"), undefined);
+  assert.equal(run.set().status?.config?.applied?.["maxmemory-policy"], undefined);
+  // Fixed: applied, then the restart key rolls.
+  run.redis.refuse.clear();
+  changeSpec(run, { config: { "maxmemory-policy": "allkeys-lru", databases: 32 } });
+  await run.until(() => run.api.deleted("Pod").length === 3 && ready(run), 150);
+  assert.equal(condition(run.set(), "Degraded")?.status, "False");
+  assert.equal(run.redis.liveConfig(0, "maxmemory-policy"), "allkeys-lru");
+});
+
+test("maxmemory below the master's used memory with noeviction is Degraded with what to fix; nothing sent", async () => {
+  const run = await readySet();
+  run.redis.usedMemoryBytes = 50 * 1024 * 1024;
+  changeSpec(run, { config: { maxmemory: "10mb" } });
+  await run.until(() => condition(run.set(), "Degraded")?.reason === "ConfigRefused", 20);
+  const message = condition(run.set(), "Degraded")?.message ?? "";
+  assert.match(message, /maxmemory 10mb \(10485760 bytes\) with maxmemory-policy noeviction/);
+  assert.match(message, /52428800 bytes the master \(member 0\) uses/);
+  assert.match(message, /Raise maxmemory/);
+  assert.deepEqual(
+    redisCommands(run.api.calls).filter((c) => c.startsWith("config set")),
+    [],
+  );
+  // With an evicting policy the same maxmemory is fine.
+  changeSpec(run, { config: { maxmemory: "10mb", "maxmemory-policy": "allkeys-lru" } });
+  await run.until(() => run.set().status?.config?.applied?.maxmemory === "10mb" && ready(run), 20);
+  assert.equal(condition(run.set(), "Degraded")?.status, "False");
+});
+
+test("a dynamic key dropped from spec.config rolls the set (only a restart resets it to its default)", async () => {
+  const run = await readySet();
+  changeSpec(run, { config: { "maxmemory-policy": "allkeys-lru" } });
+  await run.until(() => run.set().status?.config?.applied?.["maxmemory-policy"] === "allkeys-lru");
+  assert.deepEqual(run.api.deleted("Pod"), []);
+  changeSpec(run, { config: {} });
+  await run.until(() => run.api.deleted("Pod").length === 3 && ready(run), 150);
+  assert.deepEqual(run.api.deleted("Pod"), ["Pod/rr-1", "Pod/rr-2", "Pod/rr-0"]);
+  for (const id of [0, 1, 2]) assert.equal(run.redis.liveConfig(id, "maxmemory-policy"), undefined);
+});
+
+test("a sentinel template change replaces the sentinels one at a time, each back and agreeing before the next; no member restarted", async () => {
+  const run = await readySet();
+  changeSpec(run, {
+    sentinel: { downAfterMilliseconds: 3000, failoverTimeoutMilliseconds: 60_000 },
+  });
+  const sentinelPods = () =>
+    run.api.list("Pod").filter((p) => p.metadata.labels?.[labels.sentinelId] !== undefined);
+  // A replaced sentinel takes two reconciles to monitor again.
+  run.redis.sentinelRestartTicks = 2;
+  let mostMissing = 0;
+  let deletes = 0;
+  let notBack: number[] = [];
+  const early: string[] = [];
+  await run.until(
+    () => run.api.deleted("Pod").length === 3 && sentinelPods().length === 3 && ready(run),
+    80,
+    () => {
+      mostMissing = Math.max(mostMissing, 3 - sentinelPods().length);
+      // A sentinel deleted in the reconcile just run while another was not monitoring at its start?
+      const deleted = run.api.deleted("Pod");
+      for (const d of deleted.slice(deletes))
+        if (notBack.length > 0)
+          early.push(`${d} while sentinels ${notBack.join(", ")} were not back`);
+      deletes = deleted.length;
+      run.redis.tickSentinels();
+      notBack = run.redis.sentinelsNotMonitoring();
+    },
+  );
+  assert.deepEqual(early, [], "each sentinel back and monitoring before the next goes");
+  assert.deepEqual(run.api.deleted("Pod"), [
+    "Pod/rr-sentinel-0",
+    "Pod/rr-sentinel-1",
+    "Pod/rr-sentinel-2",
+  ]);
+  assert.ok(mostMissing <= 1, `${mostMissing} sentinels gone at once`);
+  // Each delete was recorded first, and came only after its predecessor's pod existed again.
+  const writes = run.api.calls.flatMap((c) =>
+    c.verb === "repair" ? [c.action] : c.verb === "delete" ? [`delete ${c.name}`] : [],
+  );
+  for (const id of [0, 1, 2]) {
+    const del = writes.indexOf(`delete rr-sentinel-${id}`);
+    assert.ok(
+      del > 0 && writes.slice(0, del).includes(`restart sentinel ${id}`),
+      writes.join(", "),
+    );
+  }
+});
+
+test("a sentinel roll waits while the members roll (one disruption at a time)", async () => {
+  const run = await readySet();
+  changeSpec(run, {
+    config: { databases: 32 },
+    sentinel: { downAfterMilliseconds: 3000, failoverTimeoutMilliseconds: 60_000 },
+  });
+  await run.until(() => run.api.deleted("Pod").length === 6 && ready(run), 200);
+  const order = run.api.deleted("Pod");
+  assert.deepEqual(order.slice(0, 3), ["Pod/rr-1", "Pod/rr-2", "Pod/rr-0"], order.join(", "));
+});
+
+test("the roll's failover waits until every replica acknowledged the paused master's offset (so the one promoted has the highest); else writes resume and it asks again", async () => {
+  const run = await readySet();
+  changeSpec(run, { config: { databases: 32 } });
+  // Once both replicas restarted, replica 2's acknowledgements stop reaching the master.
+  await run.until(
+    () => redisCommands(run.api.calls).includes("wait replicas 0"),
+    150,
+    () => {
+      if (run.api.deleted("Pod").length >= 2) run.redis.unacknowledged.add(2);
+    },
+  );
+  for (let i = 0; i < 5; i++) await once(run);
+  const commands = redisCommands(run.api.calls);
+  const firstWait = commands.indexOf("wait replicas 0");
+  assert.equal(
+    commands.slice(firstWait).filter((c) => c.startsWith("sentinel failover")).length,
+    0,
+    commands.join(", "),
+  );
+  assert.ok(commands.slice(firstWait).includes("unpause 0"), "writes resumed");
+  assert.deepEqual(run.redis.masters(), [0]);
+  run.redis.unacknowledged.clear();
+  await run.until(() => run.api.deleted("Pod").length === 3 && ready(run), 100);
+  assert.notEqual(run.set().status?.master, 0);
 });

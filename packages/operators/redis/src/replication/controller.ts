@@ -24,16 +24,24 @@
  * 6. Readiness gates, from the same decision, before anything reads them.
  * 7. Repairs (repair.ts): demote a second master before anything else can
  *    happen; point replicas; mend sentinels. One per reconcile.
- * 8. The roll (roll.ts), which yields to a scale operation in progress,
+ * 8. Dynamic config (config.ts): spec.config keys Redis changes at run
+ *    time, CONFIG SET on every member, no restart. Before the roll, so a
+ *    value Redis refuses stops the pipeline (Degraded) before any pod is
+ *    restarted for that spec; after the repairs, since it needs a master.
+ * 9. The roll (roll.ts), which yields to a scale operation in progress,
  *    starts nothing while a repair is pending (step 7 returned) and never
  *    restarts a master: it asks for a controlled failover first.
- * 9. Scale (scale.ts): replicas only; never the master.
- * 10. Status, when nothing else wrote it.
+ * 10. Sentinel pods built from another template (sentinel-roll.ts), one
+ *    at a time, only once the members are settled: never during a member
+ *    roll, a switchover or a failover.
+ * 11. Scale (scale.ts): replicas only; never the master.
+ * 12. Status, when nothing else wrote it.
  */
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
 import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
 import { RedisReplication } from "../api.ts";
 import { chooseMaster } from "../plan/master.ts";
+import { applyConfig } from "./config.ts";
 import { loadPassword } from "./credentials.ts";
 import { planMembership } from "./membership.ts";
 import { syncObjects } from "./objects.ts";
@@ -42,6 +50,7 @@ import { repair } from "./repair.ts";
 import { roll } from "./roll.ts";
 import { scale } from "./scale.ts";
 import { type ReplicationControllerDeps, ReplicationScope } from "./scope.ts";
+import { rollSentinels } from "./sentinel-roll.ts";
 import { followMaster } from "./service.ts";
 import { servingState } from "./serving.ts";
 
@@ -57,7 +66,16 @@ export function redisReplicationController(
     RedisReplication,
     {
       name: "redisreplication",
-      reconcile: (live, ctx) => reconcileReplication(new ReplicationScope(live, ctx, deps)),
+      deleted: (ref) => deps.metrics?.forget(ref.namespace ?? "default", ref.name),
+      reconcile: async (live, ctx) => {
+        const scope = new ReplicationScope(live, ctx, deps);
+        try {
+          return await reconcileReplication(scope);
+        } finally {
+          // Also after a failed step: what was observed before it is still true.
+          deps.metrics?.record(scope.r, scope.decision);
+        }
+      },
     },
     options,
   );
@@ -101,12 +119,18 @@ export async function reconcileReplication(s: ReplicationScope): Promise<Action>
   const repaired = await repair(s, obs);
   if (repaired !== "continue") return repaired;
   // 8.
+  const configured = await applyConfig(s, obs);
+  if (configured !== "continue") return configured;
+  // 9.
   const rolled = await roll(s, members, obs);
   if (rolled !== "continue") return rolled;
-  // 9.
+  // 10.
+  const sentinelsRolled = await rollSentinels(s, obs);
+  if (sentinelsRolled !== "continue") return sentinelsRolled;
+  // 11.
   const scaled = await scale(s, members, obs);
   if (scaled !== "continue") return scaled;
-  // 10.
+  // 12.
   await s.writeStatus({});
   // Settled only when every member serves: a replica catching up gets no
   // pod event when it is in sync (its TCP probe passed long before), so

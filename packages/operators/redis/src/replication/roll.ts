@@ -12,8 +12,11 @@
  * 3. Only the master left: a controlled failover, never a restart of a
  *    master. Recorded first (`status.switchover`: from, to, via), then
  *    `pauseWrites` on the master (so it takes no write the new master
- *    will not have), then `SENTINEL FAILOVER` through a sentinel that
- *    lists the candidate as healthy.
+ *    will not have), then `waitForReplicas`: every replica acknowledged
+ *    the master's (now still) offset, so the replica Sentinel promotes has
+ *    the highest offset whichever it picks (else writes resume and the
+ *    roll asks again later), then `SENTINEL FAILOVER` through a sentinel
+ *    that lists the candidate as healthy.
  * 4. Wait for the sentinels to agree on the new master. The repair step
  *    (repair.ts, earlier in the pipeline) then demotes the old master
  *    (`REPLICAOF` the new one) as soon as `chooseMaster` recognises the
@@ -38,6 +41,7 @@ import {
 import { RedisPortError } from "../admin/port.ts";
 import type { RedisReplicationStatus } from "../api.ts";
 import { describeBlocker } from "../plan/blockers.ts";
+import { removedKeys, splitConfig } from "../plan/config.ts";
 import type { MasterOptions } from "../plan/master.ts";
 import { chooseNextRestart, restartedBlockers } from "../plan/restart.ts";
 import { sentinelAgreement } from "../plan/sentinels.ts";
@@ -48,6 +52,7 @@ import {
   failoverTimeoutMs,
   image,
   names,
+  podConfigKeys,
   templateHash,
 } from "../resources.ts";
 import { memberName, type ReplicationScope } from "./scope.ts";
@@ -87,8 +92,14 @@ export function rollHooks(
   };
 }
 
+/**
+ * Built from another template, or running a dynamic setting the spec no
+ * longer sets (Redis has no reset to default: only a restart from the
+ * current redis.conf drops it).
+ */
 export function isStale(s: ReplicationScope, pod: PodLike): boolean {
-  return pod.metadata.annotations?.[annotations.templateHash] !== templateHash(s.r);
+  if (pod.metadata.annotations?.[annotations.templateHash] !== templateHash(s.r)) return true;
+  return removedKeys(podConfigKeys(pod), splitConfig(s.r.spec.config).dynamic).length > 0;
 }
 
 function rollReason(s: ReplicationScope, pending: readonly Member[]): string {
@@ -140,7 +151,10 @@ export async function roll(
   return actOnRoll(plan, s.io());
 }
 
-/** Step 3: recorded, then paused, then asked. */
+/** Replicas acknowledge their offset every second: two chances. */
+const ackWaitMs = 2500;
+
+/** Step 3: recorded, then paused, then every replica caught up, then asked. */
 async function startSwitchover(
   s: ReplicationScope,
   operation: Parameters<typeof withSummary>[0],
@@ -152,7 +166,25 @@ async function startSwitchover(
   const sentinel = s.sentinel(f.via);
   try {
     const from = s.address(f.from);
-    if (from) await s.redis.pauseWrites(from, pauseMs(s));
+    if (from) {
+      await s.redis.pauseWrites(from, pauseMs(s));
+      // With writes paused the master's offset stands still: once every
+      // replica has acknowledged it, each holds every write, so whichever
+      // Sentinel picks (priority, then ITS last view of the offsets, up to
+      // 10 s old, then run id) has the highest offset — the candidate's.
+      const replicas = (s.members() ?? []).filter((m) => !m.removing && m.id !== f.from).length;
+      const ack = await s.redis.waitForReplicas(from, replicas, ackWaitMs);
+      if (ack.acknowledged < replicas) {
+        s.event(
+          "SwitchoverDeferred",
+          "SentinelFailover",
+          `${what}: ${ack.acknowledged} of ${replicas} replicas acknowledged offset ${ack.offset} within ${ackWaitMs} ms; writes resumed, asked again later`,
+          "Warning",
+        );
+        await endSwitchover(s, f.from);
+        return Action.requeueAfter(s.busyMs);
+      }
+    }
     if (sentinel) await s.redis.sentinelFailover(sentinel, names.masterName(s.r));
     s.event("Switchover", "SentinelFailover", what);
   } catch (err) {

@@ -19,6 +19,7 @@ import type { RedisReplication, RedisReplicationStatus } from "../api.ts";
 import type { MasterDecision } from "../plan/master.ts";
 import type { ReplicationObservation } from "../plan/state.ts";
 import { labels, ports } from "../resources.ts";
+import type { RedisMetrics } from "./metrics.ts";
 import { buildStatus, type StatusUpdate } from "./status.ts";
 
 export interface ReplicationControllerDeps {
@@ -34,6 +35,8 @@ export interface ReplicationControllerDeps {
    * promotes a replica itself (only when Sentinel cannot). @default 30000
    */
   promoteAfterMs?: number;
+  /** The operator's Prometheus series of each set (metrics.ts); none in tests that do not look. */
+  metrics?: RedisMetrics;
   /** The clock status timestamps and operation start times are read from. @default the system's */
   now?: () => Date;
 }

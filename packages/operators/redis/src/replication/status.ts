@@ -33,6 +33,7 @@ import { servingState } from "./serving.ts";
 
 type Switchover = NonNullable<RedisReplicationStatus["switchover"]>;
 type Repair = NonNullable<RedisReplicationStatus["lastRepair"]>;
+type AppliedConfig = NonNullable<RedisReplicationStatus["config"]>;
 
 /** What one step of a reconcile asks the status to say, beside what was observed. */
 export interface StatusUpdate {
@@ -47,6 +48,8 @@ export interface StatusUpdate {
   /** null clears it. */
   switchover?: Switchover | null;
   lastRepair?: Repair;
+  /** The dynamic settings every member has live (replication/config.ts). */
+  config?: AppliedConfig;
 }
 
 export interface StatusInputs {
@@ -207,6 +210,7 @@ export function buildStatus(
     ...(sentinels && sentinels.length > 0 ? { sentinels } : {}),
     ...(operation ? { operation } : {}),
     ...switchover(update.switchover, base.switchover),
+    ...((update.config ?? base.config) ? { config: update.config ?? base.config } : {}),
     ...((update.lastRepair ?? base.lastRepair)
       ? { lastRepair: update.lastRepair ?? base.lastRepair }
       : {}),

@@ -1,0 +1,457 @@
+/**
+ * The RedisCluster operator on real redis-server 7.0.15 processes
+ * (Debian's, `cluster-enabled yes`) in a local cluster of three nodes, one
+ * cluster for every scenario of this file, in order:
+ *
+ * 1. bring-up of 3 shards × (master + replica): every slot owned, each
+ *    shard's master and replica on different nodes, node ids recorded;
+ * 2. a config roll: replicas first, each master after a coordinated
+ *    CLUSTER FAILOVER, one node down at a time, node ids unchanged;
+ * 3. scale-out 3 → 4 shards: slots moved with their keys onto the new
+ *    master, balanced, no slot ever without a master, no existing pod
+ *    restarted, the writer following MOVED/ASK;
+ * 4. scale-in 4 → 3 with the operator SIGKILLed mid-reshard: a restarted
+ *    operator finishes the same reshard; the removed nodes are forgotten
+ *    by every other node, their pods and volumes gone;
+ * 5. a full restart: every pod deleted at once; the cluster re-forms with
+ *    the same node ids and slots at the pods' new IPs, no hand repair;
+ * 6. no API request of the operator refused by its declared RBAC.
+ *
+ * Every scenario runs under the e2e kit's acknowledged-write checker — a
+ * write counts only once `WAIT 1` on the connection that wrote it said a
+ * replica has it, and every acknowledged write is read back from the
+ * masters afterwards (0 lost asserted) — and the disruption monitor (nodes
+ * whose redis-server is down at once, asserted ≤ 1 for everything the
+ * operator does); slot coverage is sampled every 250 ms on every node.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { eventually } from "@ballast/dev/testkit";
+import { condition, readTrace, refused, startAckedWrites } from "@ballast/e2e-kit";
+import { Redis } from "ioredis";
+import { RedisCluster } from "../src/cluster/api.ts";
+import { clusterLabels } from "../src/cluster/resources.ts";
+import { clusterDriver } from "./cluster-workload.ts";
+import { Harness, namespace } from "./harness.ts";
+
+const name = "shards";
+let h: Harness;
+let watched = [0, 1, 2, 3, 4, 5];
+
+function manifest(extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "ballast.dev/v1alpha1",
+    kind: "RedisCluster",
+    metadata: { name, namespace },
+    spec: {
+      version: "7.0.15",
+      shards: 3,
+      replicasPerShard: 1,
+      persistence: { mode: "aof", storage: { size: "1Gi", storageClassName: "local" } },
+      nodeTimeoutMilliseconds: 3000,
+      ...extra,
+    },
+  };
+}
+
+const read = () => h.read<RedisCluster>(RedisCluster, name);
+
+async function nodePods() {
+  return (await h.pods(name)).filter(
+    (p) => p.metadata.labels?.[clusterLabels.memberId] !== undefined,
+  );
+}
+
+/** Announced hostname → pod IP, for the host-side client (the host does not resolve cluster names). */
+async function hostnames(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const p of await nodePods()) {
+    const ip = p.status?.podIP;
+    if (ip && !p.metadata.deletionTimestamp)
+      out.set(`${p.metadata.name}.${name}-nodes.${namespace}.svc.cluster.local`, ip);
+  }
+  return out;
+}
+
+async function onNode<T>(ip: string, password: string, work: (c: Redis) => Promise<T>) {
+  const c = new Redis({
+    host: ip,
+    port: 6379,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 500,
+    commandTimeout: 1000,
+  });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    return await work(c);
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** Ready, no operation, the spec acted on, every node serving. */
+async function settled(timeoutMs = 300_000): Promise<RedisCluster> {
+  return eventually(
+    `RedisCluster ${name} Ready with no operation in progress`,
+    async () => {
+      const r = await read();
+      const nodes = r.status?.nodes ?? [];
+      const want = r.spec.shards * (1 + (r.spec.replicasPerShard ?? 1));
+      if (
+        condition(r, "Ready")?.status === "True" &&
+        !r.status?.operation &&
+        !r.status?.failover &&
+        r.status?.observedGeneration === r.metadata.generation &&
+        nodes.length === want &&
+        nodes.every((n) => n.ready && !n.removing) &&
+        r.status?.slotsAssigned === 16384
+      )
+        return r;
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+}
+
+/**
+ * Every 250 ms, every node is asked CLUSTER INFO; keeps the fewest slots
+ * any of them reported assigned and how often one said the cluster was
+ * failing. A node counts from the first time it reported every slot
+ * assigned: one just added learns the slot map by gossip, over a few
+ * seconds, before it has anything to serve.
+ */
+function coverage(password: string) {
+  let samples = 0;
+  let fewest = 16384;
+  let failing = 0;
+  let running = true;
+  const joined = new Set<string>();
+  const loop = (async () => {
+    while (running) {
+      for (const p of await nodePods().catch(() => [])) {
+        const ip = p.status?.podIP;
+        if (!ip || p.metadata.deletionTimestamp) continue;
+        try {
+          const info = await onNode(ip, password, async (c) =>
+            String(await c.call("CLUSTER", "INFO")),
+          );
+          const field = (k: string) => info.match(new RegExp(`${k}:(\\w+)`))?.[1];
+          if (!joined.has(p.metadata.name)) {
+            if (Number(field("cluster_slots_assigned") ?? 0) !== 16384) continue;
+            joined.add(p.metadata.name);
+          }
+          samples++;
+          fewest = Math.min(fewest, Number(field("cluster_slots_assigned") ?? 0));
+          if (field("cluster_state") !== "ok") failing++;
+        } catch {}
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { samples, fewestSlotsAssigned: fewest, failingSamples: failing };
+    },
+  };
+}
+
+interface Load {
+  waitForMore(n?: number): Promise<void>;
+}
+
+/**
+ * Runs `body` under the acknowledged-write checker (its own key prefix),
+ * the disruption monitor and the coverage sampler; prints the figures,
+ * then asserts 0 acknowledged writes lost and, unless `downAllowed`, at
+ * most one node down and every slot always covered.
+ */
+async function underLoad<T>(
+  scenario: string,
+  body: (load: Load) => Promise<T>,
+  options: { downAllowed?: boolean } = {},
+): Promise<T> {
+  const password = await h.password(name);
+  const driver = clusterDriver(hostnames, password, { prefix: scenario.replace(/\W+/g, "-") });
+  const writes = startAckedWrites(driver, { intervalMs: 10 });
+  const down = h.monitorMembers(name, {
+    memberLabel: clusterLabels.memberId,
+    members: () => watched,
+    up: "ContainersReady",
+  });
+  const slots = coverage(password);
+  const started = Date.now();
+  const load: Load = {
+    async waitForMore(n = 50) {
+      await writes.waitFor({ acknowledged: writes.progress().acknowledged + n }, 180_000);
+    },
+  };
+  let result: T | undefined;
+  let failure: unknown;
+  try {
+    await writes.waitFor({ acknowledged: 50 }, 60_000);
+    result = await body(load);
+    await load.waitForMore();
+  } catch (err) {
+    failure = err;
+  }
+  const covered = await slots.stop();
+  const disruption = await down.stop();
+  const report = await writes.stop();
+  const times = driver.ackTimes.filter((t) => t >= started);
+  const gaps = times.slice(1).map((t, i) => t - (times[i] ?? t));
+  const figures = {
+    scenario,
+    acknowledged: report.acknowledged,
+    failed: report.failed,
+    lost: report.lost.length,
+    ...driver.progress?.(),
+    longestWriteGapMs: Math.max(0, ...gaps),
+    maxNodesDown: disruption.maxDown,
+    ...covered,
+    durationMs: Date.now() - started,
+  };
+  console.log(JSON.stringify(figures));
+  if (failure || process.env.REDIS_E2E_VERBOSE) console.log(h.operator.logTail(40));
+  if (failure) throw failure;
+  assert.deepEqual(report.lost, [], "acknowledged writes lost");
+  assert.ok(report.acknowledged > 100, `only ${report.acknowledged} writes acknowledged`);
+  assert.ok(disruption.samples > 0);
+  if (!options.downAllowed) {
+    assert.ok(
+      disruption.maxDown <= 1,
+      `nodes down at once: ${JSON.stringify(disruption.timeline)}`,
+    );
+    assert.ok(covered.samples > 0);
+    assert.equal(covered.fewestSlotsAssigned, 16384, "a node saw a slot without a master");
+  }
+  return result as T;
+}
+
+const nodeIdsOf = (r: RedisCluster) =>
+  new Map((r.status?.nodes ?? []).map((n) => [n.id, n.nodeId]));
+const uidsOf = async () =>
+  new Map((await nodePods()).map((p) => [p.metadata.name, p.metadata.uid]));
+
+describe("RedisCluster on the local cluster", { timeout: 1_500_000 }, () => {
+  before(async () => {
+    h = await Harness.start("ballast-redis-cluster-e2e");
+  });
+
+  after(async () => {
+    await h?.close();
+  });
+
+  test("bring-up: 3 shards, every slot owned, a shard's master and replica apart", async () => {
+    await h.apply(manifest());
+    const r = await settled();
+    const shards = r.status?.shards ?? [];
+    assert.equal(shards.length, 3);
+    assert.deepEqual(
+      shards.map((s) => s.slotCount),
+      [5462, 5461, 5461],
+    );
+    const nodes = r.status?.nodes ?? [];
+    assert.equal(new Set(nodes.map((n) => n.nodeId)).size, 6, "six distinct node ids");
+    const pods = await nodePods();
+    const nodeOf = new Map(
+      pods.map((p) => [Number(p.metadata.labels?.[clusterLabels.memberId]), p.spec?.nodeName]),
+    );
+    for (const s of shards) {
+      const [a, b] = s.members;
+      assert.notEqual(
+        nodeOf.get(a ?? -1),
+        nodeOf.get(b ?? -1),
+        `shard ${s.shard}'s members on one node`,
+      );
+    }
+    // Real Redis agrees: CLUSTER INFO ok on every node, the password in no pod spec.
+    const password = await h.password(name);
+    for (const p of pods) {
+      const info = await onNode(p.status?.podIP ?? "", password, async (c) =>
+        String(await c.call("CLUSTER", "INFO")),
+      );
+      assert.match(info, /cluster_state:ok/);
+      assert.match(info, /cluster_slots_assigned:16384/);
+      assert.ok(!JSON.stringify(p.spec).includes(password), "password in a pod spec");
+    }
+  });
+
+  test("config roll: replicas first, each master after CLUSTER FAILOVER, 0 lost", async () => {
+    const before = await read();
+    const uids = await uidsOf();
+    await underLoad("roll", async () => {
+      await h.mergePatch(RedisCluster, name, {
+        spec: { config: { "maxmemory-policy": "allkeys-lru" } },
+      });
+      await eventually(
+        "the roll to start",
+        async () => ((await read()).status?.operation ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      await settled();
+    });
+    const after = await read();
+    assert.deepEqual(nodeIdsOf(after), nodeIdsOf(before), "node ids changed");
+    const now = await uidsOf();
+    for (const [pod, uid] of uids) assert.notEqual(now.get(pod), uid, `${pod} was not restarted`);
+    const password = await h.password(name);
+    for (const p of await nodePods()) {
+      const got = await onNode(
+        p.status?.podIP ?? "",
+        password,
+        async (c) => (await c.config("GET", "maxmemory-policy")) as string[],
+      );
+      assert.equal(got[1], "allkeys-lru");
+    }
+    // Every shard failed over once: each master now is the member that was its replica.
+    const mastersBefore = new Map((before.status?.shards ?? []).map((s) => [s.shard, s.master]));
+    for (const s of after.status?.shards ?? []) {
+      assert.notEqual(
+        s.master,
+        mastersBefore.get(s.shard),
+        `shard ${s.shard} restarted its master without a failover`,
+      );
+    }
+  });
+
+  test("scale out 3 → 4 shards: slots move with their keys, none uncovered, no pod restarted", async () => {
+    const uids = await uidsOf();
+    // The new members are not down while they start: only the six that serve are watched.
+    await underLoad("scale-out", async () => {
+      await h.mergePatch(RedisCluster, name, { spec: { shards: 4 } });
+      await eventually(
+        "the new shard's members recorded",
+        async () => ((await read()).status?.nodes?.length === 8 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      await settled();
+    });
+    const r = await read();
+    assert.deepEqual(
+      (r.status?.shards ?? []).map((s) => s.slotCount),
+      [4096, 4096, 4096, 4096],
+    );
+    const now = await uidsOf();
+    for (const [pod, uid] of uids)
+      assert.equal(now.get(pod), uid, `${pod} was restarted by a scale-out`);
+    watched = (r.status?.nodes ?? []).map((n) => n.id);
+  });
+
+  test("scale in 4 → 3 with the operator SIGKILLed mid-reshard: it finishes, the nodes are forgotten", async () => {
+    const removed = (await read()).status?.nodes?.filter((n) => n.shard === 3) ?? [];
+    assert.equal(removed.length, 2);
+    // The removed nodes stop by design: only those that stay are watched.
+    watched = watched.filter((id) => !removed.some((n) => n.id === id));
+    let killedAt: number | undefined;
+    await underLoad("scale-in", async () => {
+      await h.mergePatch(RedisCluster, name, { spec: { shards: 3 } });
+      killedAt = await eventually(
+        "slots moving",
+        async () => {
+          const op = (await read()).status?.operation;
+          return op?.type === "ScaleDown" && (op.movesRemaining ?? 0) > 0
+            ? (op.movesRemaining ?? 0)
+            : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 200 },
+      );
+      await h.operator.kill();
+      await h.operator.start();
+      await settled();
+    });
+    console.log(JSON.stringify({ operatorKilledWithSlotsToMove: killedAt }));
+    const r = await read();
+    assert.deepEqual(
+      (r.status?.shards ?? []).map((s) => s.slotCount),
+      [5462, 5461, 5461],
+    );
+    const pods = await nodePods();
+    assert.equal(pods.length, 6);
+    const password = await h.password(name);
+    for (const p of pods) {
+      const nodes = await onNode(p.status?.podIP ?? "", password, async (c) =>
+        String(await c.call("CLUSTER", "NODES")),
+      );
+      for (const gone of removed)
+        assert.ok(
+          gone.nodeId && !nodes.includes(gone.nodeId),
+          `${p.metadata.name} still knows ${gone.nodeId}`,
+        );
+    }
+    for (const gone of removed) {
+      const claim = await h.cluster.api(
+        `/api/v1/namespaces/${namespace}/persistentvolumeclaims/data-${name}-${gone.id}`,
+      );
+      assert.equal(claim.status, 404, `the volume of node ${gone.id} was not deleted`);
+    }
+  });
+
+  test("full restart: every pod deleted at once, the cluster re-forms with the same node ids", async () => {
+    const before = await read();
+    const ipsBefore = await hostnames();
+    await underLoad(
+      "full-restart",
+      async () => {
+        await Promise.all((await nodePods()).map((p) => h.killPod(p.metadata.name)));
+        await eventually(
+          "every pod replaced",
+          async () => {
+            const pods = await nodePods();
+            return pods.length === 6 && pods.every((p) => p.status?.podIP) ? true : undefined;
+          },
+          { timeoutMs: 120_000 },
+        );
+        await settled();
+      },
+      { downAllowed: true },
+    );
+    const after = await read();
+    assert.deepEqual(nodeIdsOf(after), nodeIdsOf(before), "node ids changed");
+    assert.deepEqual(
+      (after.status?.shards ?? []).map((s) => s.slots),
+      (before.status?.shards ?? []).map((s) => s.slots),
+      "slots moved",
+    );
+    const ipsAfter = await hostnames();
+    const changed = [...ipsAfter].filter(([host, ip]) => ipsBefore.get(host) !== ip).length;
+    console.log(JSON.stringify({ podsWithANewIP: changed }));
+  });
+
+  test("bad input: shards below 3 and an owned key are refused at admission", async () => {
+    for (const [spec, message] of [
+      [{ shards: 2 }, /shards/],
+      [{ shards: 0 }, /shards/],
+      [{ config: { "cluster-node-timeout": 100 } }, /owns/],
+      [{ replicasPerShard: 9 }, /replicasPerShard/],
+    ] as const) {
+      const res = await h.cluster.api(
+        `/apis/ballast.dev/v1alpha1/namespaces/${namespace}/redisclusters?dryRun=All`,
+        {
+          method: "POST",
+          body: { ...manifest(spec), metadata: { name: "bad", namespace } },
+        },
+      );
+      assert.equal(res.status, 422, JSON.stringify(spec));
+      assert.match(JSON.stringify(res.body), message);
+    }
+  });
+
+  test("the operator made no request its declared RBAC refused", () => {
+    const accesses = readTrace(h.traceFile);
+    assert.ok(accesses.length > 0);
+    assert.deepEqual(
+      refused(accesses).map((a) => a.line),
+      [],
+    );
+  });
+});

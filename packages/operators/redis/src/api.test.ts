@@ -1,0 +1,125 @@
+/**
+ * What the API server itself refuses of a RedisReplication, on the real
+ * API server with the operator's CRD installed: server-side dry runs of a
+ * create (nothing is stored, no operator runs), and for the rule that
+ * compares with the stored object, a real create then a dry-run update.
+ * Each refusal names the field and what to do. The schema unit test
+ * (api.unit.test.ts) reads the rules' text; this is what they do.
+ */
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import { createNamespace, type TestCluster, useCluster } from "@ballast/dev/testkit";
+import { installCrds, KubeClient } from "@ballast/runtime";
+import { crds } from "./operator.ts";
+
+const ns = "redis-api-admission";
+let k8s: TestCluster;
+
+before(async () => {
+  k8s = await useCluster();
+  await createNamespace(k8s, ns);
+  const client = await KubeClient.fromKubeconfig(k8s.kubeconfig);
+  try {
+    await installCrds(client, crds);
+  } finally {
+    client.close();
+  }
+});
+
+function replication(spec: Record<string, unknown> = {}, name = "cache") {
+  return {
+    apiVersion: "ballast.dev/v1alpha1",
+    kind: "RedisReplication",
+    metadata: { name, namespace: ns },
+    spec: {
+      version: "7.0.15",
+      replicas: 2,
+      persistence: { mode: "aof", storage: { size: "1Gi" } },
+      ...spec,
+    },
+  };
+}
+
+const dryRun = (verb: "create" | "apply", object: unknown) =>
+  k8s.kubectlInput(object, verb, "--dry-run=server", "-f", "-");
+
+async function refused(spec: Record<string, unknown>, message: RegExp, name?: string) {
+  const result = await dryRun("create", replication(spec, name));
+  assert.notEqual(result.code, 0, `accepted: ${JSON.stringify(spec)}`);
+  assert.match(result.stderr, message);
+}
+
+test("a valid set is accepted (the refusals below are about their field)", async () => {
+  const result = await dryRun(
+    "create",
+    replication({
+      sentinels: 3,
+      minReplicasToWrite: 2,
+      config: { maxmemory: "1gb", "maxmemory-policy": "allkeys-lru", databases: 32 },
+    }),
+  );
+  assert.equal(result.code, 0, result.stderr);
+});
+
+test("an even number of sentinels is refused, saying why", async () => {
+  for (const sentinels of [2, 4, 6])
+    await refused({ sentinels }, /spec\.sentinels must be odd \(1, 3, 5 or 7\)/);
+  await refused({ sentinels: 9 }, /spec\.sentinels/);
+});
+
+test("minReplicasToWrite above the replicas is refused: the master would refuse every write", async () => {
+  await refused(
+    { replicas: 1, minReplicasToWrite: 2 },
+    /spec\.minReplicasToWrite cannot exceed spec\.replicas/,
+  );
+});
+
+test("a persistent set without a volume size is refused; none needs none", async () => {
+  await refused(
+    { persistence: { mode: "aof" } },
+    /spec\.persistence\.storage \(a size\) is required/,
+  );
+  const none = await dryRun("create", replication({ persistence: { mode: "none" } }));
+  assert.equal(none.code, 0, none.stderr);
+});
+
+test("a redis.conf key the operator owns (or its slave-* alias) is refused, naming the owned keys", async () => {
+  for (const key of ["requirepass", "slaveof", "replica-priority", "slave-priority", "dir", "port"])
+    await refused(
+      { config: { [key]: "x" } },
+      /spec\.config sets a key the operator owns; remove it \(owned: port, bind/,
+    );
+});
+
+test("a config key not in lower case, or a malformed maxmemory, is refused", async () => {
+  await refused(
+    { config: { MaxMemory: "1gb" } },
+    /spec\.config keys are redis\.conf directives written in lower case/,
+  );
+  for (const maxmemory of ["1 GB", "lots", "-1", "1tb"])
+    await refused({ config: { maxmemory } }, /spec\.config\.maxmemory must be a byte count/);
+});
+
+test("a version before 7.0 or not a release number is refused; no replica at all is refused", async () => {
+  for (const version of ["6.2.14", "latest", "7.0"])
+    await refused({ version }, /spec\.version in body should match/);
+  await refused({ replicas: 0 }, /spec\.replicas in body should be greater than or equal to 1/);
+});
+
+test("a name too long for the objects derived from it is refused", async () => {
+  await refused({}, /metadata\.name/, "a".repeat(60));
+});
+
+test("switching persistence between none and aof/rdb on an existing set is refused; aof ↔ rdb is not", async () => {
+  const name = "switch";
+  const created = await k8s.kubectlInput(replication({}, name), "create", "-f", "-");
+  assert.equal(created.code, 0, created.stderr);
+  const toNone = await dryRun("apply", replication({ persistence: { mode: "none" } }, name));
+  assert.notEqual(toNone.code, 0, "switched to none");
+  assert.match(toNone.stderr, /spec\.persistence\.mode cannot switch between none and aof\/rdb/);
+  const toRdb = await dryRun(
+    "apply",
+    replication({ persistence: { mode: "rdb", storage: { size: "1Gi" } } }, name),
+  );
+  assert.equal(toRdb.code, 0, toRdb.stderr);
+});

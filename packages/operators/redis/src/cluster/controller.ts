@@ -1,0 +1,118 @@
+/**
+ * The RedisCluster controller: observe → plan → act, as an ordered
+ * pipeline. The cluster is read fresh from the API server (stateful's
+ * `memberSetController`); every act that takes a node down or moves data
+ * (a pod deleted, a CLUSTER FAILOVER, a slot moved) is recorded in
+ * `.status` before it is taken, or found again in what the nodes report
+ * (a slot marked MIGRATING), so an operator killed at any line resumes.
+ *
+ * Why this order:
+ * 1. Member ids and shards (create, add, remove), recorded before any pod
+ *    for them exists or goes. A scale-in the data could not fit after is
+ *    refused here (membership.ts), before anything is marked.
+ * 2. The password, before any pod is made (pods read it) or node asked.
+ * 3. Objects: ConfigMap, Services, budget, missing claims and pods —
+ *    before looking at Redis, so a cluster whose pods are gone comes back
+ *    with its volumes (and so its node ids and slots).
+ * 4. Observe every node and build the view (plan/view.ts): who owns which
+ *    slot, each shard's master, moves in flight. Every later step reads it.
+ * 5. Readiness gates, from the same view.
+ * 6. Repairs (repair.ts): nodes meeting each other at their current
+ *    addresses first — nothing else is planned from a cluster whose nodes
+ *    cannot see each other — then bring-up slots, replicas, stale ids.
+ * 7. The roll (roll.ts), which yields to a scale operation in progress and
+ *    restarts a master only after its shard failed over.
+ * 8. Scale (reshard.ts): slots moved with their keys, then nodes removed.
+ * 9. Status, when nothing else wrote it.
+ */
+import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
+import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
+import { RedisCluster } from "./api.ts";
+import { loadClusterPassword } from "./credentials.ts";
+import { clusterMembership } from "./membership.ts";
+import { syncClusterObjects } from "./objects.ts";
+import { observeCluster, setClusterGates } from "./observe.ts";
+import { notServing } from "./plan/view.ts";
+import { repairCluster } from "./repair.ts";
+import { scaleCluster } from "./reshard.ts";
+import { rollCluster } from "./roll.ts";
+import { type ClusterControllerDeps, ClusterScope, nodeName } from "./scope.ts";
+
+export type { ClusterControllerDeps } from "./scope.ts";
+
+export function redisClusterController(
+  client: KubeClient,
+  deps: ClusterControllerDeps,
+  options: ControllerOptions = {},
+) {
+  return memberSetController(
+    client,
+    RedisCluster,
+    {
+      name: "rediscluster",
+      reconcile: (live, ctx) => reconcileCluster(new ClusterScope(live, ctx, deps)),
+    },
+    options,
+  );
+}
+
+export async function reconcileCluster(s: ClusterScope): Promise<Action> {
+  // 2 before 1's refusal check needs an observation: the password first
+  // only when members exist (a new cluster has nothing to observe).
+  const loaded = await loadCredentials(
+    s,
+    () => loadClusterPassword(s),
+    (reason, message) => s.writeStatus({ degraded: { reason, message } }),
+  );
+  if (loaded !== "continue") return loaded;
+  // 1.
+  const recordedMembers = s.members();
+  const before = recordedMembers ? await observeCluster(s, recordedMembers) : undefined;
+  const change = clusterMembership(s.r, recordedMembers, before?.observation);
+  if (change.kind === "refuse") {
+    s.observation = before?.observation;
+    s.view = before?.view;
+    await s.writeStatus({
+      degraded: { reason: "ScaleInRefused", message: `spec.shards: ${change.message}` },
+    });
+    return Action.requeueAfter(s.idleMs);
+  }
+  const recorded = await recordMembership(
+    change,
+    s.operation,
+    s.io(),
+    (id) => `node ${id}`,
+    s.now(),
+  );
+  if (recorded !== "continue") return recorded;
+  const members = s.members() ?? [];
+  // 3.
+  const created = await syncClusterObjects(s, members);
+  // 4.
+  const { observation, view } = before ?? (await observeCluster(s, members));
+  s.observation = observation;
+  s.view = view;
+  // 5.
+  await setClusterGates(s);
+  // 6.
+  const repaired = await repairCluster(s);
+  if (repaired !== "continue") {
+    await s.writeStatus({});
+    return repaired;
+  }
+  // 7.
+  const rolled = await rollCluster(s, members);
+  if (rolled !== "continue") return rolled;
+  // 8.
+  const scaled = await scaleCluster(s, members);
+  if (scaled !== "continue") return scaled;
+  // 9.
+  await s.writeStatus({});
+  const settled =
+    !created &&
+    s.status.formed === true &&
+    observation.nodes.every((n) => n.member.removing || notServing(n, view).length === 0);
+  return Action.requeueAfter(settled ? s.idleMs : s.busyMs);
+}
+
+export { nodeName };

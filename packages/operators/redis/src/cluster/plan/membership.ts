@@ -1,0 +1,94 @@
+/**
+ * Which members a RedisCluster has, by shard, pure. A member's shard is
+ * fixed when it is created; a member id is never reused while it exists.
+ *
+ * 1. No members recorded: `shards × (1 + replicasPerShard)` members, ids
+ *    in shard order (shard 0: 0, 1; shard 1: 2, 3; …).
+ * 2. A shard short of members first takes back its own members still
+ *    being removed (their data is still there), then gets the lowest free
+ *    ids. New shards are numbered after the highest existing one.
+ * 3. Only when nothing is missing: the members of shards beyond
+ *    `spec.shards` (highest shard numbers first: a scale-in removes the
+ *    newest shards) and a shard's replicas beyond `replicasPerShard` —
+ *    never its master — are marked `removing`. Their slots are moved off
+ *    (the drain) before any pod stops.
+ */
+import { assignIds, type MembershipChange } from "@ballast/stateful";
+import type { ClusterMember } from "./view.ts";
+
+export interface ClusterShape {
+  shards: number;
+  replicasPerShard: number;
+}
+
+export function planClusterMembership(
+  current: readonly ClusterMember[] | undefined,
+  shape: ClusterShape,
+  masters: ReadonlyMap<number, number>,
+): MembershipChange<ClusterMember> {
+  const perShard = 1 + shape.replicasPerShard;
+  if (!current || current.length === 0) {
+    return {
+      kind: "create",
+      members: Array.from({ length: shape.shards * perShard }, (_, id) => ({
+        id,
+        shard: Math.floor(id / perShard),
+      })),
+    };
+  }
+  const members = current.map((m) => ({ ...m }));
+  const shardIds = [...new Set(members.map((m) => m.shard))].sort((a, b) => a - b);
+  // The shards that stay: the lowest-numbered `shards` of those that exist, then new ones.
+  const keep = shardIds.slice(0, shape.shards);
+  let next = (shardIds[shardIds.length - 1] ?? -1) + 1;
+  while (keep.length < shape.shards) keep.push(next++);
+
+  const added: number[] = [];
+  for (const shard of keep) {
+    const mine = members.filter((m) => m.shard === shard);
+    let missing = perShard - mine.filter((m) => !m.removing).length;
+    for (const m of mine.filter((x) => x.removing).sort((a, b) => a.id - b.id)) {
+      if (missing <= 0) break;
+      delete (m as { removing?: boolean }).removing;
+      added.push(m.id);
+      missing--;
+    }
+    if (missing > 0) {
+      const ids = assignIds(
+        members.map((m) => m.id),
+        missing,
+        0,
+      );
+      for (const id of ids) members.push({ id, shard });
+      added.push(...ids);
+    }
+  }
+  if (added.length > 0) {
+    return { kind: "add", members: members.sort((a, b) => a.id - b.id), added };
+  }
+
+  const removing: number[] = [];
+  const kept = new Set(keep);
+  for (const m of members) {
+    if (m.removing) continue;
+    if (!kept.has(m.shard)) removing.push(m.id);
+  }
+  for (const shard of keep) {
+    const active = members
+      .filter((m) => m.shard === shard && !m.removing)
+      .sort((a, b) => b.id - a.id);
+    let excess = active.length - perShard;
+    for (const m of active) {
+      if (excess <= 0) break;
+      if (masters.get(shard) === m.id) continue;
+      removing.push(m.id);
+      excess--;
+    }
+  }
+  if (removing.length === 0) return { kind: "none" };
+  return {
+    kind: "remove",
+    members: members.map((m) => (removing.includes(m.id) ? { ...m, removing: true } : m)),
+    removing: removing.sort((a, b) => a - b),
+  };
+}
