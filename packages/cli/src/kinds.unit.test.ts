@@ -13,6 +13,7 @@ test("loadKinds() has every operator's kinds, each with the operator reconciling
       ["KafkaTopic", "kafka"],
       ["ZooKeeperEnsemble", "zookeeper"],
       ["RedisReplication", "redis"],
+      ["RedisCluster", "redis"],
     ],
   );
 });
@@ -24,6 +25,7 @@ test("loadKinds() rolls only kinds under their operator's restart annotation", (
       ["KafkaCluster", "kafka.ballast.dev/restart-requested"],
       ["ZooKeeperEnsemble", "zookeeper.ballast.dev/restart-requested"],
       ["RedisReplication", "redis.ballast.dev/restart-requested"],
+      ["RedisCluster", "redis.ballast.dev/restart-requested"],
     ],
   );
 });

@@ -37,7 +37,8 @@ export const RedisCluster = defineResource({
   version,
   kind: "RedisCluster",
   plural: "redisclusters",
-  shortNames: ["rc", "rediscluster"],
+  // Not "rc": kubectl already has it for ReplicationControllers.
+  shortNames: ["rcl", "rediscluster"],
   categories: ["ballast", "all"],
   scope: "Namespaced",
   description:
