@@ -20,7 +20,11 @@ import { inspect } from "node:util";
 import { eventually } from "@ballast/dev/testkit";
 import { Redis } from "ioredis";
 import { ownedConfigKeys } from "../api.ts";
-import { fileOnlyDirectives, immutableConfigKeys } from "../plan/config.ts";
+import {
+  fileOnlyDirectives,
+  immutableConfigKeys,
+  valkeyImmutableConfigKeys,
+} from "../plan/config.ts";
 import { chooseMaster } from "../plan/master.ts";
 import type { ReplicationObservation } from "../plan/state.ts";
 import { RedisAdmin } from "./admin.ts";
@@ -322,7 +326,11 @@ test("the immutable config list (plan/config.ts) is Redis's own: each listed key
       }
     }
     assert.deepEqual(refusedOtherwise, []);
-    assert.deepEqual(immutable.sort(), [...immutableConfigKeys].sort());
+    const valkey = /valkey_version:/.test(String(await c.call("INFO", "server")));
+    const expected = valkey
+      ? [...immutableConfigKeys, ...valkeyImmutableConfigKeys]
+      : immutableConfigKeys;
+    assert.deepEqual(immutable.sort(), [...expected].sort());
     for (const key of fileOnlyDirectives) assert.ok(!all.has(key), `${key} is a config after all`);
   } finally {
     c.disconnect();

@@ -73,7 +73,25 @@ export const fileOnlyDirectives: readonly string[] = [
   "sentinel",
 ];
 
-const restartOnly = new Set([...immutableConfigKeys, ...fileOnlyDirectives]);
+/**
+ * What Valkey 8.0.1 also refuses at run time (read off valkey-server
+ * 8.0.1 the same way by admin.test.ts run on Valkey): hyphenated aliases
+ * of the CPU-list settings and unixsocketgroup. Restart-only for either
+ * server: on Redis 7.0 the aliases are no configs at all.
+ */
+export const valkeyImmutableConfigKeys: readonly string[] = [
+  "aof-rewrite-cpulist",
+  "bgsave-cpulist",
+  "bio-cpulist",
+  "server-cpulist",
+  "unixsocketgroup",
+];
+
+const restartOnly = new Set([
+  ...immutableConfigKeys,
+  ...valkeyImmutableConfigKeys,
+  ...fileOnlyDirectives,
+]);
 
 /** Whether `key` is applied with `CONFIG SET` (true) or needs a restart (false). */
 export function isDynamicKey(key: string): boolean {
