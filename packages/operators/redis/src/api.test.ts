@@ -101,9 +101,49 @@ test("a config key not in lower case, or a malformed maxmemory, is refused", asy
 });
 
 test("a version before 7.0 or not a release number is refused; no replica at all is refused", async () => {
-  for (const version of ["6.2.14", "latest", "7.0"])
+  for (const version of ["latest", "7.0"])
     await refused({ version }, /spec\.version in body should match/);
+  for (const version of ["6.2.14", "9.0.0"])
+    await refused({ version }, /spec\.version must be a Redis 7 or 8 release/);
   await refused({ replicas: 0 }, /spec\.replicas in body should be greater than or equal to 1/);
+});
+
+test("engine valkey takes Valkey's releases (7.2 on), not Redis 7.0's; an unknown engine is refused", async () => {
+  const valkey = await dryRun("create", replication({ engine: "valkey", version: "8.0.1" }));
+  assert.equal(valkey.code, 0, valkey.stderr);
+  for (const version of ["7.0.15", "6.2.0"])
+    await refused(
+      { engine: "valkey", version },
+      /spec\.version must be a Valkey 7\.2, 8 or 9 release/,
+    );
+  await refused({ engine: "keydb" }, /spec\.engine/);
+});
+
+test("redis → valkey on an existing set is accepted (a roll); valkey → redis is refused, saying why", async () => {
+  const name = "engine";
+  const created = await k8s.kubectlInput(replication({}, name), "create", "-f", "-");
+  assert.equal(created.code, 0, created.stderr);
+  const toValkey = await dryRun("apply", replication({ engine: "valkey", version: "8.0.1" }, name));
+  assert.equal(toValkey.code, 0, toValkey.stderr);
+  const onValkey = await k8s.kubectlInput(
+    replication({ engine: "valkey", version: "8.0.1" }, "engine-vk"),
+    "create",
+    "-f",
+    "-",
+  );
+  assert.equal(onValkey.code, 0, onValkey.stderr);
+  const back = await dryRun("apply", replication({ engine: "redis" }, "engine-vk"));
+  assert.notEqual(back.code, 0, "valkey → redis accepted");
+  assert.match(back.stderr, /spec\.engine cannot change from valkey back to redis/);
+  // The same rules, shared, on the sharded kind.
+  const cluster = await dryRun("create", {
+    apiVersion: "ballast.dev/v1alpha1",
+    kind: "RedisCluster",
+    metadata: { name: "shards", namespace: ns },
+    spec: { engine: "valkey", version: "7.0.15", shards: 3, persistence: { mode: "none" } },
+  });
+  assert.notEqual(cluster.code, 0, "a RedisCluster on Valkey 7.0 accepted");
+  assert.match(cluster.stderr, /spec\.version must be a Valkey 7\.2, 8 or 9 release/);
 });
 
 test("a name too long for the objects derived from it is refused", async () => {

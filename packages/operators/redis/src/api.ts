@@ -16,14 +16,11 @@
  *
  * Served by the controller in `replication/`.
  */
-import { Conditions, defineResource, IntOrString, type ResourceOf } from "@ballast/runtime";
-import {
-  ComputeResources,
-  MemberStorage,
-  memberSetNameRule,
-  OperationStatus,
-} from "@ballast/stateful";
+import { Conditions, defineResource, type ResourceOf } from "@ballast/runtime";
+import { ComputeResources, memberSetNameRule, OperationStatus } from "@ballast/stateful";
 import Type from "typebox";
+import { Engine, engineRules, Image, Version } from "./engine.ts";
+import { Auth, Persistence, RedisConfig } from "./schema.ts";
 
 export const group = "ballast.dev";
 export const version = "v1alpha1";
@@ -80,8 +77,6 @@ export const ownedConfigKeys = [
   "cluster-config-file",
 ] as const;
 
-const ownedList = ownedConfigKeys.map((k) => `'${k}'`).join(", ");
-
 export const RedisReplication = defineResource({
   group,
   version,
@@ -94,18 +89,9 @@ export const RedisReplication = defineResource({
     "Redis with one master, replicas and Sentinel. Sentinel detects a failed master and promotes a replica; the operator verifies and repairs: exactly one master, every replica following it, every sentinel agreeing, an old master that returns demoted before it takes clients. Rolls restart the replicas one at a time, each back in sync before the next, then fail over to the replica with the highest offset before the old master restarts.",
   spec: Type.Object(
     {
-      version: Type.String({
-        description:
-          "The Redis release to run, e.g. 7.0.15 (7.0 or later: Sentinel and replicas announce hostnames). Changing it upgrades the set with a rolling restart.",
-        pattern: "^[78]\\.[0-9]+\\.[0-9]+$",
-      }),
-      image: Type.Optional(
-        Type.String({
-          description: "The container image. @default redis:<version>",
-          minLength: 1,
-          maxLength: 512,
-        }),
-      ),
+      engine: Engine(),
+      version: Version("Sentinel and replicas"),
+      image: Image(),
       replicas: Type.Integer({
         description:
           "How many replicas besides the master (the set has replicas + 1 redis-servers). Every replica can be promoted.",
@@ -126,78 +112,14 @@ export const RedisReplication = defineResource({
           },
         ],
       }),
-      persistence: Type.Object(
-        {
-          mode: Type.Union([Type.Literal("aof"), Type.Literal("rdb"), Type.Literal("none")], {
-            description:
-              "aof: every write is appended to a log (appendonly yes; appendfsync everysec unless config says otherwise), and RDB snapshots too; rdb: periodic snapshots only (Redis's default save points unless config.save is set), minutes of writes may be lost with a member; none: no files, a restarted member resyncs everything from the master. Switching between none and the others is refused: it changes whether members have volumes.",
-            default: "aof",
-          }),
-          storage: Type.Optional(
-            MemberStorage({
-              size: "Size of each member's data volume (the AOF and RDB files), e.g. 2Gi. Leave room for a rewrite: the AOF or RDB being written sits next to the old one.",
-              description:
-                "Each member's data volume: a PersistentVolumeClaim kept across restarts. Required unless mode is none.",
-              what: "the replication set",
-            }),
-          ),
-        },
-        {
-          description: "How each member keeps its data on disk.",
-          "x-kubernetes-validations": [
-            {
-              rule: "self.mode == 'none' || has(self.storage)",
-              message: "spec.persistence.storage (a size) is required unless mode is none",
-            },
-            {
-              rule: "(self.mode == 'none') == (oldSelf.mode == 'none')",
-              message:
-                "spec.persistence.mode cannot switch between none and aof/rdb once the set exists (it decides whether members have volumes); aof and rdb may be swapped",
-            },
-          ],
-        },
-      ),
+      persistence: Persistence("the replication set"),
       config: Type.Optional(
-        Type.Record(Type.String({ minLength: 1, maxLength: 64 }), IntOrString(), {
-          description: `Extra redis.conf settings, e.g. maxmemory: 1gb, maxmemory-policy: allkeys-lru, appendfsync: always. Settings Redis can change at run time are applied with CONFIG SET without a restart; others roll the set. Keys are lower-case redis.conf directives; keys the operator owns (${ownedConfigKeys.join(", ")}) are refused.`,
-          maxProperties: 128,
-          "x-kubernetes-validations": [
-            {
-              rule: "self.all(k, k.matches('^[a-z][a-z0-9-]*$'))",
-              message:
-                "spec.config keys are redis.conf directives written in lower case, e.g. maxmemory-policy",
-            },
-            {
-              rule: `self.all(k, !(k in [${ownedList}]))`,
-              message: `spec.config sets a key the operator owns; remove it (owned: ${ownedConfigKeys.join(", ")})`,
-            },
-            {
-              rule: "!('maxmemory' in self) || string(self['maxmemory']).matches('^[0-9]+([kKmMgG][bB]?)?$')",
-              message:
-                "spec.config.maxmemory must be a byte count with an optional unit, e.g. 100mb, 1gb or 1073741824",
-            },
-          ],
-        }),
-      ),
-      auth: Type.Optional(
-        Type.Object(
-          {
-            secretName: Type.Optional(
-              Type.String({
-                description:
-                  "A Secret in the same namespace whose key `password` every redis-server and sentinel requires. @default <name>-redis-auth, generated once and kept",
-                minLength: 1,
-                maxLength: 253,
-                pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
-              }),
-            ),
-          },
-          {
-            description:
-              "Authentication. Every member and sentinel requires a password (requirepass; replicas use it as masterauth, sentinels as auth-pass); the operator never writes it into a pod spec, an event or a log.",
-          },
+        RedisConfig(
+          ownedConfigKeys,
+          "Extra redis.conf settings, e.g. maxmemory: 1gb, maxmemory-policy: allkeys-lru, appendfsync: always. Settings Redis can change at run time are applied with CONFIG SET without a restart; others roll the set.",
         ),
       ),
+      auth: Type.Optional(Auth("<name>-redis-auth", "every redis-server and sentinel")),
       minReplicasToWrite: Type.Integer({
         description:
           "The master refuses writes unless at least this many replicas acknowledged within minReplicasMaxLag seconds (min-replicas-to-write). It bounds what a partitioned master can accept. Equal to spec.replicas, every replica restart of a roll stops writes for its duration. 0: off.",
@@ -242,6 +164,7 @@ export const RedisReplication = defineResource({
     },
     {
       "x-kubernetes-validations": [
+        ...engineRules,
         {
           rule: "self.minReplicasToWrite <= self.replicas",
           message:
@@ -253,8 +176,11 @@ export const RedisReplication = defineResource({
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
     conditions: Type.Optional(Conditions()),
+    engine: Type.Optional(
+      Type.String({ description: "The engine every member runs (unset mid-change)." }),
+    ),
     version: Type.Optional(
-      Type.String({ description: "The Redis version every member runs (unset mid-upgrade)." }),
+      Type.String({ description: "The version every member runs (unset mid-upgrade)." }),
     ),
     master: Type.Optional(
       Type.Integer({
@@ -407,6 +333,7 @@ export const RedisReplication = defineResource({
     { name: "Ready", type: "string", jsonPath: ".status.ready" },
     { name: "Master", type: "integer", jsonPath: ".status.master" },
     { name: "Sentinels", type: "integer", jsonPath: ".status.sentinelsAgreeing" },
+    { name: "Engine", type: "string", jsonPath: ".status.engine", priority: 1 },
     { name: "Version", type: "string", jsonPath: ".status.version" },
     { name: "Operation", type: "string", jsonPath: ".status.operation.summary" },
     {

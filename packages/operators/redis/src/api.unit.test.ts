@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { JSONSchemaProps } from "@ballast/runtime";
 import { ownedConfigKeys, RedisReplication } from "./api.ts";
+import { engineRules } from "./engine.ts";
 
 const spec = RedisReplication.openAPIV3Schema.properties?.spec as JSONSchemaProps;
 const field = (name: string) => spec.properties?.[name] as JSONSchemaProps;
@@ -25,7 +26,7 @@ test("RedisReplication is a namespaced ballast.dev/v1alpha1 kind with a status s
   assert.deepEqual(v?.subresources, { status: {} });
   assert.deepEqual(
     v?.additionalPrinterColumns?.map((c) => c.name),
-    ["Ready", "Master", "Sentinels", "Version", "Operation", "Healthy", "Age"],
+    ["Ready", "Master", "Sentinels", "Engine", "Version", "Operation", "Healthy", "Age"],
   );
 });
 
@@ -65,7 +66,10 @@ test("RedisReplication's schema refuses what it can check without CEL: no replic
 
 test("RedisReplication's CEL rules: odd sentinels, minReplicasToWrite ≤ replicas, storage unless none, owned and malformed config keys", () => {
   assert.deepEqual(rules(field("sentinels")), ["self % 2 == 1"]);
-  assert.deepEqual(rules(spec), ["self.minReplicasToWrite <= self.replicas"]);
+  assert.deepEqual(rules(spec), [
+    ...engineRules.map((r) => r.rule),
+    "self.minReplicasToWrite <= self.replicas",
+  ]);
   assert.deepEqual(rules(field("persistence")), [
     "self.mode == 'none' || has(self.storage)",
     "(self.mode == 'none') == (oldSelf.mode == 'none')",

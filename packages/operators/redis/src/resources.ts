@@ -51,6 +51,7 @@ import {
 } from "@ballast/stateful";
 import type { MemberAddress, SentinelAddress } from "./admin/port.ts";
 import type { RedisReplication } from "./api.ts";
+import { defaultImage, type Engine, programs } from "./engine.ts";
 import { type Settings, settingsHash, splitConfig } from "./plan/config.ts";
 import { majority } from "./plan/state.ts";
 
@@ -155,7 +156,7 @@ export function sentinelAddress(r: Repl, id: number): SentinelAddress {
 }
 
 export function image(r: Repl): string {
-  return r.spec.image ?? `redis:${r.spec.version}`;
+  return r.spec.image ?? defaultImage(r.spec.engine, r.spec.version);
 }
 
 export function persistent(r: Repl): boolean {
@@ -258,26 +259,27 @@ export function sentinelConfigMap(r: Repl): ApplyObject {
  * knows the set). Only lines that look like a host name are counted, so an
  * error reply (NOAUTH, ERR) counts for nobody.
  */
-const askSentinels = [
+const askSentinels = (cli: string) => [
   "ask_sentinels() {",
   "  for s in $SENTINEL_HOSTS; do",
   `    [ "$s" = "\${SELF_HOST:-}" ] && continue`,
-  `    REDISCLI_AUTH="$REDIS_PASSWORD" timeout 3 redis-cli --raw -h "$s" -p ${ports.sentinel} SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | head -n 1 || true`,
+  `    REDISCLI_AUTH="$REDIS_PASSWORD" timeout 3 ${cli} --raw -h "$s" -p ${ports.sentinel} SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | head -n 1 || true`,
   "  done | grep -E '^[A-Za-z0-9.-]+$' | sort | uniq -c | sort -rn | head -n 1",
   "}",
 ];
 
 /** The member's start script: see the module comment for the rules it follows. */
-export function memberScript(): string {
+export function memberScript(engine?: Engine): string {
+  const { server, cli } = programs(engine);
   return [
     "set -eu",
     "umask 077",
-    ...askSentinels,
+    ...askSentinels(cli),
     // Another member with a replication offset: it holds data an empty master would wipe.
     "others_hold_data() {",
     "  for h in $MEMBER_HOSTS; do",
     `    [ "$h" = "$MEMBER_HOST" ] && continue`,
-    `    off=$(REDISCLI_AUTH="$REDIS_PASSWORD" timeout 3 redis-cli --raw -h "$h" -p ${ports.redis} INFO replication 2>/dev/null | sed -n 's/^master_repl_offset:\\([0-9]*\\).*/\\1/p' || true)`,
+    `    off=$(REDISCLI_AUTH="$REDIS_PASSWORD" timeout 3 ${cli} --raw -h "$h" -p ${ports.redis} INFO replication 2>/dev/null | sed -n 's/^master_repl_offset:\\([0-9]*\\).*/\\1/p' || true)`,
     `    [ "\${off:-0}" -gt 0 ] && return 0`,
     "  done",
     "  return 1",
@@ -304,16 +306,17 @@ export function memberScript(): string {
     `cp ${configPath}/redis.conf "$conf"`,
     `printf '%s\\n' "replica-announce-ip $MEMBER_HOST" "requirepass $REDIS_PASSWORD" "masterauth $REDIS_PASSWORD" >> "$conf"`,
     `if [ -n "$master" ]; then echo "replicaof $master ${ports.redis}" >> "$conf"; echo "starting as a replica of $master"; else echo "starting as master"; fi`,
-    'exec redis-server "$conf"',
+    `exec ${server} "$conf"`,
   ].join("\n");
 }
 
 /** The sentinel's start script: monitor the master the other sentinels name, else the operator's hint. */
-export function sentinelScript(): string {
+export function sentinelScript(engine?: Engine): string {
+  const { server, cli } = programs(engine);
   return [
     "set -eu",
     "umask 077",
-    ...askSentinels,
+    ...askSentinels(cli),
     "named=$(ask_sentinels | awk '{print $2}')",
     'if [ -n "$named" ]; then master=$named; else master=$MASTER_HINT; fi',
     // Sentinel refuses a config naming a host that does not resolve (yet: a pod just made).
@@ -334,7 +337,7 @@ export function sentinelScript(): string {
     '  "sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT_MS" \\',
     '  "sentinel parallel-syncs $MASTER_NAME 1" >> "$conf"',
     'echo "monitoring $master"',
-    'exec redis-server "$conf" --sentinel',
+    `exec ${server} "$conf" --sentinel`,
   ].join("\n");
 }
 
@@ -348,7 +351,7 @@ export function templateHash(r: Repl): string {
     image: image(r),
     // Only what needs a restart: dynamic keys are applied by CONFIG SET.
     config: redisConfig(r, []),
-    script: memberScript(),
+    script: memberScript(r.spec.engine),
     resources: r.spec.resources ?? null,
     secret: names.secret(r),
     restart: r.metadata.annotations?.[annotations.restartRequested] ?? null,
@@ -359,7 +362,7 @@ export function sentinelTemplateHash(r: Repl): string {
   return hashOf({
     image: image(r),
     config: sentinelConfig(),
-    script: sentinelScript(),
+    script: sentinelScript(r.spec.engine),
     quorum: quorum(r),
     downAfter: downAfterMs(r),
     failoverTimeout: failoverTimeoutMs(r),
@@ -424,7 +427,7 @@ export function pod(
         {
           name: "redis",
           image: image(r),
-          command: ["/bin/sh", "-c", memberScript()],
+          command: ["/bin/sh", "-c", memberScript(r.spec.engine)],
           env: [
             passwordEnv(r),
             { name: "MEMBER_HOST", value: memberHost(r, id) },
@@ -487,7 +490,7 @@ export function sentinelPod(r: Repl, id: number, hint: number): KubeObject & { s
         {
           name: "sentinel",
           image: image(r),
-          command: ["/bin/sh", "-c", sentinelScript()],
+          command: ["/bin/sh", "-c", sentinelScript(r.spec.engine)],
           env: [
             passwordEnv(r),
             { name: "SELF_HOST", value: sentinelHost(r, id) },

@@ -18,6 +18,7 @@ import {
   pod,
   redisConfig,
   sentinelHost,
+  sentinelPod,
   sentinelScript,
   templateHash,
 } from "./resources.ts";
@@ -61,8 +62,11 @@ function runScript(
   for (const sub of ["bin", "stub", "data", "etc"]) mkdirSync(join(dir, sub));
   writeFileSync(join(dir, "bin", "redis-cli"), cli);
   writeFileSync(join(dir, "bin", "redis-server"), server);
+  writeFileSync(join(dir, "bin", "valkey-cli"), cli);
+  writeFileSync(join(dir, "bin", "valkey-server"), `#!/bin/sh\necho "valkey-server $*"\n${server}`);
   writeFileSync(join(dir, "bin", "getent"), getent);
-  for (const f of ["redis-cli", "redis-server", "getent"]) chmodSync(join(dir, "bin", f), 0o755);
+  for (const f of ["redis-cli", "redis-server", "valkey-cli", "valkey-server", "getent"])
+    chmodSync(join(dir, "bin", f), 0o755);
   for (const [host, answer] of Object.entries(answers))
     writeFileSync(join(dir, "stub", host), answer.endsWith("\n") ? answer : `${answer}\n`);
   writeFileSync(join(dir, "etc", "redis.conf"), redisConfig(r));
@@ -226,4 +230,27 @@ test("templateHash() of a spec without dynamic keys is what the operator before 
     ({ ...r, spec: { ...r.spec, config } }) as unknown as RedisReplication;
   assert.equal(templateHash(spec({ databases: 32, "io-threads": 2 })), "785103e9bac00500");
   assert.equal(templateHash(spec(undefined)), "9a89ca86dc8306f7");
+});
+
+test("engine valkey: the pods run valkey/valkey:<version>, and the scripts call valkey-cli and valkey-server", async () => {
+  const vk = { ...r, spec: { ...r.spec, engine: "valkey", version: "8.0.1" } } as RedisReplication;
+  const container = (p: { spec: unknown }) =>
+    (p.spec as { containers: { image: string; command: string[] }[] }).containers[0];
+  assert.equal(container(pod(vk, 0, 0, [0, 1, 2]))?.image, "valkey/valkey:8.0.1");
+  assert.equal(container(sentinelPod(vk, 0, 0))?.image, "valkey/valkey:8.0.1");
+  assert.doesNotMatch(memberScript("valkey"), /redis-(cli|server)/);
+  assert.doesNotMatch(sentinelScript("valkey"), /redis-(cli|server)/);
+  // Asked through valkey-cli, the sentinels' master is followed, and valkey-server is started.
+  const out = await runScript(memberScript("valkey"), memberEnv(0, 0), {
+    [s(0)]: m(2),
+    [s(1)]: m(2),
+    [s(2)]: m(2),
+  });
+  assert.ok(out.exited, out.output);
+  assert.match(out.output, /valkey-server \S+redis\.conf/);
+  assert.match(out.output, new RegExp(`replicaof ${m(2)} 6379`));
+  // A spec saying engine: redis is the spec before the field existed: the same pods, no roll.
+  const explicit = { ...r, spec: { ...r.spec, engine: "redis" } } as RedisReplication;
+  assert.equal(templateHash(explicit), templateHash(r));
+  assert.notEqual(templateHash(vk), templateHash({ ...vk, spec: { ...vk.spec, engine: "redis" } }));
 });

@@ -66,12 +66,12 @@ export function RedisConfig(owned: readonly string[], description: string) {
   });
 }
 
-export function Auth(defaultSecret: string) {
+export function Auth(defaultSecret: string, who = "every redis-server") {
   return Type.Object(
     {
       secretName: Type.Optional(
         Type.String({
-          description: `A Secret in the same namespace whose key \`password\` every redis-server requires. @default ${defaultSecret}, generated once and kept`,
+          description: `A Secret in the same namespace whose key \`password\` ${who} requires. @default ${defaultSecret}, generated once and kept`,
           minLength: 1,
           maxLength: 253,
           pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",

@@ -16,6 +16,7 @@ import { Conditions, defineResource, type ResourceOf } from "@ballast/runtime";
 import { ComputeResources, memberSetNameRule, OperationStatus } from "@ballast/stateful";
 import Type from "typebox";
 import { group, ownedConfigKeys, version } from "../api.ts";
+import { Engine, engineRules, Image, Version } from "../engine.ts";
 import { Auth, Persistence, RedisConfig } from "../schema.ts";
 
 /** Besides the replication kind's: the cluster bus and identity settings the operator sets. */
@@ -43,54 +44,53 @@ export const RedisCluster = defineResource({
   scope: "Namespaced",
   description:
     "Sharded Redis (Redis Cluster): the 16384 hash slots spread over shards, each a master and its replicas. Redis fails a shard over to its replica; the operator forms the cluster, keeps every node knowing every other at its current address (a full restart re-forms with the same node ids), moves slots with their keys when shards are added or removed, and rolls replicas first, then each master after a coordinated CLUSTER FAILOVER.",
-  spec: Type.Object({
-    version: Type.String({
-      description:
-        "The Redis release to run, e.g. 7.0.15 (7.0 or later: nodes announce hostnames). Changing it upgrades the cluster with a rolling restart.",
-      pattern: "^[78]\\.[0-9]+\\.[0-9]+$",
-    }),
-    image: Type.Optional(
-      Type.String({
-        description: "The container image. @default redis:<version>",
-        minLength: 1,
-        maxLength: 512,
+  spec: Type.Object(
+    {
+      engine: Engine(),
+      version: Version("nodes"),
+      image: Image(),
+      shards: Type.Integer({
+        description:
+          "How many masters share the slots (at least 3: a replica is promoted by a majority vote of the masters). Adding shards moves slots with their keys onto the new masters, evenly; removing shards moves their slots off before their pods go.",
+        minimum: 3,
+        maximum: 100,
       }),
-    ),
-    shards: Type.Integer({
-      description:
-        "How many masters share the slots (at least 3: a replica is promoted by a majority vote of the masters). Adding shards moves slots with their keys onto the new masters, evenly; removing shards moves their slots off before their pods go.",
-      minimum: 3,
-      maximum: 100,
-    }),
-    replicasPerShard: Type.Integer({
-      description:
-        "Replicas of each master. With 0, a master's restart (a roll) makes its slots unavailable for its duration and a lost master loses its shard's writes since its last save.",
-      minimum: 0,
-      maximum: 5,
-      default: 1,
-    }),
-    persistence: Persistence("the cluster"),
-    config: Type.Optional(
-      RedisConfig(
-        clusterOwnedConfigKeys,
-        "Extra redis.conf settings, e.g. maxmemory: 1gb, maxmemory-policy: allkeys-lru. A change rolls the cluster.",
+      replicasPerShard: Type.Integer({
+        description:
+          "Replicas of each master. With 0, a master's restart (a roll) makes its slots unavailable for its duration and a lost master loses its shard's writes since its last save.",
+        minimum: 0,
+        maximum: 5,
+        default: 1,
+      }),
+      persistence: Persistence("the cluster"),
+      config: Type.Optional(
+        RedisConfig(
+          clusterOwnedConfigKeys,
+          "Extra redis.conf settings, e.g. maxmemory: 1gb, maxmemory-policy: allkeys-lru. A change rolls the cluster.",
+        ),
       ),
-    ),
-    auth: Type.Optional(Auth("<name>-redis-auth")),
-    nodeTimeoutMilliseconds: Type.Integer({
-      description:
-        "cluster-node-timeout: how long a node must not answer before it is flagged failing and its replica is promoted. Shorter fails over sooner and risks failing over on a pause.",
-      minimum: 500,
-      maximum: 600_000,
-      default: 5000,
-    }),
-    resources: Type.Optional(ComputeResources("Compute resources of each redis-server container.")),
-  }),
+      auth: Type.Optional(Auth("<name>-redis-auth")),
+      nodeTimeoutMilliseconds: Type.Integer({
+        description:
+          "cluster-node-timeout: how long a node must not answer before it is flagged failing and its replica is promoted. Shorter fails over sooner and risks failing over on a pause.",
+        minimum: 500,
+        maximum: 600_000,
+        default: 5000,
+      }),
+      resources: Type.Optional(
+        ComputeResources("Compute resources of each redis-server container."),
+      ),
+    },
+    { "x-kubernetes-validations": [...engineRules] },
+  ),
   status: Type.Object({
     observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
     conditions: Type.Optional(Conditions()),
+    engine: Type.Optional(
+      Type.String({ description: "The engine every node runs (unset mid-change)." }),
+    ),
     version: Type.Optional(
-      Type.String({ description: "The Redis version every node runs (unset mid-upgrade)." }),
+      Type.String({ description: "The version every node runs (unset mid-upgrade)." }),
     ),
     formed: Type.Optional(
       Type.Boolean({
@@ -181,6 +181,7 @@ export const RedisCluster = defineResource({
     { name: "Shards", type: "integer", jsonPath: ".spec.shards" },
     { name: "Ready", type: "string", jsonPath: ".status.ready" },
     { name: "Slots", type: "integer", jsonPath: ".status.slotsAssigned" },
+    { name: "Engine", type: "string", jsonPath: ".status.engine", priority: 1 },
     { name: "Version", type: "string", jsonPath: ".status.version" },
     { name: "Operation", type: "string", jsonPath: ".status.operation.summary" },
     {

@@ -36,6 +36,7 @@ import {
   selectorLabels as setSelector,
 } from "@ballast/stateful";
 import type { ClusterMemberAddress } from "../admin/cluster-port.ts";
+import { defaultImage, type Engine, programs } from "../engine.ts";
 import { annotations, dataPath, managedBy, ports } from "../resources.ts";
 import type { RedisCluster } from "./api.ts";
 
@@ -79,7 +80,7 @@ export function nodeAddress(r: RC, id: number): ClusterMemberAddress {
 }
 
 export function clusterImage(r: RC): string {
-  return r.spec.image ?? `redis:${r.spec.version}`;
+  return r.spec.image ?? defaultImage(r.spec.engine, r.spec.version);
 }
 
 function persistent(r: RC): boolean {
@@ -124,7 +125,8 @@ export function clusterConfigMap(r: RC): ApplyObject {
 }
 
 /** The node's start script: the shared config, then what is this pod's (its addresses, the password). */
-export function clusterScript(): string {
+export function clusterScript(engine?: Engine): string {
+  const { server } = programs(engine);
   return [
     "set -eu",
     "umask 077",
@@ -136,7 +138,7 @@ export function clusterScript(): string {
     '  "requirepass $REDIS_PASSWORD" \\',
     '  "masterauth $REDIS_PASSWORD" >> "$conf"',
     `if [ -s ${dataPath}/nodes.conf ]; then echo "starting as node $(head -c 40 ${dataPath}/nodes.conf 2>/dev/null || true)…"; else echo "starting as a new node"; fi`,
-    'exec redis-server "$conf"',
+    `exec ${server} "$conf"`,
   ].join("\n");
 }
 
@@ -144,7 +146,7 @@ export function clusterTemplateHash(r: RC): string {
   return hashOf({
     image: clusterImage(r),
     config: clusterRedisConfig(r),
-    script: clusterScript(),
+    script: clusterScript(r.spec.engine),
     resources: r.spec.resources ?? null,
     secret: clusterNames.secret(r),
     restart: r.metadata.annotations?.[annotations.restartRequested] ?? null,
@@ -200,7 +202,7 @@ export function clusterPod(r: RC, id: number, shard: number): KubeObject & { spe
         {
           name: "redis",
           image: clusterImage(r),
-          command: ["/bin/sh", "-c", clusterScript()],
+          command: ["/bin/sh", "-c", clusterScript(r.spec.engine)],
           env: [
             {
               name: "REDIS_PASSWORD",

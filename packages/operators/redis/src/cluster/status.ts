@@ -178,7 +178,7 @@ export function buildClusterStatus(
   const status: RedisClusterStatus = {
     ...gen,
     ...(conditions ? { conditions } : {}),
-    ...(allOnImage ? { version: r.spec.version } : {}),
+    ...(allOnImage ? { engine: r.spec.engine ?? "redis", version: r.spec.version } : {}),
     ...(formed ? { formed: true } : {}),
     ...(slotsAssigned === undefined ? {} : { slotsAssigned }),
     readyNodes,
@@ -190,4 +190,48 @@ export function buildClusterStatus(
     ...(failover ? { failover } : {}),
   };
   return statusEqual(base, status) ? undefined : status;
+}
+
+/** One shard as status shows it: its master, its replicas and who of them serves. */
+export interface ShardHealth {
+  shard: number;
+  master?: number;
+  /** Its master is a node that serves. */
+  masterServing: boolean;
+  /** Its members other than the master, in id order. */
+  replicas: { id: number; ready: boolean; removing: boolean }[];
+  /** Replicas that serve (follow the master, link up) and are not being removed. */
+  replicasServing: number;
+  slots: string;
+  slotCount: number;
+  removing: boolean;
+}
+
+/**
+ * Pure, from `.status` alone: each shard's master and replicas and who
+ * serves — the one reading of status that the metrics and `ballast
+ * status` share.
+ */
+export function shardHealth(status: RedisClusterStatus): ShardHealth[] {
+  const nodes = new Map((status.nodes ?? []).map((n) => [n.id, n]));
+  return (status.shards ?? []).map((s) => {
+    const replicas = s.members
+      .filter((id) => id !== s.master)
+      .sort((a, b) => a - b)
+      .map((id) => ({
+        id,
+        ready: nodes.get(id)?.ready === true,
+        removing: nodes.get(id)?.removing === true,
+      }));
+    return {
+      shard: s.shard,
+      ...(s.master === undefined ? {} : { master: s.master }),
+      masterServing: s.master !== undefined && nodes.get(s.master)?.ready === true,
+      replicas,
+      replicasServing: replicas.filter((r) => r.ready && !r.removing).length,
+      slots: s.slots,
+      slotCount: s.slotCount,
+      removing: s.removing === true,
+    };
+  });
 }

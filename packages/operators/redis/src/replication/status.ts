@@ -194,7 +194,7 @@ export function buildStatus(
   const status: RedisReplicationStatus = {
     ...gen,
     ...(conditions ? { conditions } : {}),
-    ...(allOnImage ? { version: r.spec.version } : {}),
+    ...(allOnImage ? { engine: r.spec.engine ?? "redis", version: r.spec.version } : {}),
     ...(master === undefined ? {} : { master }),
     masterName: names.masterName(r),
     masterEndpoint: masterEndpoint(r),
