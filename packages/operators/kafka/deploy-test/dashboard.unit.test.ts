@@ -2,14 +2,17 @@
  * The Grafana dashboard only charts series the code registers: every metric
  * named in a panel or variable query is one that the runtime's
  * MetricsRegistry (controller, work queue, leader election and process
- * metrics), the Kafka operator's KafkaMetrics or the ZooKeeper operator's
- * ZooKeeperMetrics puts on /metrics.
+ * metrics), the Kafka operator's KafkaMetrics, the ZooKeeper operator's
+ * ZooKeeperMetrics or the Redis operator's RedisMetrics and
+ * RedisClusterMetrics puts on /metrics; and every operator metric is
+ * charted.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { MetricsRegistry } from "@ballast/runtime";
+import { RedisClusterMetrics } from "../../redis/src/cluster/metrics.ts";
 import { RedisMetrics } from "../../redis/src/replication/metrics.ts";
 import { ZooKeeperMetrics } from "../../zookeeper/src/ensemble/metrics.ts";
 import { KafkaMetrics } from "../src/cluster/metrics.ts";
@@ -38,6 +41,7 @@ async function registeredSeries(): Promise<Set<string>> {
   new KafkaMetrics(metrics.registry);
   new ZooKeeperMetrics(metrics.registry);
   new RedisMetrics(metrics.registry);
+  new RedisClusterMetrics(metrics.registry);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
@@ -157,7 +161,19 @@ test("the dashboard charts every ZooKeeper metric", async () => {
   for (const name of zookeeper) assert.ok(used.has(name), `${name} is charted`);
 });
 
-test("the namespace variable spans Kafka and ZooKeeper; cluster and ensemble come from each one's metrics", () => {
+test("the dashboard charts every Redis metric, of both kinds", async () => {
+  const used = new Set(expressions().flatMap((e) => metricNames(e.expr)));
+  const all = [...(await registeredSeries())];
+  const replication = all.filter(
+    (n) => n.startsWith("ballast_redis_") && !n.startsWith("ballast_redis_cluster_"),
+  );
+  const cluster = all.filter((n) => n.startsWith("ballast_redis_cluster_"));
+  assert.ok(replication.length >= 7);
+  assert.ok(cluster.length >= 14);
+  for (const name of [...replication, ...cluster]) assert.ok(used.has(name), `${name} is charted`);
+});
+
+test("the namespace variable spans Kafka, ZooKeeper and both Redis kinds; cluster, ensemble, replication and rediscluster come from each one's metrics", () => {
   const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
   const namespace = vars.get("namespace")?.definition ?? "";
   assert.match(namespace, /^label_values\(\{__name__=~"[\w|]+"\}, namespace\)$/);
@@ -170,6 +186,14 @@ test("the namespace variable spans Kafka and ZooKeeper; cluster and ensemble com
     sources.some((n) => n.startsWith("ballast_zookeeper_")),
     namespace,
   );
+  assert.ok(
+    sources.some((n) => n.startsWith("ballast_redis_") && !n.startsWith("ballast_redis_cluster_")),
+    namespace,
+  );
+  assert.ok(
+    sources.some((n) => n.startsWith("ballast_redis_cluster_")),
+    namespace,
+  );
   assert.match(
     vars.get("cluster")?.definition ?? "",
     /^label_values\(ballast_kafka_\w+\{namespace=~"\$namespace"\}, cluster\)$/,
@@ -177,5 +201,13 @@ test("the namespace variable spans Kafka and ZooKeeper; cluster and ensemble com
   assert.match(
     vars.get("ensemble")?.definition ?? "",
     /^label_values\(ballast_zookeeper_\w+\{namespace=~"\$namespace"\}, ensemble\)$/,
+  );
+  assert.match(
+    vars.get("replication")?.definition ?? "",
+    /^label_values\(ballast_redis_\w+\{namespace=~"\$namespace"\}, replication\)$/,
+  );
+  assert.match(
+    vars.get("rediscluster")?.definition ?? "",
+    /^label_values\(ballast_redis_cluster_\w+\{namespace=~"\$namespace"\}, cluster\)$/,
   );
 });

@@ -13,16 +13,22 @@
  * 4. scale-in 4 → 3 with the operator SIGKILLed mid-reshard: a restarted
  *    operator finishes the same reshard; the removed nodes are forgotten
  *    by every other node, their pods and volumes gone;
- * 5. a full restart: every pod deleted at once; the cluster re-forms with
+ * 5. replicasPerShard 1 → 2 → 1: a replica added to each shard, then each
+ *    shard's newest replica removed (never its master), no other pod
+ *    restarted; every replica follows its own shard's master, the removed
+ *    nodes forgotten by every other node and their volumes gone;
+ * 6. a full restart: every pod deleted at once; the cluster re-forms with
  *    the same node ids and slots at the pods' new IPs, no hand repair;
- * 6. no API request of the operator refused by its declared RBAC.
+ * 7. no API request of the operator refused by its declared RBAC.
  *
  * Every scenario runs under the e2e kit's acknowledged-write checker — a
  * write counts only once `WAIT 1` on the connection that wrote it said a
  * replica has it, and every acknowledged write is read back from the
  * masters afterwards (0 lost asserted) — and the disruption monitor (nodes
  * whose redis-server is down at once, asserted ≤ 1 for everything the
- * operator does); slot coverage is sampled every 250 ms on every node.
+ * operator does); slot coverage is sampled every 250 ms on every node at
+ * once, a slot covered only by a master that sees the cluster ok and
+ * claims it in its own CLUSTER SLOTS (`coverage`).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -118,37 +124,127 @@ async function settled(timeoutMs = 300_000): Promise<RedisCluster> {
 }
 
 /**
- * Every 250 ms, every node is asked CLUSTER INFO; keeps the fewest slots
- * any of them reported assigned and how often one said the cluster was
- * failing. A node counts from the first time it reported every slot
- * assigned: one just added learns the slot map by gossip, over a few
- * seconds, before it has anything to serve.
+ * Every 250 ms, every node is asked at once — one MULTI of CLUSTER MYID,
+ * CLUSTER INFO and CLUSTER SLOTS, so each answer is one moment of that
+ * node — and a slot counts as covered only by a node that says
+ * cluster_state:ok and names itself the slot's master in its own CLUSTER
+ * SLOTS. A stale table cannot cover a slot: a master that is down answers
+ * nothing, and one that gave a slot away no longer claims it.
+ *
+ * A snapshot with a slot uncovered is taken again at once, and only the
+ * slots uncovered in both count: nodes asked in the same instant can
+ * still straddle a hand-over (the new owner asked just before it claims,
+ * the old one just after it let go, a millisecond apart), which a second
+ * look a few milliseconds later settles. `straddled` counts those.
+ *
+ * Also kept: the fewest slots any node reported assigned (CLUSTER INFO,
+ * from the first time it reported every slot assigned: one just added
+ * learns the slot map by gossip) and how often one said failing.
  */
 function coverage(password: string) {
   let samples = 0;
-  let fewest = 16384;
+  let fewestCovered = 16384;
+  let fewestAssigned = 16384;
   let failing = 0;
+  let straddled = 0;
   let running = true;
+  const uncoveredAt: { at: number; slots: number; first: number }[] = [];
   const joined = new Set<string>();
+  const conns = new Map<string, Redis>();
+  const connection = (ip: string) => {
+    const had = conns.get(ip);
+    if (had && had.status !== "end" && had.status !== "close") return had;
+    const c = new Redis({
+      host: ip,
+      port: 6379,
+      password,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1000,
+      commandTimeout: 2000,
+    });
+    c.on("error", () => {});
+    conns.set(ip, c);
+    return c;
+  };
+  interface Answer {
+    pod: string;
+    stateOk: boolean;
+    assigned: number;
+    /** Slots it names itself the master of. */
+    own: [number, number][];
+  }
+  const ask = async (pod: string, ip: string): Promise<Answer | undefined> => {
+    try {
+      const out = (await connection(ip)
+        .multi()
+        .call("CLUSTER", "MYID")
+        .call("CLUSTER", "INFO")
+        .call("CLUSTER", "SLOTS")
+        .exec()) as [Error | null, unknown][] | null;
+      if (!out || out.some(([err]) => err)) return undefined;
+      const myId = String(out[0]?.[1]);
+      const info = String(out[1]?.[1]);
+      const field = (k: string) => info.match(new RegExp(`${k}:(\\w+)`))?.[1];
+      const own: [number, number][] = [];
+      for (const entry of (out[2]?.[1] ?? []) as [number, number, unknown[]][]) {
+        if (String(entry[2]?.[2]) === myId) own.push([entry[0], entry[1]]);
+      }
+      return {
+        pod,
+        stateOk: field("cluster_state") === "ok",
+        assigned: Number(field("cluster_slots_assigned") ?? 0),
+        own,
+      };
+    } catch {
+      conns.get(ip)?.disconnect();
+      conns.delete(ip);
+      return undefined;
+    }
+  };
+  /** Every running node at once; the slots no node that is ok claims for itself. */
+  const snapshot = async () => {
+    const pods = (await nodePods()).filter((p) => p.status?.podIP && !p.metadata.deletionTimestamp);
+    const answers = (
+      await Promise.all(pods.map((p) => ask(p.metadata.name, p.status?.podIP ?? "")))
+    ).filter((a): a is Answer => a !== undefined);
+    const covered = new Uint8Array(16384);
+    for (const a of answers) {
+      if (!a.stateOk) continue;
+      for (const [from, to] of a.own) covered.fill(1, from, to + 1);
+    }
+    const uncovered = new Set<number>();
+    for (let s = 0; s < 16384; s++) if (!covered[s]) uncovered.add(s);
+    return { answers, uncovered };
+  };
   const loop = (async () => {
     while (running) {
-      for (const p of await nodePods().catch(() => [])) {
-        const ip = p.status?.podIP;
-        if (!ip || p.metadata.deletionTimestamp) continue;
-        try {
-          const info = await onNode(ip, password, async (c) =>
-            String(await c.call("CLUSTER", "INFO")),
-          );
-          const field = (k: string) => info.match(new RegExp(`${k}:(\\w+)`))?.[1];
-          if (!joined.has(p.metadata.name)) {
-            if (Number(field("cluster_slots_assigned") ?? 0) !== 16384) continue;
-            joined.add(p.metadata.name);
+      try {
+        const first = await snapshot();
+        let uncovered = first.uncovered;
+        if (uncovered.size > 0) {
+          const again = await snapshot();
+          const both = new Set([...uncovered].filter((s) => again.uncovered.has(s)));
+          if (both.size < uncovered.size) straddled++;
+          uncovered = both;
+        }
+        samples++;
+        fewestCovered = Math.min(fewestCovered, 16384 - uncovered.size);
+        if (uncovered.size > 0 && uncoveredAt.length < 20)
+          uncoveredAt.push({
+            at: Date.now(),
+            slots: uncovered.size,
+            first: Math.min(...uncovered),
+          });
+        for (const a of first.answers) {
+          if (!joined.has(a.pod)) {
+            if (a.assigned !== 16384) continue;
+            joined.add(a.pod);
           }
-          samples++;
-          fewest = Math.min(fewest, Number(field("cluster_slots_assigned") ?? 0));
-          if (field("cluster_state") !== "ok") failing++;
-        } catch {}
-      }
+          fewestAssigned = Math.min(fewestAssigned, a.assigned);
+          if (!a.stateOk) failing++;
+        }
+      } catch {}
       await new Promise((r) => setTimeout(r, 250));
     }
   })();
@@ -156,7 +252,15 @@ function coverage(password: string) {
     async stop() {
       running = false;
       await loop;
-      return { samples, fewestSlotsAssigned: fewest, failingSamples: failing };
+      for (const c of conns.values()) c.disconnect();
+      return {
+        samples,
+        fewestSlotsCovered: fewestCovered,
+        fewestSlotsAssigned: fewestAssigned,
+        failingSamples: failing,
+        straddledSnapshots: straddled,
+        ...(uncoveredAt.length ? { uncoveredAt } : {}),
+      };
     },
   };
 }
@@ -228,7 +332,11 @@ async function underLoad<T>(
       `nodes down at once: ${JSON.stringify(disruption.timeline)}`,
     );
     assert.ok(covered.samples > 0);
-    assert.equal(covered.fewestSlotsAssigned, 16384, "a node saw a slot without a master");
+    assert.equal(
+      covered.fewestSlotsCovered,
+      16384,
+      "a slot had no master that saw the cluster ok and claimed it",
+    );
   }
   return result as T;
 }
@@ -237,6 +345,56 @@ const nodeIdsOf = (r: RedisCluster) =>
   new Map((r.status?.nodes ?? []).map((n) => [n.id, n.nodeId]));
 const uidsOf = async () =>
   new Map((await nodePods()).map((p) => [p.metadata.name, p.metadata.uid]));
+
+/**
+ * What real Redis says of every shard: its master (the one status names)
+ * claims the shard's slots, has `replicasPerShard` replicas connected, and
+ * every other member of the shard is a replica of exactly that master with
+ * its link up; every node sees the cluster ok; the masters' own claims
+ * cover every slot.
+ */
+async function assertShape(r: RedisCluster, replicasPerShard: number): Promise<void> {
+  const password = await h.password(name);
+  const ipOf = new Map((await nodePods()).map((p) => [p.metadata.name, p.status?.podIP ?? ""]));
+  const nodeIds = nodeIdsOf(r);
+  const covered = new Set<number>();
+  for (const s of r.status?.shards ?? []) {
+    assert.equal(s.members.length, 1 + replicasPerShard, `shard ${s.shard}: ${s.members}`);
+    const master = s.master;
+    assert.ok(master !== undefined, `shard ${s.shard} has no master`);
+    const masterId = nodeIds.get(master);
+    for (const id of s.members) {
+      const ip = ipOf.get(`${name}-${id}`);
+      assert.ok(ip, `node ${id} has no pod`);
+      const [nodes, info, replication, slots] = await onNode(ip, password, async (c) => [
+        String(await c.call("CLUSTER", "NODES")),
+        String(await c.call("CLUSTER", "INFO")),
+        await c.info("replication"),
+        (await c.call("CLUSTER", "SLOTS")) as [number, number, unknown[]][],
+      ]);
+      assert.match(info, /cluster_state:ok/, `node ${id}`);
+      const self = nodes.split("\n").find((l) => l.includes("myself")) ?? "";
+      if (id === master) {
+        assert.match(self, /myself,master/, `node ${id} is shard ${s.shard}'s master`);
+        assert.match(
+          replication,
+          new RegExp(`connected_slaves:${replicasPerShard}\\b`),
+          `shard ${s.shard}'s master has ${replicasPerShard} replicas`,
+        );
+        for (const [a, b, m] of slots)
+          if (String(m[2]) === masterId) for (let x = a; x <= b; x++) covered.add(x);
+      } else {
+        assert.match(self, /myself,slave/, `node ${id} is a replica`);
+        assert.ok(
+          masterId && self.split(" ")[3] === masterId,
+          `node ${id} follows shard ${s.shard}'s master, node ${master}: ${self}`,
+        );
+        assert.match(replication, /master_link_status:up/, `node ${id}'s link is up`);
+      }
+    }
+  }
+  assert.equal(covered.size, 16384, "the masters' own claims do not cover every slot");
+}
 
 describe("RedisCluster on the local cluster", { timeout: 1_500_000 }, () => {
   before(async () => {
@@ -394,6 +552,84 @@ describe("RedisCluster on the local cluster", { timeout: 1_500_000 }, () => {
       );
       assert.equal(claim.status, 404, `the volume of node ${gone.id} was not deleted`);
     }
+  });
+
+  test("replicas per shard 1 → 2 → 1: each shard's replicas follow its master, none uncovered, 0 lost", async () => {
+    const uids = await uidsOf();
+    const six = (await read()).status?.nodes?.map((n) => n.id) ?? [];
+    assert.equal(six.length, 6);
+    // The new replicas are not down while they start: only the six that serve are watched.
+    watched = six;
+    await underLoad("replicas-up", async () => {
+      await h.mergePatch(RedisCluster, name, { spec: { replicasPerShard: 2 } });
+      await eventually(
+        "the new replicas recorded",
+        async () => ((await read()).status?.nodes?.length === 9 ? true : undefined),
+        { timeoutMs: 60_000 },
+      );
+      await settled();
+    });
+    const grown = await read();
+    await assertShape(grown, 2);
+    let now = await uidsOf();
+    for (const [pod, uid] of uids)
+      assert.equal(now.get(pod), uid, `${pod} was restarted by adding replicas`);
+    const added = (grown.status?.nodes ?? []).filter((n) => !six.includes(n.id));
+    assert.equal(added.length, 3);
+    assert.deepEqual(added.map((n) => n.shard).sort(), [0, 1, 2], "one new replica in each shard");
+
+    // Each shard's highest-id member that is not its master goes (plan/membership.ts).
+    const removed = (grown.status?.shards ?? []).map((s) =>
+      Math.max(...s.members.filter((id) => id !== s.master)),
+    );
+    const kept = (grown.status?.nodes ?? []).map((n) => n.id).filter((id) => !removed.includes(id));
+    watched = kept;
+    const before = await uidsOf();
+    await underLoad("replicas-down", async () => {
+      await h.mergePatch(RedisCluster, name, { spec: { replicasPerShard: 1 } });
+      const marked = await eventually(
+        "replicas marked for removal",
+        async () => {
+          const op = (await read()).status?.operation;
+          return op?.type === "ScaleDown" ? op.removing : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      assert.deepEqual([...marked].sort(), [...removed].sort(), "the replicas removed");
+      await settled();
+    });
+    const shrunk = await read();
+    await assertShape(shrunk, 1);
+    assert.deepEqual(
+      (shrunk.status?.shards ?? []).map((s) => s.master),
+      (grown.status?.shards ?? []).map((s) => s.master),
+      "a shard's master changed",
+    );
+    now = await uidsOf();
+    for (const [pod, uid] of before) {
+      const id = Number(pod.slice(name.length + 1));
+      if (removed.includes(id)) assert.equal(now.get(pod), undefined, `${pod} still runs`);
+      else assert.equal(now.get(pod), uid, `${pod} was restarted by removing replicas`);
+    }
+    const password = await h.password(name);
+    const gone = (grown.status?.nodes ?? []).filter((n) => removed.includes(n.id));
+    for (const p of await nodePods()) {
+      const nodes = await onNode(p.status?.podIP ?? "", password, async (c) =>
+        String(await c.call("CLUSTER", "NODES")),
+      );
+      for (const n of gone)
+        assert.ok(
+          n.nodeId && !nodes.includes(n.nodeId),
+          `${p.metadata.name} still knows node ${n.id}`,
+        );
+    }
+    for (const n of gone)
+      assert.equal(
+        await h.claimExists(`data-${name}-${n.id}`),
+        false,
+        `node ${n.id}'s volume kept`,
+      );
+    watched = kept;
   });
 
   test("full restart: every pod deleted at once, the cluster re-forms with the same node ids", async () => {

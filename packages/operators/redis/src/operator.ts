@@ -15,6 +15,7 @@ import type { RedisPort } from "./admin/port.ts";
 import { RedisReplication } from "./api.ts";
 import { RedisCluster } from "./cluster/api.ts";
 import { redisClusterController } from "./cluster/controller.ts";
+import { RedisClusterMetrics } from "./cluster/metrics.ts";
 import { namespacedRules } from "./rbac.ts";
 import { redisReplicationController } from "./replication/controller.ts";
 import { RedisMetrics } from "./replication/metrics.ts";
@@ -47,6 +48,7 @@ export const redis = defineOperator<RedisBuildOptions>({
     const clusterPort =
       options.redisCluster ?? ((password: string) => new RedisClusterAdmin({ password }));
     const metrics = new RedisMetrics(context.metrics.registry);
+    const clusterMetrics = new RedisClusterMetrics(context.metrics.registry);
     const controllers: Runnable[] = [];
     for (const { namespace, suffix } of watchScopes(context.namespaces)) {
       controllers.push(
@@ -67,6 +69,7 @@ export const redis = defineOperator<RedisBuildOptions>({
           {
             redis: clusterPort,
             events,
+            metrics: clusterMetrics,
             ...(options.busyRequeueMs ? { busyRequeueMs: options.busyRequeueMs } : {}),
           },
           { ...(namespace ? { namespace } : {}), name: `rediscluster${suffix}` },

@@ -21,15 +21,23 @@
  *    addresses first — nothing else is planned from a cluster whose nodes
  *    cannot see each other — then bring-up slots, replicas, stale ids.
  * 7. The roll (roll.ts), which yields to a scale operation in progress and
- *    restarts a master only after its shard failed over.
- * 8. Scale (reshard.ts): slots moved with their keys, then nodes removed.
- * 9. Status, when nothing else wrote it.
+ *    restarts a master only after its shard failed over. It also awaits
+ *    any recorded failover, 8's included.
+ * 8. A removed replica that Redis promoted meanwhile hands its shard over
+ *    (membership.ts `handOverFromRemoved`) before 9 drains or stops it: a
+ *    shard that stays never loses its master to a scale-in.
+ * 9. Scale (reshard.ts): slots moved with their keys, then nodes removed.
+ * 10. Status, when nothing else wrote it.
+ *
+ * Metrics (metrics.ts) are recorded after every reconcile, also one that
+ * failed: what was observed before the failing step is still true.
  */
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
 import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
 import { RedisCluster } from "./api.ts";
 import { loadClusterPassword } from "./credentials.ts";
-import { clusterMembership } from "./membership.ts";
+import { clusterMembership, handOverFromRemoved } from "./membership.ts";
+import type { RedisClusterMetrics } from "./metrics.ts";
 import { syncClusterObjects } from "./objects.ts";
 import { observeCluster, setClusterGates } from "./observe.ts";
 import { notServing } from "./plan/view.ts";
@@ -40,9 +48,14 @@ import { type ClusterControllerDeps, ClusterScope, nodeName } from "./scope.ts";
 
 export type { ClusterControllerDeps } from "./scope.ts";
 
+export interface RedisClusterControllerDeps extends ClusterControllerDeps {
+  /** The operator's Prometheus series of each cluster (metrics.ts); none in tests that do not look. */
+  metrics?: RedisClusterMetrics;
+}
+
 export function redisClusterController(
   client: KubeClient,
-  deps: ClusterControllerDeps,
+  deps: RedisClusterControllerDeps,
   options: ControllerOptions = {},
 ) {
   return memberSetController(
@@ -50,7 +63,16 @@ export function redisClusterController(
     RedisCluster,
     {
       name: "rediscluster",
-      reconcile: (live, ctx) => reconcileCluster(new ClusterScope(live, ctx, deps)),
+      deleted: (ref) => deps.metrics?.forget(ref.namespace ?? "default", ref.name),
+      reconcile: async (live, ctx) => {
+        const scope = new ClusterScope(live, ctx, deps);
+        try {
+          return await reconcileCluster(scope);
+        } finally {
+          const { observation, view } = scope;
+          deps.metrics?.record(scope.r, observation && view ? { observation, view } : undefined);
+        }
+      },
     },
     options,
   );
@@ -68,7 +90,7 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
   // 1.
   const recordedMembers = s.members();
   const before = recordedMembers ? await observeCluster(s, recordedMembers) : undefined;
-  const change = clusterMembership(s.r, recordedMembers, before?.observation);
+  const change = clusterMembership(s.r, recordedMembers, before);
   if (change.kind === "refuse") {
     s.observation = before?.observation;
     s.view = before?.view;
@@ -104,9 +126,12 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
   const rolled = await rollCluster(s, members);
   if (rolled !== "continue") return rolled;
   // 8.
+  const handedOver = await handOverFromRemoved(s, members);
+  if (handedOver !== "continue") return handedOver;
+  // 9.
   const scaled = await scaleCluster(s, members);
   if (scaled !== "continue") return scaled;
-  // 9.
+  // 10.
   await s.writeStatus({});
   const settled =
     !created &&

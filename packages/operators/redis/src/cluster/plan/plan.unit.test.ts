@@ -3,7 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import type { ClusterNodeReport, ClusterNodeView } from "../../admin/cluster-port.ts";
 import { rangesOf, SLOTS, slotCount } from "../../admin/cluster-port.ts";
-import { planClusterMembership } from "./membership.ts";
+import { planClusterMembership, planHandover } from "./membership.ts";
 import { planRepairs } from "./repairs.ts";
 import { initialRanges, planSlotMoves, shares } from "./slots.ts";
 import { buildView, type ClusterMember, type ClusterObservation, notServing } from "./view.ts";
@@ -361,4 +361,183 @@ test("notServing(): a replica must follow its shard's master with its link up; a
   assert.deepEqual(notServing(obs.nodes[0] as never, view), []);
   assert.deepEqual(notServing(obs.nodes[1] as never, view), ["has its link to the master down"]);
   assert.match(notServing(obs.nodes[2] as never, view).join(), /does not answer/);
+});
+
+// ---------------------------------------------------------------- replicas per shard
+
+test("planClusterMembership() 1 → 2 → 1 replicas per shard: one new replica per shard, then each shard's highest-id replica goes", () => {
+  const created = planClusterMembership(undefined, { shards: 3, replicasPerShard: 1 }, new Map());
+  const six = created.kind === "create" ? created.members : [];
+  const up = planClusterMembership(six, { shards: 3, replicasPerShard: 2 }, new Map());
+  assert.equal(up.kind, "add");
+  const nine = up.kind === "add" ? up.members : [];
+  assert.deepEqual(up.kind === "add" ? up.added : [], [6, 7, 8]);
+  assert.deepEqual(
+    nine.filter((m) => m.id >= 6).map((m) => [m.id, m.shard]),
+    [
+      [6, 0],
+      [7, 1],
+      [8, 2],
+    ],
+  );
+  // The roll made each shard's first replica its master (1, 3, 5).
+  const masters = new Map([
+    [0, 1],
+    [1, 3],
+    [2, 5],
+  ]);
+  const down = planClusterMembership(nine, { shards: 3, replicasPerShard: 1 }, masters);
+  assert.deepEqual(down.kind === "remove" ? down.removing : [], [6, 7, 8]);
+  // A new replica that became its shard's master stays; the other replica goes.
+  const promoted = planClusterMembership(
+    nine,
+    { shards: 3, replicasPerShard: 1 },
+    new Map([...masters, [0, 6]]),
+  );
+  assert.deepEqual(promoted.kind === "remove" ? promoted.removing : [], [1, 7, 8]);
+});
+
+test("planClusterMembership() removes replicas only from shards whose master is known, never the master, highest ids first", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 3, max: 6 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.option(fc.nat(), { nil: undefined }), { minLength: 6, maxLength: 6 }),
+      (shards, r, drop, picks) => {
+        const created = planClusterMembership(
+          undefined,
+          { shards, replicasPerShard: r },
+          new Map(),
+        );
+        const members = created.kind === "create" ? created.members : [];
+        const want = Math.max(0, r - drop);
+        const masters = new Map<number, number>();
+        for (let s = 0; s < shards; s++) {
+          const mine = members.filter((m) => m.shard === s);
+          const pick = picks[s];
+          const m = pick === undefined ? undefined : mine[pick % mine.length];
+          if (m) masters.set(s, m.id);
+        }
+        const change = planClusterMembership(members, { shards, replicasPerShard: want }, masters);
+        const removing = change.kind === "remove" ? change.removing : [];
+        for (let s = 0; s < shards; s++) {
+          const mine = members.filter((m) => m.shard === s);
+          const gone = mine.filter((m) => removing.includes(m.id));
+          const master = masters.get(s);
+          if (master === undefined) {
+            assert.deepEqual(gone, [], `shard ${s} without a known master lost members`);
+            continue;
+          }
+          assert.equal(gone.length, r - want, `shard ${s}`);
+          assert.ok(!gone.some((m) => m.id === master), `master ${master} marked`);
+          const kept = mine.filter((m) => !removing.includes(m.id) && m.id !== master);
+          for (const g of gone)
+            for (const k of kept) assert.ok(g.id > k.id, `replica ${k.id} kept over ${g.id}`);
+        }
+        if (removing.length === 0) assert.ok(change.kind === "none");
+      },
+    ),
+  );
+});
+
+/**
+ * Shards of `perShard` members each, every member answering: `master[s]`
+ * (an index into the shard) owns the shard's slots, the others replicate
+ * it with their link up unless `down` holds them (then they do not
+ * answer).
+ */
+function sharded(
+  shards: number,
+  perShard: number,
+  master: readonly number[],
+  removing: ReadonlySet<number>,
+  down: ReadonlySet<number>,
+): { members: ClusterMember[]; obs: ClusterObservation } {
+  const members: ClusterMember[] = Array.from({ length: shards * perShard }, (_, id) => ({
+    id,
+    shard: Math.floor(id / perShard),
+    ...(removing.has(id) ? { removing: true } : {}),
+  }));
+  const masterOf = (shard: number) => shard * perShard + ((master[shard] ?? 0) % perShard);
+  const ranges = initialRanges(shards);
+  const table = members.map((m) =>
+    masterOf(m.shard) === m.id
+      ? line(m.id, { slots: [ranges[m.shard] as [number, number]] })
+      : line(m.id, { master: false, flags: ["slave"], replicaOf: hex(masterOf(m.shard)) }),
+  );
+  return {
+    members,
+    obs: {
+      nodes: members.map((m) => ({
+        member: m,
+        answer: down.has(m.id)
+          ? { id: m.id, reachable: false as const, error: { reason: "timeout", message: "t/o" } }
+          : report(m.id, table, {
+              role: masterOf(m.shard) === m.id ? "master" : "replica",
+              masterLinkUp: masterOf(m.shard) !== m.id,
+            }),
+        podIP: `10.0.0.${m.id}`,
+      })),
+    },
+  };
+}
+
+test("planHandover(): a removed member that is a staying shard's master hands over to a staying member that serves, else waits", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 3, max: 5 }),
+      fc.integer({ min: 2, max: 4 }),
+      fc.array(fc.nat(), { minLength: 5, maxLength: 5 }),
+      fc.uniqueArray(fc.nat({ max: 19 }), { maxLength: 8 }),
+      fc.uniqueArray(fc.nat({ max: 19 }), { maxLength: 4 }),
+      (shards, perShard, master, removingIds, downIds) => {
+        const removing = new Set(removingIds.filter((id) => id < shards * perShard));
+        const down = new Set(downIds.filter((id) => id < shards * perShard));
+        const { members, obs } = sharded(shards, perShard, master, removing, down);
+        const view = buildView(obs);
+        const h = planHandover(members, obs, view);
+        const needs = [...view.masters].filter(([shard, m]) => {
+          const mine = members.filter((x) => x.shard === shard);
+          return removing.has(m) && mine.some((x) => !x.removing);
+        });
+        if (needs.length === 0) {
+          assert.equal(h.kind, "none");
+          return;
+        }
+        assert.notEqual(h.kind, "none", "a removed master of a staying shard was not handed over");
+        const [shard, from] = needs[0] as [number, number];
+        if (h.kind === "failover") {
+          assert.equal(h.shard, shard);
+          assert.equal(h.from, from);
+          const to = members.find((m) => m.id === h.to);
+          assert.equal(to?.shard, shard, "handed to another shard's member");
+          assert.ok(!to?.removing, "handed to a member being removed");
+          assert.ok(!down.has(h.to), "handed to a member that does not serve");
+        } else if (h.kind === "wait") {
+          const candidates = members.filter(
+            (m) => m.shard === shard && !m.removing && !down.has(m.id),
+          );
+          assert.deepEqual(candidates, [], "waited with a member that could take over");
+          assert.match(h.blocker, new RegExp(`shard ${shard}'s master`));
+        }
+      },
+    ),
+  );
+});
+
+test("planHandover(): a shard removed whole moves its slots instead; a removed replica needs nothing", () => {
+  const whole = sharded(3, 2, [0, 0, 0], new Set([4, 5]), new Set());
+  assert.deepEqual(planHandover(whole.members, whole.obs, buildView(whole.obs)), { kind: "none" });
+  const replica = sharded(3, 3, [0, 0, 0], new Set([2, 5, 8]), new Set());
+  assert.deepEqual(planHandover(replica.members, replica.obs, buildView(replica.obs)), {
+    kind: "none",
+  });
+  const promoted = sharded(3, 3, [2, 0, 0], new Set([2, 5, 8]), new Set([0]));
+  assert.deepEqual(planHandover(promoted.members, promoted.obs, buildView(promoted.obs)), {
+    kind: "failover",
+    shard: 0,
+    from: 2,
+    to: 1,
+  });
 });
