@@ -28,6 +28,8 @@ import { type ControlPlane, startControlPlane } from "./controlplane.ts";
 import { ensureBinaries } from "./toolchain.ts";
 
 export { apiWatch, type WatchEvent } from "./api.ts";
+/** A free port on 127.0.0.1, for tests that start servers of their own. */
+export { freePort } from "./ports.ts";
 
 /** What crosses from the global setup to the test files, through the environment. */
 export interface SharedClusterInfo {

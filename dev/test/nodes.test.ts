@@ -256,6 +256,34 @@ test("a pod reads its ConfigMap, Secret and downward API at their mount paths an
   await succeeded("files");
 });
 
+test("fsGroup: a Secret mounted 0400 is group-owned by fsGroup and readable by the pod's user, as the kubelet's ownership management makes it", async () => {
+  await create("secrets", {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "owned-creds" },
+    stringData: { token: "t0ken" },
+  });
+  const script = [
+    `[ "$(id -u)" = 1000 ] || exit 11`,
+    `[ "$(cat /etc/owned/token)" = t0ken ] || exit 12`,
+    `[ "$(stat -L -c %g /etc/owned/token)" = 2000 ] || exit 13`,
+    `[ "$(stat -L -c %a /etc/owned/token)" = 440 ] || exit 14`,
+  ].join("\n");
+  await create(
+    "pods",
+    checkPod("fsgroup", script, {
+      securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000 },
+      containers: [
+        busybox("check", script, {
+          volumeMounts: [{ name: "owned", mountPath: "/etc/owned", readOnly: true }],
+        }),
+      ],
+      volumes: [{ name: "owned", secret: { secretName: "owned-creds", defaultMode: 0o400 } }],
+    }),
+  );
+  await succeeded("fsgroup");
+});
+
 test("a readiness probe gates Ready", async () => {
   await create("pods", {
     apiVersion: "v1",

@@ -32,7 +32,7 @@ export interface Prepared {
   env: Record<string, string>;
   mounts: MountSpec[];
   workingDir: string | undefined;
-  user: { uid: number; gid: number } | undefined;
+  user: { uid: number; gid: number; groups?: readonly number[] } | undefined;
   imageID: string;
 }
 

@@ -139,7 +139,12 @@ export interface PodSpec {
   initContainers?: Container[];
   containers: Container[];
   volumes?: Volume[];
-  securityContext?: { runAsUser?: number; runAsGroup?: number; fsGroup?: number };
+  securityContext?: {
+    runAsUser?: number;
+    runAsGroup?: number;
+    fsGroup?: number;
+    supplementalGroups?: number[];
+  };
   hostNetwork?: boolean;
   /** Conditions another controller sets; the pod is Ready only when all are True. */
   readinessGates?: { conditionType: string }[];

@@ -30,7 +30,8 @@ export interface LaunchSpec {
   hostname: string;
   mounts: MountSpec[];
   workingDir: string | undefined;
-  user: { uid: number; gid: number } | undefined;
+  /** groups: supplementary groups (the pod's fsGroup and supplementalGroups), as a kubelet gives them. */
+  user: { uid: number; gid: number; groups?: readonly number[] } | undefined;
   env: Record<string, string>;
   argv: string[];
 }
@@ -99,7 +100,7 @@ export function launchScript(spec: LaunchSpec): string {
     lines.push(`mkdir -p ${shellQuote(spec.workingDir)}`, `cd ${shellQuote(spec.workingDir)}`);
   }
   const drop = spec.user
-    ? `setpriv --reuid=${spec.user.uid} --regid=${spec.user.gid} --clear-groups -- `
+    ? `setpriv --reuid=${spec.user.uid} --regid=${spec.user.gid} ${spec.user.groups?.length ? `--groups=${spec.user.groups.join(",")}` : "--clear-groups"} -- `
     : "";
   const env = Object.entries(spec.env).map(([k, v]) => shellQuote(`${k}=${v}`));
   lines.push(`exec ${drop}env -i ${env.join(" ")} ${spec.argv.map(shellQuote).join(" ")}`);

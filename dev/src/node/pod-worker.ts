@@ -290,7 +290,10 @@ export class PodWorker {
       env,
       mounts,
       workingDir: container.workingDir ?? image.workingDir,
-      user: uid !== undefined && uid !== 0 ? { uid, gid } : undefined,
+      user:
+        uid !== undefined && uid !== 0
+          ? { uid, gid, groups: supplementaryGroups(podSecurity) }
+          : undefined,
       imageID: `ballast.dev/local/${repositoryOf(container.image)}`,
     };
   }
@@ -487,4 +490,15 @@ export class PodWorker {
       });
     }
   }
+}
+
+/** The supplementary groups a kubelet gives a container: fsGroup, then supplementalGroups. */
+function supplementaryGroups(
+  security: { fsGroup?: number; supplementalGroups?: number[] } | undefined,
+): number[] {
+  const groups = [
+    ...(security?.fsGroup !== undefined ? [security.fsGroup] : []),
+    ...(security?.supplementalGroups ?? []),
+  ];
+  return [...new Set(groups)];
 }

@@ -66,14 +66,17 @@ export class PodVolumes {
           dir,
           keyFiles(cm, volume.configMap.items, volume.configMap.defaultMode ?? 0o644),
         );
+        this.#applyFsGroupReadOnly(dir);
       } else if (volume.secret) {
         const secret = await this.#secret(volume.secret.secretName, volume.secret.optional);
         writeFiles(dir, keyFiles(secret, volume.secret.items, volume.secret.defaultMode ?? 0o644));
+        this.#applyFsGroupReadOnly(dir);
       } else if (volume.downwardAPI) {
         writeFiles(
           dir,
           this.#downward(volume.downwardAPI.items, facts, volume.downwardAPI.defaultMode ?? 0o644),
         );
+        this.#applyFsGroupReadOnly(dir);
       } else if (volume.projected) {
         const files: Files = new Map();
         const mode = volume.projected.defaultMode ?? 0o644;
@@ -93,6 +96,7 @@ export class PodVolumes {
           }
         }
         writeFiles(dir, files);
+        this.#applyFsGroupReadOnly(dir);
       } else if (volume.persistentVolumeClaim) {
         const path = await this.#claimPath(volume.persistentVolumeClaim.claimName);
         if (!existsSync(path)) mkdirSync(path, { recursive: true });
@@ -121,18 +125,19 @@ export class PodVolumes {
     if (gid === undefined) return;
     const rootStat = statSync(root);
     if (rootStat.gid === gid && (rootStat.mode & 0o2070) === 0o2070) return;
-    const walk = (path: string) => {
-      const stat = lstatSync(path);
-      if (stat.isSymbolicLink()) return;
-      chownSync(path, stat.uid, gid);
-      if (stat.isDirectory()) {
-        chmodSync(path, (stat.mode & 0o7777) | 0o2070);
-        for (const entry of readdirSync(path)) walk(join(path, entry));
-      } else {
-        chmodSync(path, (stat.mode & 0o7777) | 0o060);
-      }
-    };
-    walk(root);
+    chownTree(root, gid, { dirs: 0o2070, files: 0o060 });
+  }
+
+  /**
+   * The same for the volumes the kubelet writes itself (Secret, ConfigMap,
+   * downward API, projected), read-only: files `| 0440`, directories
+   * `| 0550` and setgid. So a Secret mounted with `defaultMode: 0400` is
+   * readable by the pod's group, as on a real node. At every refresh: the
+   * files are rewritten each time.
+   */
+  #applyFsGroupReadOnly(root: string): void {
+    const gid = this.#pod.spec.securityContext?.fsGroup;
+    if (gid !== undefined) chownTree(root, gid, { dirs: 0o2550, files: 0o440 });
   }
 
   /** Removes the pod's own volumes (never PVC or hostPath data). */
@@ -254,6 +259,22 @@ function merge(into: Files, from: Files): void {
 }
 
 /** Writes each file by rename and removes files that are no longer projected. */
+/** Group `gid` on everything under `root`, and the mode bits given added (symlinks left alone). */
+function chownTree(root: string, gid: number, add: { dirs: number; files: number }): void {
+  const walk = (path: string) => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return;
+    chownSync(path, stat.uid, gid);
+    if (stat.isDirectory()) {
+      chmodSync(path, (stat.mode & 0o7777) | add.dirs);
+      for (const entry of readdirSync(path)) walk(join(path, entry));
+    } else {
+      chmodSync(path, (stat.mode & 0o7777) | add.files);
+    }
+  };
+  walk(root);
+}
+
 function writeFiles(dir: string, files: Files): void {
   mkdirSync(dir, { recursive: true });
   for (const [path, { content, mode }] of files) {

@@ -38,7 +38,7 @@ import { Redis } from "ioredis";
 import { RedisCluster } from "../src/cluster/api.ts";
 import { clusterLabels } from "../src/cluster/resources.ts";
 import { clusterDriver } from "./cluster-workload.ts";
-import { Harness, namespace } from "./harness.ts";
+import { Harness, namespace, onPod } from "./harness.ts";
 
 const name = "shards";
 let h: Harness;
@@ -62,6 +62,60 @@ function manifest(extra: Record<string, unknown> = {}) {
 
 const read = () => h.read<RedisCluster>(RedisCluster, name);
 
+const app = { name: "app", rules: "~app:* +@read +@write" };
+const reader = { name: "reader", rules: "~* +@read" };
+let appPassword = "";
+let readerPassword = "";
+
+/** AUTH as `user` on every node: each node's reply (OK, or the error). */
+async function authAs(user: string, password: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of await nodePods()) {
+    out.push(
+      await onPod(p.status?.podIP ?? "", { user, password }, async () => "OK").catch(
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * On every node: each user logs in with the password in its generated
+ * Secret, and `ACL DRYRUN` (asked as the operator's user) allows each
+ * command of `allowed` and refuses each of `denied`.
+ */
+async function assertUsers(
+  allowed: Record<string, string[][]>,
+  denied: Record<string, string[][]>,
+): Promise<void> {
+  appPassword = await h.secretValue(`${name}-redis-user-app`, "password");
+  readerPassword = await h.secretValue(`${name}-redis-user-reader`, "password").catch(() => "");
+  const passwords: Record<string, string> = { app: appPassword, reader: readerPassword };
+  for (const user of Object.keys(allowed))
+    for (const reply of await authAs(user, passwords[user] ?? ""))
+      assert.equal(reply, "OK", `AUTH ${user}`);
+  const password = await h.password(name);
+  for (const p of await nodePods()) {
+    await onNode(p.status?.podIP ?? "", password, async (c) => {
+      for (const [user, commands] of Object.entries(allowed))
+        for (const command of commands)
+          assert.equal(
+            String(await c.call("ACL", ["DRYRUN", user, ...command])),
+            "OK",
+            `${p.metadata.name}: ${user} may ${command.join(" ")}`,
+          );
+      for (const [user, commands] of Object.entries(denied))
+        for (const command of commands)
+          assert.match(
+            String(await c.call("ACL", ["DRYRUN", user, ...command])),
+            /permission|no permissions/i,
+            `${p.metadata.name}: ${user} may not ${command.join(" ")}`,
+          );
+    });
+  }
+}
+
 async function nodePods() {
   return (await h.pods(name)).filter(
     (p) => p.metadata.labels?.[clusterLabels.memberId] !== undefined,
@@ -79,24 +133,8 @@ async function hostnames(): Promise<Map<string, string>> {
   return out;
 }
 
-async function onNode<T>(ip: string, password: string, work: (c: Redis) => Promise<T>) {
-  const c = new Redis({
-    host: ip,
-    port: 6379,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 500,
-    commandTimeout: 1000,
-  });
-  c.on("error", () => {});
-  try {
-    await c.connect();
-    return await work(c);
-  } finally {
-    c.disconnect();
-  }
+function onNode<T>(ip: string, password: string, work: (c: Redis) => Promise<T>) {
+  return onPod(ip, { password }, work);
 }
 
 /** Ready, no operation, the spec acted on, every node serving. */
@@ -440,12 +478,17 @@ describe("RedisCluster on the local cluster", { timeout: 1_500_000 }, () => {
     }
   });
 
-  test("config roll: replicas first, each master after CLUSTER FAILOVER, 0 lost", async () => {
+  test("one roll for a restart-only config key, engine redis → valkey and the first ACL users: replicas first, each master after CLUSTER FAILOVER, 0 lost; every node on Valkey with the users", async () => {
     const before = await read();
     const uids = await uidsOf();
     await underLoad("roll", async () => {
       await h.mergePatch(RedisCluster, name, {
-        spec: { config: { "maxmemory-policy": "allkeys-lru" } },
+        spec: {
+          config: { "maxmemory-policy": "allkeys-lru" },
+          engine: "valkey",
+          version: "8.0.1",
+          auth: { users: [app, reader] },
+        },
       });
       await eventually(
         "the roll to start",
@@ -469,6 +512,23 @@ describe("RedisCluster on the local cluster", { timeout: 1_500_000 }, () => {
       );
       assert.equal(got[1], "allkeys-lru");
     }
+    assert.equal(after.status?.engine, "valkey");
+    for (const p of await nodePods()) {
+      const info = await onNode(
+        p.status?.podIP ?? "",
+        password,
+        (c) => c.call("INFO", "server") as Promise<string>,
+      );
+      assert.match(info, /^server_name:valkey/m, p.metadata.name);
+      assert.match(info, /^valkey_version:8\.0\.1/m, p.metadata.name);
+    }
+    await assertUsers(
+      { app: [["SET", "app:1", "v"]], reader: [["GET", "app:1"]] },
+      {
+        app: [["SET", "other:1", "v"]],
+        reader: [["SET", "app:1", "v"]],
+      },
+    );
     // Every shard failed over once: each master now is the member that was its replica.
     const mastersBefore = new Map((before.status?.shards ?? []).map((s) => [s.shard, s.master]));
     for (const s of after.status?.shards ?? []) {
@@ -478,6 +538,50 @@ describe("RedisCluster on the local cluster", { timeout: 1_500_000 }, () => {
         `shard ${s.shard} restarted its master without a failover`,
       );
     }
+  });
+
+  test("ACL users changed live: rules narrowed and a user dropped with ACL SETUSER/DELUSER on every node, no pod restarted; rules Valkey refuses are Degraded, naming the user, and change nothing", async () => {
+    const uids = await uidsOf();
+    await underLoad("users", async () => {
+      await h.mergePatch(RedisCluster, name, {
+        spec: { auth: { users: [{ ...app, rules: "~app:* +@read" }] } },
+      });
+      await eventually(
+        "app narrowed and reader gone on every node",
+        async () => {
+          try {
+            await assertUsers({ app: [["GET", "app:1"]] }, { app: [["SET", "app:1", "v"]] });
+          } catch {
+            return undefined;
+          }
+          return (await authAs("reader", readerPassword)).every((r) => /WRONGPASS|invalid/i.test(r))
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      await h.mergePatch(RedisCluster, name, {
+        spec: { auth: { users: [{ ...app, rules: "~app:* +@nosuchcategory" }] } },
+      });
+      const degraded = await eventually(
+        "Degraded UserRefused",
+        async () => {
+          const c = condition(await read(), "Degraded");
+          return c?.status === "True" && c.reason === "UserRefused" ? c : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
+      assert.match(degraded.message ?? "", /spec\.auth\.users\[app\]\.rules/);
+      assert.doesNotMatch(degraded.message ?? "", new RegExp(appPassword));
+      // Nothing changed: app can still read.
+      await assertUsers({ app: [["GET", "app:1"]] }, { app: [["SET", "app:1", "v"]] });
+      await h.mergePatch(RedisCluster, name, {
+        spec: { auth: { users: [{ ...app, rules: "~app:* +@read" }] } },
+      });
+      await settled();
+    });
+    const now = await uidsOf();
+    for (const [pod, uid] of uids) assert.equal(now.get(pod), uid, `${pod} was restarted`);
   });
 
   test("scale out 3 → 4 shards: slots move with their keys, none uncovered, no pod restarted", async () => {

@@ -146,6 +146,29 @@ test("redis → valkey on an existing set is accepted (a roll); valkey → redis
   assert.match(cluster.stderr, /spec\.version must be a Valkey 7\.2, 8 or 9 release/);
 });
 
+test("ACL users: rules with a password or on/off/reset, the name default, a name twice are refused; permissions alone are accepted", async () => {
+  const users = (list: unknown[]) => ({ auth: { users: list } });
+  const ok = await dryRun(
+    "create",
+    replication(users([{ name: "app", rules: "~app:* &app:* +@read +@write -@dangerous" }])),
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  for (const rules of [">secret ~*", "~* #abcd", "on ~* +@all", "~* nopass", "reset +@read"])
+    await refused(
+      users([{ name: "app", rules }]),
+      /spec\.auth\.users\[\]\.rules holds permissions only/,
+    );
+  await refused(users([{ name: "default", rules: "+@read" }]), /cannot be default/);
+  await refused(
+    users([
+      { name: "app", rules: "+@read" },
+      { name: "app", rules: "+@write" },
+    ]),
+    /Duplicate value/,
+  );
+  await refused(users([{ name: "App", rules: "+@read" }]), /spec\.auth\.users\[0\]\.name/);
+});
+
 test("a name too long for the objects derived from it is refused", async () => {
   await refused({}, /metadata\.name/, "a".repeat(60));
 });

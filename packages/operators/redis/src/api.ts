@@ -351,6 +351,7 @@ export const RedisReplication = defineResource({
       "-sentinel-99",
       "-sentinel-config",
       "-redis-auth",
+      "-redis-users",
       "-config",
       "-999",
     ]),

@@ -48,8 +48,8 @@ export const namespacedRules: DeclaredRule[] = [
   {
     apiGroups: [""],
     resources: ["secrets"],
-    verbs: ["get", "create"],
-    why: "replication/credentials.ts via stateful ensureGeneratedSecret: the set's password, read each reconcile, created once (no list/watch: only the set's own Secret is read)",
+    verbs: ["get", "create", "patch"],
+    why: "replication/credentials.ts and users/sync.ts via stateful ensureGeneratedSecret: the set's password and each ACL user's, read each reconcile, created once (no list/watch: only the set's own Secrets are read); users/sync.ts patch: the users' file (server-side apply)",
   },
   {
     apiGroups: [""],

@@ -54,6 +54,7 @@ import type { RedisReplication } from "./api.ts";
 import { defaultImage, type Engine, programs } from "./engine.ts";
 import { type Settings, settingsHash, splitConfig } from "./plan/config.ts";
 import { majority } from "./plan/state.ts";
+import { hasUsers, usersScriptLines, usersVolumes } from "./users/pod.ts";
 
 export { namespaceOf };
 
@@ -269,7 +270,7 @@ const askSentinels = (cli: string) => [
 ];
 
 /** The member's start script: see the module comment for the rules it follows. */
-export function memberScript(engine?: Engine): string {
+export function memberScript(engine?: Engine, withUsers = false): string {
   const { server, cli } = programs(engine);
   return [
     "set -eu",
@@ -305,6 +306,7 @@ export function memberScript(engine?: Engine): string {
     `conf=${dataPath}/redis.conf`,
     `cp ${configPath}/redis.conf "$conf"`,
     `printf '%s\\n' "replica-announce-ip $MEMBER_HOST" "requirepass $REDIS_PASSWORD" "masterauth $REDIS_PASSWORD" >> "$conf"`,
+    ...usersScriptLines(withUsers),
     `if [ -n "$master" ]; then echo "replicaof $master ${ports.redis}" >> "$conf"; echo "starting as a replica of $master"; else echo "starting as master"; fi`,
     `exec ${server} "$conf"`,
   ].join("\n");
@@ -351,7 +353,7 @@ export function templateHash(r: Repl): string {
     image: image(r),
     // Only what needs a restart: dynamic keys are applied by CONFIG SET.
     config: redisConfig(r, []),
-    script: memberScript(r.spec.engine),
+    script: memberScript(r.spec.engine, hasUsers(r)),
     resources: r.spec.resources ?? null,
     secret: names.secret(r),
     restart: r.metadata.annotations?.[annotations.restartRequested] ?? null,
@@ -427,7 +429,7 @@ export function pod(
         {
           name: "redis",
           image: image(r),
-          command: ["/bin/sh", "-c", memberScript(r.spec.engine)],
+          command: ["/bin/sh", "-c", memberScript(r.spec.engine, hasUsers(r))],
           env: [
             passwordEnv(r),
             { name: "MEMBER_HOST", value: memberHost(r, id) },
@@ -455,6 +457,7 @@ export function pod(
           volumeMounts: [
             { name: "data", mountPath: dataPath },
             { name: "config", mountPath: configPath, readOnly: true },
+            ...usersVolumes(r).volumeMounts,
           ],
         },
       ],
@@ -463,6 +466,7 @@ export function pod(
           ? { name: "data", persistentVolumeClaim: { claimName: names.claim(r, id) } }
           : { name: "data", emptyDir: {} },
         { name: "config", configMap: { name: names.config(r) } },
+        ...usersVolumes(r).volumes,
       ],
     },
   };

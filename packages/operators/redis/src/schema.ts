@@ -74,7 +74,16 @@ export function Auth(defaultSecret: string, who = "every redis-server") {
           description: `A Secret in the same namespace whose key \`password\` ${who} requires. @default ${defaultSecret}, generated once and kept`,
           minLength: 1,
           maxLength: 253,
-          pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+          pattern: secretNamePattern,
+        }),
+      ),
+      users: Type.Optional(
+        Type.Array(AclUser(), {
+          description:
+            "ACL users for applications, besides the operator's own (the default user, with the password above). Each gets a password in its own Secret; adding, changing or removing a user is applied on every running member with ACL SETUSER / ACL DELUSER, without a restart (the first user added, and the last removed, roll the set once: the users' file is mounted into the pods).",
+          maxItems: 32,
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": ["name"],
         }),
       ),
     },
@@ -83,6 +92,50 @@ export function Auth(defaultSecret: string, who = "every redis-server") {
         "Authentication. Every member requires a password (requirepass; replicas use it as masterauth); the operator never writes it into a pod spec, an event or a log.",
     },
   );
+}
+
+const secretNamePattern = "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+
+/** ACL rule tokens that set passwords or switch users on and off: those are the operator's. */
+export const reservedAclTokens = ["on", "off", "nopass", "resetpass", "reset"] as const;
+
+function AclUser() {
+  return Type.Object({
+    name: Type.String({
+      description: "The ACL user name applications AUTH as.",
+      minLength: 1,
+      maxLength: 64,
+      pattern: "^[a-z][a-z0-9_-]*$",
+      "x-kubernetes-validations": [
+        {
+          rule: "self != 'default'",
+          message:
+            "spec.auth.users[].name cannot be default: that is the operator's user (its password is spec.auth.secretName's)",
+        },
+      ],
+    }),
+    rules: Type.String({
+      description:
+        "What the user may do, as ACL rules, e.g. `~app:* &app:* +@read +@write -@dangerous` (keys, channels, commands). Checked by Redis before anything is applied; a rule Redis refuses is reported in Degraded, naming the user.",
+      minLength: 1,
+      maxLength: 1024,
+      "x-kubernetes-validations": [
+        {
+          rule: `!self.matches('(^|\\\\s)([<>#!]|(${reservedAclTokens.join("|")})(\\\\s|$))')`,
+          message: `spec.auth.users[].rules holds permissions only: passwords (>, <, #, !) come from the user's Secret and ${reservedAclTokens.join(", ")} are the operator's`,
+        },
+      ],
+    }),
+    secretName: Type.Optional(
+      Type.String({
+        description:
+          "A Secret in the same namespace whose key `password` is this user's password. @default <name>-redis-user-<user>, generated once and kept",
+        minLength: 1,
+        maxLength: 253,
+        pattern: secretNamePattern,
+      }),
+    ),
+  });
 }
 
 /**

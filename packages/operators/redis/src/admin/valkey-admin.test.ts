@@ -11,12 +11,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, test } from "node:test";
 import { checkSystemPackages } from "@ballast/dev";
-import { eventually } from "@ballast/dev/testkit";
+import { eventually, freePort } from "@ballast/dev/testkit";
 import { Redis } from "ioredis";
 
 const valkeyServer = checkSystemPackages().find((c) => c.package === "valkey-server");
@@ -30,18 +29,6 @@ symlinkSync(valkeyServer.found, join(bin, "redis-server"));
 // Before admin.test.ts spawns anything: it finds `redis-server` on PATH.
 process.env.PATH = `${bin}${delimiter}${process.env.PATH ?? ""}`;
 after(() => rmSync(bin, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test("the redis-server these tests start is Valkey 8.0.1, whose INFO also says redis_version 7.2.4", async () => {
   const version = spawnSync("redis-server", ["--version"], { encoding: "utf8" });

@@ -31,6 +31,8 @@ export const clusterOwnedConfigKeys = [
   "cluster-announce-hostname",
   "cluster-preferred-endpoint-type",
   "cluster-require-full-coverage",
+  "cluster-allow-replica-migration",
+  "cluster-migration-barrier",
 ] as const;
 
 export const RedisCluster = defineResource({
@@ -190,7 +192,7 @@ export const RedisCluster = defineResource({
       jsonPath: '.status.conditions[?(@.type=="Ready")].status',
     },
   ],
-  validations: [memberSetNameRule(["-nodes", "-config", "-redis-auth", "-999"])],
+  validations: [memberSetNameRule(["-nodes", "-config", "-redis-auth", "-redis-users", "-999"])],
 });
 
 export type RedisCluster = ResourceOf<typeof RedisCluster>;

@@ -20,6 +20,10 @@
  * 6. Repairs (repair.ts): nodes meeting each other at their current
  *    addresses first — nothing else is planned from a cluster whose nodes
  *    cannot see each other — then bring-up slots, replicas, stale ids.
+ * 6b. ACL users (users/sync.ts) on every node that answers, no restart.
+ *    Before the roll: a rule Redis refuses stops the pipeline (Degraded)
+ *    before any pod restarts for that spec, and a roll the first user
+ *    starts restarts nodes onto a users' file already written.
  * 7. The roll (roll.ts), which yields to a scale operation in progress and
  *    restarts a master only after its shard failed over. It also awaits
  *    any recorded failover, 8's included.
@@ -34,6 +38,7 @@
  */
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
 import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
+import { syncUsers, usersStep } from "../users/sync.ts";
 import { RedisCluster } from "./api.ts";
 import { loadClusterPassword } from "./credentials.ts";
 import { clusterMembership, handOverFromRemoved } from "./membership.ts";
@@ -43,6 +48,7 @@ import { observeCluster, setClusterGates } from "./observe.ts";
 import { notServing } from "./plan/view.ts";
 import { repairCluster } from "./repair.ts";
 import { scaleCluster } from "./reshard.ts";
+import { clusterIdentity } from "./resources.ts";
 import { rollCluster } from "./roll.ts";
 import { type ClusterControllerDeps, ClusterScope, nodeName } from "./scope.ts";
 
@@ -122,6 +128,32 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
     await s.writeStatus({});
     return repaired;
   }
+  // 6b.
+  const users = await usersStep(
+    await syncUsers({
+      ctx: s.ctx,
+      owner: s.r,
+      identity: clusterIdentity,
+      users: s.r.spec.auth?.users ?? [],
+      password: s.password,
+      members: observation.nodes
+        .filter((n) => !n.member.removing)
+        .map((n) => ({
+          id: n.member.id,
+          pod: s.pods.get(n.member.id),
+          address: s.address(n.member.id),
+          answers: n.answer?.reachable === true,
+        })),
+      what: (id) => `node ${id}`,
+    }),
+    {
+      refuse: (reason, message) => s.writeStatus({ degraded: { reason, message } }),
+      event: (reason, action, note, type) => s.event(reason, action, note, type),
+      busyMs: s.busyMs,
+      idleMs: s.idleMs,
+    },
+  );
+  if (users !== "continue") return users;
   // 7.
   const rolled = await rollCluster(s, members);
   if (rolled !== "continue") return rolled;

@@ -38,6 +38,7 @@ import {
 import type { ClusterMemberAddress } from "../admin/cluster-port.ts";
 import { defaultImage, type Engine, programs } from "../engine.ts";
 import { annotations, dataPath, managedBy, ports } from "../resources.ts";
+import { hasUsers, usersScriptLines, usersVolumes } from "../users/pod.ts";
 import type { RedisCluster } from "./api.ts";
 
 type RC = RedisCluster;
@@ -103,6 +104,10 @@ export function clusterOwnedConfig(r: RC): [string, string][] {
     // never writes to a cluster that has lost slots, and a reshard never
     // runs while a slot is uncovered.
     ["cluster-require-full-coverage", "yes"],
+    // Which shard a node belongs to is the operator's (status.nodes[].shard,
+    // the pod's shard label): Redis moving a replica to an orphaned master
+    // would be undone by the repairs, and leave its own shard short.
+    ["cluster-allow-replica-migration", "no"],
   ];
 }
 
@@ -125,7 +130,7 @@ export function clusterConfigMap(r: RC): ApplyObject {
 }
 
 /** The node's start script: the shared config, then what is this pod's (its addresses, the password). */
-export function clusterScript(engine?: Engine): string {
+export function clusterScript(engine?: Engine, withUsers = false): string {
   const { server } = programs(engine);
   return [
     "set -eu",
@@ -137,6 +142,7 @@ export function clusterScript(engine?: Engine): string {
     '  "cluster-announce-ip $POD_IP" \\',
     '  "requirepass $REDIS_PASSWORD" \\',
     '  "masterauth $REDIS_PASSWORD" >> "$conf"',
+    ...usersScriptLines(withUsers),
     `if [ -s ${dataPath}/nodes.conf ]; then echo "starting as node $(head -c 40 ${dataPath}/nodes.conf 2>/dev/null || true)…"; else echo "starting as a new node"; fi`,
     `exec ${server} "$conf"`,
   ].join("\n");
@@ -146,7 +152,7 @@ export function clusterTemplateHash(r: RC): string {
   return hashOf({
     image: clusterImage(r),
     config: clusterRedisConfig(r),
-    script: clusterScript(r.spec.engine),
+    script: clusterScript(r.spec.engine, hasUsers(r)),
     resources: r.spec.resources ?? null,
     secret: clusterNames.secret(r),
     restart: r.metadata.annotations?.[annotations.restartRequested] ?? null,
@@ -202,7 +208,7 @@ export function clusterPod(r: RC, id: number, shard: number): KubeObject & { spe
         {
           name: "redis",
           image: clusterImage(r),
-          command: ["/bin/sh", "-c", clusterScript(r.spec.engine)],
+          command: ["/bin/sh", "-c", clusterScript(r.spec.engine, hasUsers(r))],
           env: [
             {
               name: "REDIS_PASSWORD",
@@ -225,6 +231,7 @@ export function clusterPod(r: RC, id: number, shard: number): KubeObject & { spe
           volumeMounts: [
             { name: "data", mountPath: dataPath },
             { name: "config", mountPath: configPath, readOnly: true },
+            ...usersVolumes(r).volumeMounts,
           ],
         },
       ],
@@ -233,6 +240,7 @@ export function clusterPod(r: RC, id: number, shard: number): KubeObject & { spe
           ? { name: "data", persistentVolumeClaim: { claimName: clusterNames.claim(r, id) } }
           : { name: "data", emptyDir: {} },
         { name: "config", configMap: { name: clusterNames.config(r) } },
+        ...usersVolumes(r).volumes,
       ],
     },
   };

@@ -36,6 +36,7 @@ export class ClusterScope extends MemberSetScope<
   observation: ClusterObservation | undefined;
   view: ClusterView | undefined;
   #port: RedisClusterPort | undefined;
+  #password = "";
 
   constructor(r: RedisCluster, ctx: ControllerContext<RedisCluster>, deps: ClusterControllerDeps) {
     super(r, ctx, {
@@ -62,7 +63,13 @@ export class ClusterScope extends MemberSetScope<
   }
 
   usePassword(password: string): void {
+    this.#password = password;
     this.#port = this.deps.redis(password);
+  }
+
+  /** The cluster's password (the default user's), for the ACL port (users/sync.ts). */
+  get password(): string {
+    return this.#password;
   }
 
   /** The member list recorded in status, with each member's last known node id. */
