@@ -133,14 +133,15 @@ async function leaderId(): Promise<number> {
 }
 
 test("report() gives each member's role, broadcast state, zxid and the voters it serves", async () => {
-  // Every member answering at once (an AdminServer request can time out on a loaded machine).
+  // Every member answering at once (an AdminServer request can time out on a loaded machine:
+  // 30 s was not enough in a CI run beside two cluster e2e runs; a wait, not a claim on time).
   const reports = await eventually(
     "every member reachable",
     async () => {
       const r = await Promise.all(all.map((m) => admin.report(m)));
       return r.every((x) => x.reachable && x.broadcast) ? r : undefined;
     },
-    { timeoutMs: 30_000, intervalMs: 300 },
+    { timeoutMs: 90_000, intervalMs: 300 },
   );
   assert.deepEqual(reports.map((r) => r.state).sort(), ["follower", "follower", "leader"]);
   for (const r of reports) {
@@ -241,7 +242,7 @@ test("report() of a member without a quorum says looking, and reconfig() through
       const r = await admin.report(member(lone));
       return r.state === "looking" ? r : undefined;
     },
-    { timeoutMs: 30_000, intervalMs: 300 },
+    { timeoutMs: 90_000, intervalMs: 300 },
   );
   assert.equal(report.broadcast, false);
   const outcome = await admin.reconfig(
