@@ -314,6 +314,43 @@ test("every node restarted at a new address: MEETs alone re-form it, node ids an
   c.disconnect();
 });
 
+test("moveSlots in rounds: a stale slot mid-round is refused and undone, the rest of its round moves, later rounds are not tried", async () => {
+  const rounds = new RedisClusterAdmin({ password, slotsPerRound: 4 });
+  const c = new Redis({ host: address(0).host, port, password });
+  // Keys of four slots node 0 owns, found by asking.
+  const mine = (await report(0)).nodes.find((l) => l.myself)?.slots ?? [];
+  const bySlot = new Map<number, string[]>();
+  for (let i = 0; bySlot.size < 4; i++) {
+    const key = `round:${i}`;
+    const slot = Number(await c.call("CLUSTER", "KEYSLOT", key));
+    if (!mine.some(([x, y]) => x <= slot && slot <= y)) continue;
+    bySlot.set(slot, [...(bySlot.get(slot) ?? []), key]);
+  }
+  for (const keys of bySlot.values()) for (const k of keys) await c.set(k, k);
+  const [a, b, d, later] = [...bySlot.keys()] as [number, number, number, number];
+  const from = owner(await report(0));
+  const to = owner(await report(1));
+  // 11000 is node 2's: planned from node 0, as from an out-of-date view.
+  const moves = [a, b, 11_000, d, later].map((slot) => ({ slot, from, to, others: [address(2)] }));
+  const outcome = await rounds.moveSlots(moves);
+  assert.match(outcome.failure?.message ?? "", /slot 11000 is not owned by node 0/);
+  const keysOf = (s: number) => bySlot.get(s)?.length ?? 0;
+  assert.deepEqual(
+    outcome.moved.map((m) => m.keys),
+    [keysOf(a), keysOf(b), keysOf(d)],
+  );
+  const self1 = (await report(1)).nodes.find((l) => l.myself);
+  const owns = (s: number) => self1?.slots.some(([x, y]) => x <= s && s <= y) ?? false;
+  assert.deepEqual([a, b, d, later].map(owns), [true, true, true, false]);
+  assert.deepEqual(self1?.importing, []);
+  assert.deepEqual((await report(0)).nodes.find((l) => l.myself)?.migrating, []);
+  const dst = new Redis({ host: address(1).host, port, password });
+  for (const s of [a, b, d]) for (const k of bySlot.get(s) ?? []) assert.equal(await dst.get(k), k);
+  for (const k of bySlot.get(later) ?? []) assert.equal(await c.get(k), k);
+  c.disconnect();
+  dst.disconnect();
+});
+
 test("forget: a stopped node forgotten everywhere; forgetting it again is not an error", async () => {
   const gone = nodeIds.get(2) ?? "";
   // Node 2 owns slots: give them to node 1 first, as a scale-in does.

@@ -141,8 +141,11 @@ export interface RedisClusterPort {
    */
   moveSlot(move: SlotMove, options?: { batch?: number }): Promise<SlotMoveResult>;
   /**
-   * `moveSlot` for each in order, on connections kept for the whole call;
-   * stops at the first failure or once `deadline` (epoch ms) has passed.
+   * `moveSlot` for each in order, on connections kept for the whole call,
+   * in rounds of consecutive slots between the same two nodes (each step
+   * of a round one pipelined round trip). A slot that fails lets the rest
+   * of its round finish; no later round is tried, nor one once `deadline`
+   * (epoch ms) has passed.
    */
   moveSlots(
     moves: readonly SlotMove[],
