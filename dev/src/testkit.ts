@@ -28,6 +28,13 @@ import { type ControlPlane, startControlPlane } from "./controlplane.ts";
 import { ensureBinaries } from "./toolchain.ts";
 
 export { apiWatch, type WatchEvent } from "./api.ts";
+/** A real S3 server (versitygw) in a test cluster: see object-store.ts. */
+export {
+  type ObjectStore,
+  type ObjectStoreCluster,
+  type ObjectStoreOptions,
+  startObjectStore,
+} from "./object-store.ts";
 /** A free port on 127.0.0.1, for tests that start servers of their own. */
 export { freePort } from "./ports.ts";
 

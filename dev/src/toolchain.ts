@@ -154,7 +154,8 @@ export async function ensureBinaries(
   return paths;
 }
 
-const downloadFailure =
+/** What `go` prints when modules cannot be downloaded (also read by dev/src/node/images-go/). */
+export const downloadFailure =
   /dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|GOPROXY=off|module lookup disabled|reading https?:\/\/|unrecognized import path|: 4\d\d |: 5\d\d |verifying .*: checksum/i;
 
 async function build(name: BinaryName, path: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -5,6 +5,13 @@
  * from a registry package, with this default entrypoint and environment". An
  * image with no mapping is an image that cannot be pulled: the pod gets
  * ErrImagePull with a message that lists what is known — never a silent fake.
+ *
+ * - `busybox`, `alpine`: the host's BusyBox applets (below).
+ * - `redis`, `valkey`, `postgres`: Debian's packages (images-debian/).
+ * - `apache/kafka`, `zookeeper`: jars from Maven Central, run by the host's
+ *   Java (images/).
+ * - `versitygw`, `versity/versitygw`: an S3 server built from its Go module
+ *   at the tag's version (images-go/).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
@@ -14,6 +21,7 @@ import { installCommandFor } from "../system-packages.ts";
 import { kafka } from "./images/kafka.ts";
 import { zookeeper } from "./images/zookeeper.ts";
 import { postgres, redis, valkey } from "./images-debian/index.ts";
+import { versitygw } from "./images-go/versitygw.ts";
 
 export interface ImageRuntime {
   /** The image's ENTRYPOINT and CMD, used when the container gives none. */
@@ -101,7 +109,7 @@ const busybox: ImageSpec = {
   }),
 };
 
-export const images: ImageSpec[] = [busybox, redis, valkey, postgres, kafka, zookeeper];
+export const images: ImageSpec[] = [busybox, redis, valkey, postgres, kafka, zookeeper, versitygw];
 
 /** `busybox:1.36` → `1.36`; no tag → `latest`. */
 export function tagOf(image: string): string {
