@@ -168,25 +168,40 @@ interface PlainFailover {
 async function failovers(password: string, ref: PlainSentinelSet) {
   const operator: OperatorFailover[] = [];
   const reference: PlainFailover[] = [];
+  // A run in which a side never got a write through within 180 s: kept out of the figures
+  // (both sides of that run, so the paired ratios stay paired) and reported with its error.
+  const failed: { run: number; what: string; error: string }[] = [];
   const load: number[] = [];
   for (let run = 0; run < runs; run++) {
     // Alternate which goes first: the machine is noisy.
     const order = run % 2 === 0 ? ["operator", "reference"] : ["reference", "operator"];
+    let op: OperatorFailover | undefined;
+    let pl: PlainFailover | undefined;
     for (const what of order) {
       load.push(round(loadavg()[0] ?? 0, 2));
-      if (what === "operator") {
-        const r = await killOperatorMaster(password);
-        operator.push(r);
-        log(
-          `R1 run ${run + 1}: operator service ${r.service.toFixed(0)} ms, status ${r.status.toFixed(0)} ms, sentinels ${r.sentinels.toFixed(0)} ms ${JSON.stringify(r.timeline)}`,
-        );
-      } else {
-        const r = await killPlainMaster(password, ref);
-        reference.push(r);
-        log(
-          `R1 run ${run + 1}: reference ${r.sentinels.toFixed(0)} ms ${JSON.stringify(r.timeline)}`,
-        );
+      try {
+        if (what === "operator") {
+          const r = await killOperatorMaster(password);
+          op = r;
+          log(
+            `R1 run ${run + 1}: operator service ${r.service.toFixed(0)} ms, status ${r.status.toFixed(0)} ms, sentinels ${r.sentinels.toFixed(0)} ms ${JSON.stringify(r.timeline)}`,
+          );
+        } else {
+          const r = await killPlainMaster(password, ref);
+          pl = r;
+          log(
+            `R1 run ${run + 1}: reference ${r.sentinels.toFixed(0)} ms ${JSON.stringify(r.timeline)}`,
+          );
+        }
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        failed.push({ run: run + 1, what, error });
+        log(`R1 run ${run + 1}: ${what} FAILED: ${error}`);
       }
+    }
+    if (op && pl) {
+      operator.push(op);
+      reference.push(pl);
     }
   }
   const of = (values: number[]) => {
@@ -221,6 +236,7 @@ async function failovers(password: string, ref: PlainSentinelSet) {
       reference: Object.fromEntries(keys(reference).map((k) => [k, medianOf(k, reference)])),
     },
     runs: { operator, reference },
+    failed_runs: failed,
     settings: {
       down_after_ms: downAfterMs,
       failover_timeout_ms: failoverTimeoutMs,
@@ -248,7 +264,12 @@ async function killOperatorMaster(password: string): Promise<OperatorFailover> {
     const killedAt = clock();
     process.kill(pid, "SIGKILL");
     const deleting = deletePod(old).then(() => clock());
-    await firstAcks(probes, killedAt, `${oldIP}:6379`);
+    try {
+      await firstAcks(probes, killedAt, `${oldIP}:6379`);
+    } catch (err) {
+      keep(`R1-operator-${++kept}-failed`, await sentinelLogs(), probes, killedAt);
+      throw err;
+    }
     const deletedAt = await deleting;
     const firsts = probes.map((p) => firstAckAfter(p, killedAt, `${oldIP}:6379`) ?? Number.NaN);
     const [service, status, inPods] = firsts.map((t) => t - killedAt) as [number, number, number];

@@ -245,6 +245,8 @@ export const failoverSteps = [
   "+failover-state-send-slaveof-noone",
   "+promoted-slave",
   "+switch-master",
+  "+slave-reconf-done",
+  "+failover-end",
 ] as const;
 
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -341,6 +341,12 @@ test("a controlled failover: writes paused, SENTINEL FAILOVER promotes a replica
   const [old] = members;
   assert.ok(old);
   assert.ok(await sentinelsSettledOn(old), "the sentinels know both replicas before the failover");
+  const events: { channel: string; message: string }[] = [];
+  const subscription = await admin.subscribe(
+    sentinels[0] as SentinelAddress,
+    ["+promoted-slave", "+switch-master", "+failover-end"],
+    (channel, message) => events.push({ channel, message }),
+  );
   const writer = client(old);
   await writer.connect();
   await writer.set("before", "kept");
@@ -352,7 +358,32 @@ test("a controlled failover: writes paused, SENTINEL FAILOVER promotes a replica
     (reply) => ({ ok: true as const, reply }),
     (err: Error) => ({ ok: false as const, message: err.message }),
   );
+  // Each replica itself reports the paused master's offset at once (its acknowledgement,
+  // which waitForReplicas reads from the master, comes only once a second).
+  const paused = await admin.report(old);
+  const replicaOffsets = await Promise.all(members.slice(1).map((m) => admin.report(m)));
+  assert.ok(
+    replicaOffsets.every((r) => r.reachable && r.offset >= (paused.reachable ? paused.offset : 0)),
+    JSON.stringify(replicaOffsets.map((r) => r.reachable && r.offset)),
+  );
   await admin.sentinelFailover(sentinels[0] as SentinelAddress, masterName);
+
+  // While sentinel 0 still re-points the other replica (a second or more after the
+  // promotion), the promoted replica is already the master the plan recognises.
+  const early = await eventually(
+    "sentinel 0 past its promotion, the plan naming the promoted replica",
+    async () => {
+      const d = chooseMaster(await observation());
+      return d.kind === "master" && d.finishing !== undefined ? d : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
+  assert.equal(early.finishing, 0);
+  assert.notEqual(early.id, old.id);
+  assert.ok(
+    events.some((e) => e.channel === "+promoted-slave"),
+    `sentinel 0 published its promotion: ${JSON.stringify(events)}`,
+  );
 
   const promoted = await eventually(
     "a replica promoted and named by sentinel 0",
@@ -416,6 +447,13 @@ test("a controlled failover: writes paused, SENTINEL FAILOVER promotes a replica
     { timeoutMs: 10_000, intervalMs: 100 },
   );
   assert.deepEqual(settled, { kind: "master", id: promoted.id, demote: [], by: "sentinels" });
+  assert.equal(early.id, promoted.id);
+  assert.ok(
+    events.some((e) => e.channel === "+failover-end"),
+    JSON.stringify(events),
+  );
+  subscription.close();
+  await subscription.ended;
 });
 
 test("sentinelReset() makes a sentinel forget and rediscover the replicas and sentinels that exist", async () => {

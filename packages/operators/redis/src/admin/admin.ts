@@ -31,6 +31,7 @@ import {
   type ReplicaAcknowledgement,
   type SentinelAddress,
   type SentinelReport,
+  type SentinelSubscription,
 } from "./port.ts";
 import { errorText, Sessions, type SessionTarget } from "./session.ts";
 
@@ -221,6 +222,28 @@ export class RedisAdmin implements RedisPort {
         return { offset: target, acknowledged };
       },
     );
+  }
+
+  async subscribe(
+    sentinel: SentinelAddress,
+    channels: readonly string[],
+    onEvent: (channel: string, message: string) => void,
+  ): Promise<SentinelSubscription> {
+    const command = `SUBSCRIBE ${channels.join(" ")}`;
+    const session = await this.#sessions.open(this.#sentinel(sentinel), command);
+    try {
+      // Wrapped: an async function returning the bare promise would wait for the end.
+      const { ended } = await session.do(command, async (conn) => {
+        const gone = new Promise<void>((resolve) => conn.once("end", () => resolve()));
+        conn.on("message", (channel: string, message: string) => onEvent(channel, message));
+        await conn.subscribe(...channels);
+        return { ended: gone };
+      });
+      return { ended, close: () => session.close() };
+    } catch (err) {
+      session.close();
+      throw err;
+    }
   }
 
   async sentinelFailover(sentinel: SentinelAddress, masterName: string): Promise<void> {

@@ -20,6 +20,10 @@
  * `waitForReplicas`; on a sentinel `sentinelFailover`, `sentinelMonitor`
  * and `sentinelReset`.
  *
+ * One kept connection: `subscribe`, to a sentinel's event channels
+ * (`+promoted-slave`, `+switch-master`, …), which only tells the operator
+ * WHEN to look again; what it decides always comes from the reports.
+ *
  * Every connection authenticates (`AUTH`) with the password given to the
  * port. A password never appears in a report, an error message or an
  * error's properties.
@@ -198,6 +202,13 @@ export interface ReplicaAcknowledgement {
   acknowledged: number;
 }
 
+/** A kept subscription to a sentinel's event channels. */
+export interface SentinelSubscription {
+  /** Resolves once the connection is gone (closed here, by the sentinel, or broken); never rejects. */
+  readonly ended: Promise<void>;
+  close(): void;
+}
+
 export interface RedisPort {
   /** Never throws: an unreachable member is a report with the reason. */
   report(member: MemberAddress): Promise<MemberReport>;
@@ -244,6 +255,18 @@ export interface RedisPort {
     timeoutMs: number,
   ): Promise<ReplicaAcknowledgement>;
 
+  /**
+   * `SUBSCRIBE channels…` on a connection kept open: each message a
+   * sentinel publishes on one of them (Sentinel publishes every event it
+   * logs, on the event's name) calls `onEvent`. Resolves once subscribed;
+   * rejects with a RedisPortError when it cannot connect or authenticate.
+   * Nothing reconnects: a subscription that ended is made again by the caller.
+   */
+  subscribe(
+    sentinel: SentinelAddress,
+    channels: readonly string[],
+    onEvent: (channel: string, message: string) => void,
+  ): Promise<SentinelSubscription>;
   /** `SENTINEL FAILOVER`: this sentinel promotes a replica it knows, without asking the others. */
   sentinelFailover(sentinel: SentinelAddress, masterName: string): Promise<void>;
   /**

@@ -8,10 +8,17 @@
  * Sentinel detects failures and promotes; the operator follows it, and
  * acts on its own only where Sentinel cannot. In order:
  *
- * 1. A sentinel carrying out a failover, or holding a newer configuration
- *    epoch than the others (it just finished one and they have not learnt
- *    it yet): wait, touch nothing. A demotion now could race the sentinel's
- *    own reconfiguration, or demote the master it just promoted.
+ * 1. A sentinel carrying out a failover that has not promoted yet, or
+ *    holding a newer configuration epoch than the others (they have not
+ *    learnt its failover yet): wait, touch nothing. A demotion now could
+ *    race the sentinel's own reconfiguration, or demote the master it is
+ *    promoting. A failover PAST its promotion (`promotedBy`: the promoted
+ *    replica reported itself master; from then on Sentinel cannot abort
+ *    it) does not hold rule 2 back: the master a majority names then is
+ *    the one it promoted, and the decision says the failover is still
+ *    `finishing` (the sentinel re-points the other replicas, a second or
+ *    more): the master label may move and other claimants be demoted, and
+ *    nothing else is done until it ends (repairs.ts, restart.ts).
  * 2. A majority of the sentinels agree on member M (`sentinelAgreement`):
  *    - M answers as master: it is the master; every other claimant (an old
  *      master come back, whose writes since the failover are lost anyway)
@@ -49,10 +56,11 @@
  */
 import type { Blocker } from "./blockers.ts";
 import { promotionCandidate } from "./candidate.ts";
-import { sentinelAgreement, sentinelsCanFailOver } from "./sentinels.ts";
+import { promotedBy, sentinelAgreement, sentinelsCanFailOver } from "./sentinels.ts";
 import {
   claimants,
   defaultSyncBound,
+  memberAt,
   memberOf,
   monitoring,
   type ReplicationObservation,
@@ -73,7 +81,14 @@ export interface MasterOptions {
 export type MasterBasis = "sentinels" | "sole-claimant" | "history" | "last-master";
 
 export type MasterDecision =
-  | { kind: "master"; id: number; demote: readonly number[]; by: MasterBasis }
+  | {
+      kind: "master";
+      id: number;
+      demote: readonly number[];
+      by: MasterBasis;
+      /** The sentinel still finishing the failover that promoted `id` (rule 1). */
+      finishing?: number;
+    }
   /** Make `id` master (`REPLICAOF NO ONE`), after demoting `demote` to follow it. */
   | { kind: "promote"; id: number; demote: readonly number[]; why: string }
   /** No master yet; `demote` (if any) are to follow `toward`, the sentinels' master. */
@@ -96,12 +111,27 @@ export function chooseMaster(
   options: MasterOptions = {},
 ): MasterDecision {
   const claim = claimants(obs);
-  const failing = monitoring(obs).find((s) => s.failoverInProgress);
-  if (failing) return wait([{ kind: "FailoverInProgress", sentinel: failing.id }]);
+  const failing = monitoring(obs).filter((s) => s.failoverInProgress);
+  const [unpromoted] = failing.filter((s) => promotedBy(s) === undefined);
+  if (unpromoted) return wait([{ kind: "FailoverInProgress", sentinel: unpromoted.id }]);
 
-  const canFailOver = sentinelsCanFailOver(obs);
   const { master: agreed, newer } = sentinelAgreement(obs);
   if (newer) return wait([{ kind: "SentinelsConverging", ...newer }]);
+  const [finishing] = failing;
+  if (finishing) {
+    // Only the master each failing-over sentinel promoted, on a majority's word.
+    const promoted = failing.every((s) => {
+      const to = promotedBy(s);
+      return to !== undefined && memberAt(obs, to) === agreed;
+    });
+    const report = agreed === undefined ? undefined : memberOf(obs, agreed)?.report;
+    if (agreed === undefined || !promoted || report?.role !== "master")
+      return wait([{ kind: "FailoverInProgress", sentinel: finishing.id }]);
+    const demote = claim.filter((id) => id !== agreed);
+    return { kind: "master", id: agreed, demote, by: "sentinels", finishing: finishing.id };
+  }
+
+  const canFailOver = sentinelsCanFailOver(obs);
   if (agreed !== undefined) {
     const others = claim.filter((id) => id !== agreed);
     const report = memberOf(obs, agreed)?.report;

@@ -14,9 +14,15 @@ import { describeBlocker } from "./blockers.ts";
 import { promotionCandidate } from "./candidate.ts";
 import { chooseMaster, type MasterDecision } from "./master.ts";
 import { type Repair, repairs } from "./repairs.ts";
-import { chooseNextRestart, restartedBlockers } from "./restart.ts";
+import { caughtUp, chooseNextRestart, restartedBlockers } from "./restart.ts";
 import { chooseSentinelRestart } from "./sentinel-restart.ts";
-import { sentinelAgreement, sentinelsCanFailOver, sentinelsMissingReplicas } from "./sentinels.ts";
+import {
+  namedMaster,
+  promotedBy,
+  sentinelAgreement,
+  sentinelsCanFailOver,
+  sentinelsMissingReplicas,
+} from "./sentinels.ts";
 import {
   claimants,
   defaultSyncBound,
@@ -102,6 +108,12 @@ function linked(
 interface SentinelOptions {
   epoch?: number;
   failover?: boolean;
+  /**
+   * Its own failover is past promoting member `promoted` (state
+   * `reconf_slaves`, the replica flagged `promoted`); `SENTINEL MASTER`
+   * still names the old master.
+   */
+  promoted?: number;
   /** Members it knows as replicas (up). @default every member but the master */
   knows?: readonly number[];
   downKnown?: readonly number[];
@@ -126,7 +138,12 @@ function sentinel(
   const peers = o.peers ?? Array.from({ length: k }, (_, i) => i).filter((i) => i !== id);
   const view = (address: RedisAddress, isDown: boolean) => ({
     address,
-    flags: isDown ? ["s_down", "slave"] : ["slave"],
+    flags: [
+      ...(isDown ? ["s_down", "slave"] : ["slave"]),
+      ...(o.promoted !== undefined && endpoint(address) === endpoint(addr(o.promoted))
+        ? ["promoted"]
+        : []),
+    ],
     down: isDown,
     masterLinkOk: !isDown,
     offset: 0,
@@ -137,10 +154,11 @@ function sentinel(
     reachable: true,
     monitoring: true,
     master: names,
-    flags: o.failover ? ["master", "failover_in_progress"] : ["master"],
+    flags: o.failover || o.promoted !== undefined ? ["master", "failover_in_progress"] : ["master"],
     subjectivelyDown: false,
     objectivelyDown: false,
-    failoverInProgress: o.failover ?? false,
+    failoverInProgress: (o.failover ?? false) || o.promoted !== undefined,
+    ...(o.promoted !== undefined ? { failoverState: "reconf_slaves" } : {}),
     configEpoch: o.epoch ?? 0,
     quorum: o.quorum ?? majority(k),
     replicas: [
@@ -291,6 +309,7 @@ const sentinelSpec = fc.record({
   names: fc.integer({ min: -1, max: 4 }),
   epoch: fc.nat(3),
   failover: fc.constantFrom(false, false, false, false, false, true),
+  promoted: fc.option(fc.nat(4), { nil: undefined, freq: 4 }),
   knows: fc.subarray([0, 1, 2, 3, 4]),
   downKnown: fc.subarray([0, 1, 2, 3, 4]),
   peers: fc.subarray([0, 1, 2, 3, 4]),
@@ -337,6 +356,7 @@ const arbChaos = fc
               : sentinel(id, s.names < 0 ? stranger : addr(s.names % n), n, k, {
                   epoch: s.epoch,
                   failover: s.failover,
+                  ...(s.promoted !== undefined ? { promoted: s.promoted % n } : {}),
                   knows: s.knows.filter((i) => i < n),
                   downKnown: s.downKnown,
                   peers: s.peers.filter((p) => p < k && p !== id),
@@ -362,6 +382,8 @@ const arbTroubled = fc
     downSentinels: fc.subarray([0, 1, 2, 3, 4]),
     returning: fc.option(fc.nat(4), { nil: undefined }),
     promotedBy: fc.option(fc.nat(4), { nil: undefined }),
+    /** The promoting sentinel is still re-pointing the replicas, and the others learnt its epoch. */
+    finishing: fc.boolean(),
     forgetful: fc.boolean(),
     unreachableForMs: fc.nat(60_000),
   })
@@ -375,6 +397,7 @@ const arbTroubled = fc
       downSentinels,
       returning,
       promotedBy,
+      finishing,
       forgetful,
       unreachableForMs,
     }) => {
@@ -392,8 +415,15 @@ const arbTroubled = fc
         obs = withSentinel(
           obs,
           promotedBy % k,
-          sentinel(promotedBy % k, addr(to), n, k, { epoch: 1 }),
+          finishing
+            ? sentinel(promotedBy % k, addr(m), n, k, { epoch: 1, promoted: to })
+            : sentinel(promotedBy % k, addr(to), n, k, { epoch: 1 }),
         );
+        if (finishing) {
+          for (let id = 0; id < k; id++)
+            if (id !== promotedBy % k)
+              obs = withSentinel(obs, id, sentinel(id, addr(to), n, k, { epoch: 1 }));
+        }
       }
       for (const id of downMembers)
         if (id < n) obs = withMember(obs, id, down(id), { unreachableForMs });
@@ -508,6 +538,69 @@ test("chooseMaster() waits while a failover is in progress, touching nothing", (
   });
 });
 
+test("chooseMaster() recognises the replica a failover promoted while its sentinel still re-points the others; only the old master is demoted meanwhile", () => {
+  // A controlled failover: member 0 (writes paused) still says master; sentinel 0 promoted member 1
+  // and is re-pointing member 2; sentinels 1 and 2 learnt the new epoch from its hello.
+  let obs = withMember(healthy(3, 0), 1, master(1, 1000, "NEW", "H1"));
+  obs = withSentinel(obs, 0, sentinel(0, addr(0), 3, 3, { epoch: 1, promoted: 1 }));
+  obs = withSentinel(obs, 1, sentinel(1, addr(1), 3, 3, { epoch: 1 }));
+  obs = withSentinel(obs, 2, sentinel(2, addr(1), 3, 3, { epoch: 1 }));
+  const leader = obs.sentinels[0]?.report;
+  assert.ok(leader?.monitoring);
+  assert.deepEqual(namedMaster(leader), addr(1), "what it tells clients, not SENTINEL MASTER");
+  assert.deepEqual(chooseMaster(obs), {
+    kind: "master",
+    id: 1,
+    demote: [0],
+    by: "sentinels",
+    finishing: 0,
+  });
+  // Member 2 still follows member 0: Sentinel re-points it, the operator does not race it.
+  assert.deepEqual(
+    repairs(obs).map((r) => r.kind),
+    ["demote"],
+  );
+  assert.deepEqual(chooseNextRestart([0], obs), {
+    kind: "wait",
+    blockers: [{ kind: "DemotionPending", ids: [0] }],
+  });
+  const demoted = withMember(obs, 0, replica(0, addr(1), 1000));
+  assert.deepEqual(chooseNextRestart([0], demoted), {
+    kind: "wait",
+    blockers: [{ kind: "FailoverInProgress", sentinel: 0 }],
+  });
+});
+
+test("chooseMaster() waits while a failover has not promoted yet, or its promotion is not yet a majority's word", () => {
+  let obs = withMember(healthy(3, 0), 1, master(1, 1000, "NEW", "H1"));
+  // Before the promoted replica reported itself master: in progress, nothing to act on.
+  obs = withSentinel(obs, 0, sentinel(0, addr(0), 3, 3, { epoch: 1, failover: true }));
+  assert.deepEqual(chooseMaster(obs), {
+    kind: "wait",
+    blockers: [{ kind: "FailoverInProgress", sentinel: 0 }],
+    demote: [],
+    toward: undefined,
+  });
+  // Promoted, but the others have not heard its hello yet.
+  obs = withSentinel(obs, 0, sentinel(0, addr(0), 3, 3, { epoch: 1, promoted: 1 }));
+  assert.deepEqual(chooseMaster(obs), {
+    kind: "wait",
+    blockers: [{ kind: "SentinelsConverging", sentinel: 0, epoch: 1 }],
+    demote: [],
+    toward: undefined,
+  });
+  // The majority names another member than the one it promoted: wait.
+  obs = withMember(obs, 2, master(2, 1000, "OTHER", "H1"));
+  obs = withSentinel(obs, 1, sentinel(1, addr(2), 3, 3, { epoch: 1 }));
+  obs = withSentinel(obs, 2, sentinel(2, addr(2), 3, 3, { epoch: 1 }));
+  assert.deepEqual(chooseMaster(obs), {
+    kind: "wait",
+    blockers: [{ kind: "FailoverInProgress", sentinel: 0 }],
+    demote: [],
+    toward: undefined,
+  });
+});
+
 test("chooseMaster() waits for Sentinel when the master is down and Sentinel can fail over", () => {
   const obs = withMember(healthy(3, 0), 0, down(0), { unreachableForMs: 600_000 });
   const d = chooseMaster(obs);
@@ -598,15 +691,35 @@ test("chooseMaster() without sentinels settles two masters by replication histor
   });
 });
 
-test("chooseMaster() names one reachable master, demotes every other, and never acts during a failover", () => {
+test("chooseMaster() names one reachable master, demotes every other, never acts during a failover before its promotion, and after it only on the promoted replica", () => {
   fc.assert(
     fc.property(arbObservation, (obs) => {
       const d = chooseMaster(obs);
       const masters = masterIds(obs);
-      const failing = obs.sentinels.some(
-        (s) => s.report?.monitoring && s.report.failoverInProgress,
-      );
-      if (failing) assert.deepEqual(d.kind === "wait" && d.demote, []);
+      const views = obs.sentinels.flatMap((s) => (s.report?.monitoring ? [s.report] : []));
+      const failingViews = views.filter((v) => v.failoverInProgress);
+      const failing = failingViews.length > 0;
+      if (failingViews.some((v) => promotedBy(v) === undefined)) {
+        assert.deepEqual(d.kind === "wait" && d.demote, [], "before a promotion: touch nothing");
+      }
+      if (failing) {
+        assert.notEqual(d.kind, "promote", "never promote beside a failing-over sentinel");
+        if (d.kind === "wait") assert.deepEqual(d.demote, []);
+      }
+      if (d.kind === "master" && failing) {
+        assert.equal(d.by, "sentinels");
+        assert.ok(d.finishing !== undefined, "the decision says a failover is finishing");
+        for (const v of failingViews) {
+          const to = promotedBy(v);
+          assert.equal(to && memberAt(obs, to), d.id, "only the replica each one promoted");
+        }
+        assert.equal(sentinelAgreement(obs).master, d.id, "on a majority's word");
+        assert.ok(
+          repairs(obs).every((r) => r.kind === "demote" && r.to === d.id),
+          "while it finishes, only demotions to the promoted master",
+        );
+      }
+      if (d.kind === "master" && !failing) assert.equal(d.finishing, undefined);
       if (d.kind === "master") {
         assert.ok(masters.includes(d.id), "the master says it is master");
         assert.deepEqual(
@@ -707,6 +820,14 @@ test("repairs() leave exactly one master, every replica following it, and a plan
         return;
       }
       assert.deepEqual(masterIds(after), [d.id], "exactly one master");
+      if (d.kind === "master" && d.finishing !== undefined) {
+        // The failing-over sentinel re-points the replicas itself.
+        assert.ok(
+          kinds.every((k) => k === "demote"),
+          "while a failover finishes, only demotions",
+        );
+        return;
+      }
       for (const m of after.members) {
         if (m.id !== d.id && m.report?.role === "replica") {
           assert.equal(
@@ -821,6 +942,60 @@ test("chooseNextRestart() waits while the sentinels do not agree, or a member is
     kind: "wait",
     blockers: [{ kind: "DemotionPending", ids: [0] }],
   });
+});
+
+test("caughtUp() is ready only once every replica, asked itself, holds the paused master's offset", () => {
+  const obs = healthy(3, 0, 3, [1000, 1000, 1000]);
+  assert.deepEqual(caughtUp(obs, 0, [1, 2]), { ready: true, offset: 1000 });
+  // Ahead of the master's offset as read a moment before: it holds every write.
+  assert.deepEqual(caughtUp(withMember(obs, 2, replica(2, addr(0), 1010)), 0, [1, 2]), {
+    ready: true,
+    offset: 1000,
+  });
+  const not = (o: ReplicationObservation, why: string) =>
+    assert.deepEqual(caughtUp(o, 0, [1, 2]), {
+      ready: false,
+      offset: 1000,
+      behind: [{ id: 2, why }],
+    });
+  not(withMember(obs, 2, replica(2, addr(0), 990)), "behind");
+  not(withMember(obs, 2, replica(2, addr(0), 1000, { replicationId: "H2" })), "other-history");
+  not(withMember(obs, 2, replica(2, addr(1), 1000)), "following-another");
+  not(withMember(obs, 2, replica(2, addr(0), 1000, { syncInProgress: true })), "syncing");
+  not(withMember(obs, 2, down(2)), "down");
+  not(withMember(obs, 2, master(2, 1000)), "not-a-replica");
+  assert.deepEqual(caughtUp(withMember(obs, 0, down(0)), 0, [1, 2]), {
+    ready: false,
+    offset: undefined,
+    behind: [{ id: 0, why: "not-a-replica" }],
+  });
+});
+
+test("caughtUp() ready means each replica holds every write the master had: same history, offset at least its own (property)", () => {
+  fc.assert(
+    fc.property(arbObservation, fc.nat(4), (obs, f) => {
+      const from = f % obs.members.length;
+      const ids = obs.members.map((m) => m.id).filter((id) => id !== from);
+      const c = caughtUp(obs, from, ids);
+      if (!c.ready) {
+        assert.ok(c.behind.length > 0, "a refusal names who is behind");
+        return;
+      }
+      const m = obs.members.find((x) => x.id === from);
+      assert.equal(m?.report?.role, "master");
+      if (m?.report?.role !== "master") return;
+      for (const id of ids) {
+        const r = obs.members.find((x) => x.id === id)?.report;
+        assert.equal(r?.role, "replica");
+        if (r?.role !== "replica") continue;
+        assert.equal(endpoint(r.following), endpoint(m.address));
+        assert.equal(r.replicationId, m.report.replicationId);
+        assert.ok(r.offset >= m.report.offset);
+        assert.ok(!r.loading && !r.syncInProgress);
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });
 
 test("a roll never restarts the master, never while another replica is out of sync, and fails over only to an in-sync replica with the highest offset", () => {

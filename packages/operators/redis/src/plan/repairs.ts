@@ -30,7 +30,12 @@
  *      can still fail over while the reset one rediscovers (seconds).
  *
  * While `chooseMaster` waits, only its demotions are listed: nothing else
- * is known to be right yet.
+ * is known to be right yet. The same while the master it recognised was
+ * promoted by a failover that is still `finishing`: the failing-over
+ * sentinel is re-pointing the replicas itself and still shows the old
+ * master in `SENTINEL MASTER`, so a `follow` or `monitor` now would race
+ * it; only a second master (the old one, back or paused in a switchover)
+ * is demoted, to the master the sentinel promoted, as it would do itself.
  */
 
 import type { MonitoringSentinelReport, SentinelReport } from "../admin/port.ts";
@@ -72,6 +77,7 @@ export function repairs(obs: ReplicationObservation, options: MasterOptions = {}
     }
   }
   if (decision.kind === "wait" || target === undefined) return out;
+  if (decision.kind === "master" && decision.finishing !== undefined) return out;
   if (decision.kind === "promote") out.push({ kind: "promote", id: target, reason: decision.why });
 
   const master = memberOf(obs, target);

@@ -3,9 +3,9 @@
  * upgrade, a configuration change that is not dynamic):
  *
  * 1. Never while the set is unsettled: `chooseMaster` must have one master
- *    with nothing to demote, and a majority of the sentinels must agree on
- *    it, so that Sentinel can still fail over if the master fails while a
- *    replica is down.
+ *    with nothing to demote and no failover still finishing, and a
+ *    majority of the sentinels must agree on it, so that Sentinel can
+ *    still fail over if the master fails while a replica is down.
  * 2. Replicas first, one at a time, in id order, and only while every
  *    OTHER replica is in sync with the master (`syncState`: link up, listed
  *    online by the master, offset within the bound). The replica to restart
@@ -18,13 +18,16 @@
  *    abort with no good replica). Sentinel makes the final pick (replica
  *    priority, then the offsets it last saw, up to 10 s old, then run
  *    id), so the act layer (roll.ts) pauses writes and waits until every
- *    replica acknowledged the master's offset before asking: then every
- *    replica has the highest offset, and any pick keeps every write.
+ *    replica holds the paused master's offset (`caughtUp`) before asking:
+ *    then every replica has the highest offset, and any pick keeps every
+ *    write.
  * 4. The old master, now a replica, restarts last, by rule 2.
  *
  * A member restarted last is back (`restartedBlockers`) when it answers as
  * a replica in sync with the master.
  */
+
+import { endpoint } from "../admin/port.ts";
 import type { Blocker } from "./blockers.ts";
 import { promotionCandidate } from "./candidate.ts";
 import { chooseMaster, type MasterOptions } from "./master.ts";
@@ -32,6 +35,7 @@ import { sentinelAgreement } from "./sentinels.ts";
 import {
   defaultSyncBound,
   memberAt,
+  memberOf,
   monitoring,
   type ReplicationObservation,
   syncState,
@@ -61,6 +65,8 @@ function settledMaster(
     return { blockers: [{ kind: "PromotionPending", id: decision.id }] };
   if (decision.demote.length > 0)
     return { blockers: [{ kind: "DemotionPending", ids: decision.demote }] };
+  if (decision.finishing !== undefined)
+    return { blockers: [{ kind: "FailoverInProgress", sentinel: decision.finishing }] };
   const agreement = sentinelAgreement(obs);
   if (agreement.master !== decision.id) {
     const agreeing = monitoring(obs).filter((s) => memberAt(obs, s.master) === decision.id).length;
@@ -127,4 +133,52 @@ export function restartedBlockers(
   if (decision.id === id) return [];
   const state = syncState(obs, id, decision.id, options.bound ?? defaultSyncBound);
   return state.inSync ? [] : [{ kind: "ReplicaNotInSync", id, why: state.why }];
+}
+
+/** Why a replica does not hold every write of the paused master yet. */
+export type Behind =
+  | "down"
+  | "not-a-replica"
+  | "following-another"
+  | "syncing"
+  | "other-history"
+  | "behind";
+
+export type CatchUp =
+  | { ready: true; offset: number }
+  | { ready: false; offset: number | undefined; behind: readonly { id: number; why: Behind }[] };
+
+/**
+ * Whether every one of `replicaIds` holds every write master `from`
+ * accepted, read AFTER its writes were paused (its offset then stands
+ * still): each answers as a replica of `from`, in the same replication
+ * history, not loading or receiving a full resync, at an offset — the one
+ * it has applied (`slave_repl_offset`) — at least the master's. Read from
+ * the replicas themselves, not from the master's list of their
+ * acknowledgements, which each refreshes only once a second: the same
+ * answer, up to a second sooner.
+ */
+export function caughtUp(
+  obs: ReplicationObservation,
+  from: number,
+  replicaIds: readonly number[],
+): CatchUp {
+  const master = memberOf(obs, from);
+  const m = master?.report;
+  if (!master || m?.role !== "master") {
+    return { ready: false, offset: undefined, behind: [{ id: from, why: "not-a-replica" }] };
+  }
+  const behind = replicaIds.flatMap((id): { id: number; why: Behind }[] => {
+    const r = memberOf(obs, id)?.report;
+    if (!r?.reachable) return [{ id, why: "down" }];
+    if (r.role !== "replica") return [{ id, why: "not-a-replica" }];
+    if (endpoint(r.following) !== endpoint(master.address))
+      return [{ id, why: "following-another" }];
+    if (r.loading || r.syncInProgress) return [{ id, why: "syncing" }];
+    if (r.replicationId !== m.replicationId) return [{ id, why: "other-history" }];
+    return r.offset < m.offset ? [{ id, why: "behind" }] : [];
+  });
+  return behind.length === 0
+    ? { ready: true, offset: m.offset }
+    : { ready: false, offset: m.offset, behind };
 }

@@ -1,8 +1,18 @@
 /**
  * What the sentinels, taken together, say and can do.
  *
+ * - `namedMaster`: the master a sentinel names NOW, as it answers clients
+ *   (`SENTINEL get-master-addr-by-name`). Its `SENTINEL MASTER` keeps the
+ *   old address until its failover ends, and that takes a second or more
+ *   after the promotion: the failing-over sentinel first re-points the
+ *   other replicas, one at a time, each confirmed by its next `INFO` (once
+ *   a second). From the moment its promoted replica reported itself master
+ *   (failover state `reconf_slaves`, the replica flagged `promoted`) the
+ *   failover can no longer be aborted (a timeout from then on only ends
+ *   the reconfiguration), and the sentinel names the promoted replica to
+ *   clients and, in its hello messages, to the other sentinels.
  * - `sentinelAgreement`: the member a majority of the sentinels there
- *   should be (`spec.sentinels`, not those that answer) believe is master.
+ *   should be (`spec.sentinels`, not those that answer) name as master.
  *   A sentinel naming an address that is no member's counts for nobody.
  *   A majority is not enough when a sentinel holding a NEWER configuration
  *   epoch names another master: right after a failover only its leader has
@@ -26,7 +36,7 @@
  *   to promote (`-failover-abort-no-good-slave`), so a set is not ready
  *   for a failover until a majority of its sentinels know them all.
  */
-import { endpoint } from "../admin/port.ts";
+import { endpoint, type MonitoringSentinelReport, type RedisAddress } from "../admin/port.ts";
 import { majority, memberAt, monitoring, type ReplicationObservation } from "./state.ts";
 
 export interface SentinelAgreement {
@@ -41,12 +51,30 @@ export interface SentinelAgreement {
   newer?: { sentinel: number; epoch: number };
 }
 
+/** Failover states past the promotion: the promoted replica reported itself master. */
+const promotedStates: ReadonlySet<string> = new Set(["reconf_slaves", "update_config"]);
+
+/**
+ * The replica a sentinel's own failover has promoted and seen report
+ * itself master, if it is past that point; undefined when it is not
+ * failing over, or has not promoted yet.
+ */
+export function promotedBy(s: MonitoringSentinelReport): RedisAddress | undefined {
+  if (!s.failoverInProgress || !promotedStates.has(s.failoverState ?? "")) return undefined;
+  return s.replicas.find((r) => r.flags.includes("promoted"))?.address;
+}
+
+/** The master `s` names to clients now (see the module comment). */
+export function namedMaster(s: MonitoringSentinelReport): RedisAddress {
+  return promotedBy(s) ?? s.master;
+}
+
 export function sentinelAgreement(obs: ReplicationObservation): SentinelAgreement {
   const needed = majority(obs.expectedSentinels);
   const up = monitoring(obs);
   const votes = new Map<number, number>();
   for (const s of up) {
-    const id = memberAt(obs, s.master);
+    const id = memberAt(obs, namedMaster(s));
     if (id !== undefined) votes.set(id, (votes.get(id) ?? 0) + 1);
   }
   let best: [number, number] | undefined;
@@ -55,9 +83,9 @@ export function sentinelAgreement(obs: ReplicationObservation): SentinelAgreemen
   }
   if (!best) return { master: undefined, votes: 0, needed, epoch: 0 };
   const [id, top] = best;
-  const backers = up.filter((s) => memberAt(obs, s.master) === id);
+  const backers = up.filter((s) => memberAt(obs, namedMaster(s)) === id);
   const epoch = Math.max(...backers.map((s) => s.configEpoch));
-  const ahead = up.find((s) => s.configEpoch > epoch && memberAt(obs, s.master) !== id);
+  const ahead = up.find((s) => s.configEpoch > epoch && memberAt(obs, namedMaster(s)) !== id);
   const newer = ahead ? { newer: { sentinel: ahead.id, epoch: ahead.configEpoch } } : {};
   const agreed = top >= needed && !ahead;
   return { master: agreed ? id : undefined, votes: top, needed, epoch, ...newer };

@@ -28,6 +28,7 @@ import type {
   ReplicaAcknowledgement,
   SentinelAddress,
   SentinelReport,
+  SentinelSubscription,
 } from "../admin/port.ts";
 import { endpoint, RedisPortError } from "../admin/port.ts";
 import { RedisReplication } from "../api.ts";
@@ -123,10 +124,22 @@ export class FakeRedis implements RedisPort {
   crashed = new Set<number>();
   /** Sentinels not answering yet although their pods run (still starting). */
   sentinelsStarting = false;
+  /**
+   * A `SENTINEL FAILOVER` leaves its sentinel finishing: past the
+   * promotion (`reconf_slaves`, `SENTINEL MASTER` still naming the old
+   * master), the other replicas not re-pointed yet, until `finishFailover`.
+   */
+  leaveFinishing = false;
+  /** The sentinel finishing a failover from member `from`, and the replicas it has yet to re-point. */
+  finishing: { sentinel: number; from: number | undefined; pending: number[] } | undefined;
   /** Replicas that answer but lag behind (a restarted member catching up). */
   lagging = new Set<number>();
-  /** Replicas in sync but whose acknowledgements do not reach the master (waitForReplicas misses them). */
-  unacknowledged = new Set<number>();
+  /**
+   * Replicas in sync, link up, that report an offset just short of their
+   * master's: they have not applied its last writes yet (a controlled
+   * failover's catch-up waits for them).
+   */
+  behind = new Set<number>();
   /** Members whose writes are paused (CLIENT PAUSE). */
   paused = new Set<number>();
   /** The password each pod must be started with (what requirepass would check). */
@@ -320,6 +333,8 @@ export class FakeRedis implements RedisPort {
   }
 
   async report(m: MemberAddress): Promise<MemberReport> {
+    // Reads while writes are paused are a controlled failover's catch-up checks: recorded.
+    if (this.paused.size > 0) this.api.record({ verb: "redis", command: "info", id: m.id });
     const p = this.#up(m.id);
     if (!p)
       return {
@@ -331,7 +346,7 @@ export class FakeRedis implements RedisPort {
     const common = {
       id: m.id,
       reachable: true as const,
-      offset: this.#offset(m.id),
+      offset: this.#offset(m.id) - (p.role === "replica" && this.behind.has(m.id) ? 10 : 0),
       replicationId: "r",
       loading: false,
     };
@@ -400,6 +415,32 @@ export class FakeRedis implements RedisPort {
         flags: ["sentinel"],
         down: false,
       }));
+    const f = this.finishing;
+    if (f?.sentinel === s.id && f.from !== undefined) {
+      // Its SENTINEL MASTER still names the old master; the promoted replica is flagged.
+      return {
+        id: s.id,
+        reachable: true,
+        monitoring: true,
+        master: memberAddress(this.r, f.from),
+        flags: ["master", "failover_in_progress"],
+        subjectivelyDown: false,
+        objectivelyDown: false,
+        failoverInProgress: true,
+        failoverState: "reconf_slaves",
+        configEpoch: this.sentinel.epoch,
+        quorum: majority(this.r.spec.sentinels),
+        replicas: [master, ...f.pending].map((id) => ({
+          address: memberAddress(this.r, id),
+          flags: id === master ? ["slave", "promoted"] : ["slave"],
+          down: false,
+          masterLinkOk: true,
+          offset: this.#offset(id),
+          priority: 100,
+        })),
+        sentinels,
+      };
+    }
     return {
       id: s.id,
       reachable: true,
@@ -414,6 +455,18 @@ export class FakeRedis implements RedisPort {
       replicas,
       sentinels,
     };
+  }
+
+  /** The finishing sentinel re-points the replicas it had left and ends its failover. */
+  finishFailover(): void {
+    const f = this.finishing;
+    if (!f) return;
+    const to = this.sentinel.master;
+    for (const id of f.pending) {
+      const q = this.processes.get(id);
+      if (q?.role === "replica" && to !== undefined) q.following = to;
+    }
+    this.finishing = undefined;
   }
 
   async replicaOf(m: MemberAddress, master: RedisAddress | "no one"): Promise<void> {
@@ -487,10 +540,40 @@ export class FakeRedis implements RedisPort {
       ([id, p]) =>
         p.following === m.id &&
         this.#linked(p) &&
-        !this.unacknowledged.has(id) &&
+        !this.behind.has(id) &&
         this.#offset(id) >= offset,
     ).length;
     return { offset, acknowledged: Math.min(replicas, acknowledged) };
+  }
+
+  /** Event subscriptions standing, by sentinel id; `publish` calls them. */
+  readonly subscriptions = new Map<number, (channel: string, message: string) => void>();
+
+  async subscribe(
+    s: SentinelAddress,
+    channels: readonly string[],
+    onEvent: (channel: string, message: string) => void,
+  ): Promise<SentinelSubscription> {
+    let end = () => {};
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const listen = (channel: string, message: string) => {
+      if (channels.includes(channel)) onEvent(channel, message);
+    };
+    this.subscriptions.set(s.id, listen);
+    return {
+      ended,
+      close: () => {
+        if (this.subscriptions.get(s.id) === listen) this.subscriptions.delete(s.id);
+        end();
+      },
+    };
+  }
+
+  /** A sentinel event, delivered to every subscription. */
+  publish(channel: string, message = ""): void {
+    for (const listen of this.subscriptions.values()) listen(channel, message);
   }
 
   async sentinelFailover(s: SentinelAddress): Promise<void> {
@@ -516,9 +599,19 @@ export class FakeRedis implements RedisPort {
     const [to, p] = candidate;
     p.role = "master";
     delete p.following;
-    // Sentinel re-points the other replicas; the old master stays master until it is demoted.
-    for (const [id, q] of this.processes) if (id !== to && q.role === "replica") q.following = to;
     this.sentinel = { master: to, epoch: this.sentinel.epoch + 1 };
+    const others = [...this.processes]
+      .filter(([id, q]) => id !== to && q.role === "replica")
+      .map(([id]) => id);
+    if (this.leaveFinishing) {
+      this.finishing = { sentinel: s.id, from: old, pending: others };
+      return;
+    }
+    // Sentinel re-points the other replicas; the old master stays master until it is demoted.
+    for (const id of others) {
+      const q = this.processes.get(id);
+      if (q) q.following = to;
+    }
   }
 
   async sentinelMonitor(
@@ -557,6 +650,7 @@ export async function reconcileOnce(
     new ReplicationScope(structuredClone(ctx.object as RedisReplication), ctx, {
       redis: () => redis,
       busyRequeueMs: 1,
+      catchUpMs: 30,
       ...(options.now ? { now: options.now } : {}),
     }),
   );

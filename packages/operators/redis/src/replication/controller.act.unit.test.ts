@@ -216,8 +216,8 @@ test("a roll restarts the replicas first, then fails over under paused writes, t
   const pause = commands.indexOf("pause 0");
   const demote = commands.findIndex((c) => c.startsWith("replicaof 0 →"));
   const resume = commands.indexOf("unpause 0");
-  const acked = commands.indexOf("wait replicas 0");
-  assert.ok(pause >= 0 && pause < acked && acked < failover, commands.join(", "));
+  const caughtUp = commands.findIndex((c, i) => i > pause && /^info [12]$/.test(c));
+  assert.ok(pause >= 0 && pause < caughtUp && caughtUp < failover, commands.join(", "));
   assert.ok(failover < demote && demote < resume, commands.join(", "));
   const order = run.api.calls.flatMap((c) =>
     c.verb === "delete"
@@ -229,6 +229,35 @@ test("a roll restarts the replicas first, then fails over under paused writes, t
   assert.ok(order.indexOf("unpause") < order.indexOf("delete rr-0"), order.join(", "));
   assert.notEqual(run.set().status?.master, 0);
   assert.equal(run.set().status?.switchover, undefined);
+  assertOneLabelledMaster(run.api.calls, start);
+});
+
+test("a controlled failover past its promotion: the label moves and the old master is demoted and resumed at once, while its sentinel still re-points the other replica", async () => {
+  const run = await readySet();
+  const start = roles(run);
+  run.redis.leaveFinishing = true;
+  changeSpec(run, { config: { databases: 32 } });
+  await run.until(() => run.redis.finishing !== undefined);
+  const to = run.redis.sentinel.master;
+  assert.ok(to !== undefined && to !== 0);
+  const other = to === 1 ? 2 : 1;
+  const sent = run.api.calls.length;
+  await once(run);
+  assert.equal(role(run, `rr-${to}`), "master", "labelled in the next reconcile");
+  assert.equal(role(run, "rr-0"), "replica");
+  const commands = redisCommands(run.api.calls.slice(sent)).filter((c) => !c.startsWith("info"));
+  assert.deepEqual(commands.slice(0, 2), [`replicaof 0 → ${to}`, "unpause 0"], commands.join(", "));
+  assert.deepEqual(run.redis.masters(), [to]);
+  // Sentinel re-points the other replica: the operator neither races it nor restarts anything.
+  for (let i = 0; i < 4; i++) await once(run);
+  const meanwhile = redisCommands(run.api.calls.slice(sent));
+  assert.ok(!meanwhile.some((c) => c.startsWith(`replicaof ${other}`)), meanwhile.join(", "));
+  assert.ok(!meanwhile.some((c) => c.startsWith("sentinel monitor")), meanwhile.join(", "));
+  assert.ok(!run.api.deleted("Pod").includes("Pod/rr-0"), "the old master waits for the end");
+  assert.match(run.operation()?.waitingFor ?? "", /sentinel \d is carrying out a failover/);
+  run.redis.finishFailover();
+  await run.until(() => run.api.deleted("Pod").length === 3 && ready(run));
+  assert.equal(run.set().status?.master, to);
   assertOneLabelledMaster(run.api.calls, start);
 });
 
@@ -528,20 +557,20 @@ test("a sentinel roll waits while the members roll (one disruption at a time)", 
   assert.deepEqual(order.slice(0, 3), ["Pod/rr-1", "Pod/rr-2", "Pod/rr-0"], order.join(", "));
 });
 
-test("the roll's failover waits until every replica acknowledged the paused master's offset (so the one promoted has the highest); else writes resume and it asks again", async () => {
+test("the roll's failover waits until every replica holds the paused master's offset (so the one promoted has the highest); else writes resume and it asks again", async () => {
   const run = await readySet();
   changeSpec(run, { config: { databases: 32 } });
-  // Once both replicas restarted, replica 2's acknowledgements stop reaching the master.
+  // Once both replicas restarted, replica 2 stays just short of the master's offset.
   await run.until(
-    () => redisCommands(run.api.calls).includes("wait replicas 0"),
+    () => redisCommands(run.api.calls).includes("pause 0"),
     150,
     () => {
-      if (run.api.deleted("Pod").length >= 2) run.redis.unacknowledged.add(2);
+      if (run.api.deleted("Pod").length >= 2) run.redis.behind.add(2);
     },
   );
   for (let i = 0; i < 5; i++) await once(run);
   const commands = redisCommands(run.api.calls);
-  const firstWait = commands.indexOf("wait replicas 0");
+  const firstWait = commands.indexOf("pause 0");
   assert.equal(
     commands.slice(firstWait).filter((c) => c.startsWith("sentinel failover")).length,
     0,
@@ -549,7 +578,7 @@ test("the roll's failover waits until every replica acknowledged the paused mast
   );
   assert.ok(commands.slice(firstWait).includes("unpause 0"), "writes resumed");
   assert.deepEqual(run.redis.masters(), [0]);
-  run.redis.unacknowledged.clear();
+  run.redis.behind.clear();
   await run.until(() => run.api.deleted("Pod").length === 3 && ready(run), 100);
   assert.notEqual(run.set().status?.master, 0);
 });

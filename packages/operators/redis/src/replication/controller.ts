@@ -16,6 +16,10 @@
  *    pods are gone comes back with its ids and volumes.
  * 4. Observe every member and sentinel through the port, and decide who
  *    is master (`chooseMaster`): every later step reads that one decision.
+ *    A failover past its promotion already names the promoted replica
+ *    (plan/master.ts rule 1), so the steps below move the Service to it
+ *    while Sentinel still re-points the other replicas; what would race
+ *    Sentinel (re-pointing, re-monitoring, a roll step) waits for its end.
  * 5. The master Service follows the master (service.ts): the label off
  *    every pod that is not THE master first, then onto the master. Before
  *    the repairs, so a member about to be demoted already takes no
@@ -37,10 +41,17 @@
  * 11. Scale (scale.ts): replicas only; never the master.
  * 12. Status, when nothing else wrote it.
  */
-import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
+import {
+  Action,
+  type Controller,
+  type ControllerOptions,
+  type KubeClient,
+  type Runnable,
+} from "@ballast/runtime";
 import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
 import { RedisReplication } from "../api.ts";
 import { chooseMaster } from "../plan/master.ts";
+import { sentinelIds } from "../resources.ts";
 import { applyConfig } from "./config.ts";
 import { loadPassword } from "./credentials.ts";
 import { planMembership } from "./membership.ts";
@@ -50,23 +61,34 @@ import { repair } from "./repair.ts";
 import { roll } from "./roll.ts";
 import { scale } from "./scale.ts";
 import { type ReplicationControllerDeps, ReplicationScope } from "./scope.ts";
+import { SentinelEvents } from "./sentinel-events.ts";
 import { rollSentinels } from "./sentinel-roll.ts";
 import { followMaster } from "./service.ts";
 import { servingState } from "./serving.ts";
 
 export type { ReplicationControllerDeps } from "./scope.ts";
 
+/**
+ * The controller, run together with the sentinels' event subscriptions
+ * (sentinel-events.ts) that queue a set's reconcile the moment Sentinel
+ * reports a failover's step: the subscriptions are made after each
+ * reconcile and closed when the controller stops.
+ */
 export function redisReplicationController(
   client: KubeClient,
   deps: ReplicationControllerDeps,
   options: ControllerOptions = {},
-) {
-  return memberSetController(
+): Runnable & { readonly controller: Controller<RedisReplication> } {
+  const events = new SentinelEvents((ref) => controller.enqueue(ref));
+  const controller = memberSetController(
     client,
     RedisReplication,
     {
       name: "redisreplication",
-      deleted: (ref) => deps.metrics?.forget(ref.namespace ?? "default", ref.name),
+      deleted: (ref) => {
+        events.forget({ namespace: ref.namespace ?? "default", name: ref.name });
+        deps.metrics?.forget(ref.namespace ?? "default", ref.name);
+      },
       reconcile: async (live, ctx) => {
         const scope = new ReplicationScope(live, ctx, deps);
         try {
@@ -74,28 +96,50 @@ export function redisReplicationController(
         } finally {
           // Also after a failed step: what was observed before it is still true.
           deps.metrics?.record(scope.r, scope.decision);
+          followSentinels(scope, events);
         }
       },
     },
     options,
   );
+  return {
+    name: controller.name,
+    controller,
+    hasSynced: () => controller.hasSynced(),
+    async run(signal, runOptions) {
+      try {
+        await controller.run(signal, runOptions);
+      } finally {
+        events.close();
+      }
+    },
+  };
 }
 
-/** The pipeline; see the module comment for why the steps come in this order. */
+function followSentinels(s: ReplicationScope, events: SentinelEvents): void {
+  const port = s.port;
+  if (!port) return;
+  const sentinels = sentinelIds(s.r).flatMap((id) => s.sentinel(id) ?? []);
+  events.follow({ namespace: s.namespace, name: s.r.metadata.name ?? "" }, sentinels, port);
+}
+
 /**
- * While the set has no recognised master or a controlled failover is
- * recorded, it is looked at again within `failoverLookMs`, whatever the
- * step asked: the master label (and so the master Service) follows
- * Sentinel's promotion at the next look, and with the 2 s busy period it
- * lagged Sentinel by up to 2 s (bench R1: 3.9 s through the Service vs
- * 2.3 s for a Sentinel-aware client, the difference all in that wait).
+ * While the set has no recognised master, a failover is still finishing
+ * or a controlled failover is recorded, it is looked at again within
+ * `failoverLookMs`, whatever the step asked: with the 2 s busy period the
+ * master label lagged Sentinel by up to 2 s (bench R1). The sentinels'
+ * events (sentinel-events.ts) usually bring the next look sooner; this is
+ * the bound when one is lost.
  */
 export const failoverLookMs = 250;
 
+/** The pipeline; see the module comment for why the steps come in this order. */
 export async function reconcileReplication(s: ReplicationScope): Promise<Action> {
   const action = await reconcileSteps(s);
+  const d = s.decision;
   const failingOver =
-    (s.decision !== undefined && s.decision.kind !== "master") || s.status.switchover !== undefined;
+    (d !== undefined && (d.kind !== "master" || d.finishing !== undefined)) ||
+    s.status.switchover !== undefined;
   if (failingOver && action.kind === "requeueAfter" && action.afterMs > failoverLookMs) {
     return Action.requeueAfter(failoverLookMs);
   }

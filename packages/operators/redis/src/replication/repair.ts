@@ -13,7 +13,12 @@
  *    operator's own promotion if the operator dies right after) BEFORE it
  *    is sent.
  * 4. Send it through the port, emit an event, look again soon. A command
- *    that fails is an event; the next reconcile plans again.
+ *    that fails is an event; the next reconcile plans again. A demoted
+ *    member whose writes a controlled failover paused (`status.switchover`,
+ *    roll.ts) has them resumed right after `REPLICAOF` succeeded: it is a
+ *    replica by then, so the paused writes are refused with READONLY and
+ *    their clients retry on the new master instead of waiting out the
+ *    pause.
  * 5. No repair, and the sentinels agree the master is down yet nobody
  *    fails over (a split election: plan/nudge.ts): ask one sentinel for
  *    `SENTINEL FAILOVER`, recorded first the same way, at most once per
@@ -93,7 +98,12 @@ async function nudge(
 async function send(s: ReplicationScope, r: Repair): Promise<void> {
   const masterName = names.masterName(s.r);
   switch (r.kind) {
-    case "demote":
+    case "demote": {
+      const member = reach(s, r.id);
+      await s.redis.replicaOf(member, memberAddress(s.r, r.to));
+      if (s.status.switchover?.from === r.id) await s.redis.resumeWrites(member);
+      return;
+    }
     case "follow":
       return s.redis.replicaOf(reach(s, r.id), memberAddress(s.r, r.to));
     case "promote":

@@ -12,20 +12,26 @@
  * 3. Only the master left: a controlled failover, never a restart of a
  *    master. Recorded first (`status.switchover`: from, to, via), then
  *    `pauseWrites` on the master (so it takes no write the new master
- *    will not have), then `waitForReplicas`: every replica acknowledged
- *    the master's (now still) offset, so the replica Sentinel promotes has
- *    the highest offset whichever it picks (else writes resume and the
- *    roll asks again later), then `SENTINEL FAILOVER` through a sentinel
- *    that lists the candidate as healthy.
- * 4. Wait for the sentinels to agree on the new master. The repair step
- *    (repair.ts, earlier in the pipeline) then demotes the old master
- *    (`REPLICAOF` the new one) as soon as `chooseMaster` recognises the
- *    new one; meanwhile the pause is renewed each reconcile, since it
- *    must outlast Sentinel's convergence without a gap (see `pauseMs`).
- * 5. The old master is a replica: `resumeWrites` on it (its paused
- *    writes are then refused with READONLY: the clients retry on the new
- *    master), the switchover cleared. A failover that did not happen
- *    within `failover-timeout` is given up the same way and asked again.
+ *    will not have), then every replica holds the master's (now still)
+ *    offset, as each replica reports it (`caughtUp`, polled for up to
+ *    `catchUpMs`), so the replica Sentinel promotes has the highest
+ *    offset whichever it picks (else writes resume and the roll asks
+ *    again later), then `SENTINEL FAILOVER` through a sentinel that
+ *    lists the candidate as healthy.
+ * 4. Wait for the sentinels to name the new master: Sentinel's
+ *    `+promoted-slave` queues a reconcile at once (sentinel-events.ts),
+ *    whose `chooseMaster` recognises the promoted replica while the
+ *    failing-over sentinel still re-points the others. That reconcile
+ *    moves the master label (service.ts), then the repair step
+ *    (repair.ts) demotes the old master (`REPLICAOF` the new one) and,
+ *    the old master being a replica, resumes its writes: the paused ones
+ *    are refused with READONLY and the clients retry on the new master.
+ *    Until then the pause is renewed each reconcile, since it must
+ *    outlast Sentinel's promotion without a gap (see `pauseMs`).
+ * 5. The old master is a replica: `resumeWrites` on it (again, should the
+ *    repair's have failed), the switchover cleared. A failover that did
+ *    not happen within `failover-timeout` is given up the same way and
+ *    asked again.
  * 6. The old master, now a replica, restarts last, by step 2.
  */
 import { Action } from "@ballast/runtime";
@@ -43,7 +49,13 @@ import type { RedisReplicationStatus } from "../api.ts";
 import { describeBlocker } from "../plan/blockers.ts";
 import { removedKeys, splitConfig } from "../plan/config.ts";
 import type { MasterOptions } from "../plan/master.ts";
-import { chooseNextRestart, restartedBlockers } from "../plan/restart.ts";
+import {
+  type Behind,
+  type CatchUp,
+  caughtUp,
+  chooseNextRestart,
+  restartedBlockers,
+} from "../plan/restart.ts";
 import { sentinelAgreement } from "../plan/sentinels.ts";
 import { memberAt, monitoring, type ReplicationObservation } from "../plan/state.ts";
 import {
@@ -146,17 +158,15 @@ export async function roll(
   });
   const from = s.master;
   if (plan.kind === "wait" && failover && from !== undefined) {
-    return startSwitchover(s, plan.operation, { from, ...failover });
+    return startSwitchover(s, obs, plan.operation, { from, ...failover });
   }
   return actOnRoll(plan, s.io());
 }
 
-/** Replicas acknowledge their offset every second: two chances. */
-const ackWaitMs = 2500;
-
 /** Step 3: recorded, then paused, then every replica caught up, then asked. */
 async function startSwitchover(
   s: ReplicationScope,
+  obs: ReplicationObservation,
   operation: Parameters<typeof withSummary>[0],
   f: Failover & { from: number },
 ): Promise<StepResult> {
@@ -169,16 +179,19 @@ async function startSwitchover(
     if (from) {
       await s.redis.pauseWrites(from, pauseMs(s));
       // With writes paused the master's offset stands still: once every
-      // replica has acknowledged it, each holds every write, so whichever
-      // Sentinel picks (priority, then ITS last view of the offsets, up to
-      // 10 s old, then run id) has the highest offset — the candidate's.
-      const replicas = (s.members() ?? []).filter((m) => !m.removing && m.id !== f.from).length;
-      const ack = await s.redis.waitForReplicas(from, replicas, ackWaitMs);
-      if (ack.acknowledged < replicas) {
+      // replica holds it, each holds every write, so whichever Sentinel
+      // picks (priority, then ITS last view of the offsets, up to 10 s
+      // old, then run id) has the highest offset — the candidate's.
+      const replicas = (s.members() ?? [])
+        .filter((m) => !m.removing && m.id !== f.from)
+        .map((m) => m.id);
+      const caught = await catchUp(s, obs, f.from, replicas);
+      if (!caught.ready) {
+        const behind = caught.behind.map((b) => `member ${b.id} ${behindText[b.why]}`);
         s.event(
           "SwitchoverDeferred",
           "SentinelFailover",
-          `${what}: ${ack.acknowledged} of ${replicas} replicas acknowledged offset ${ack.offset} within ${ackWaitMs} ms; writes resumed, asked again later`,
+          `${what}: ${catchUpMs(s)} ms after the pause, ${behind.join(", ")} (master offset ${caught.offset ?? "unknown"}); writes resumed, asked again later`,
           "Warning",
         );
         await endSwitchover(s, f.from);
@@ -193,6 +206,46 @@ async function startSwitchover(
     await endSwitchover(s, f.from);
   }
   return Action.requeueAfter(s.busyMs);
+}
+
+const behindText: Record<Behind, string> = {
+  down: "does not answer",
+  "not-a-replica": "is not a replica of it",
+  "following-another": "follows another master",
+  syncing: "is loading or receiving a full resync",
+  "other-history": "is in another replication history",
+  behind: "has not applied every write yet",
+};
+
+function catchUpMs(s: ReplicationScope): number {
+  return s.deps.catchUpMs ?? 2500;
+}
+
+/** Replication takes well under a millisecond here: the poll interval only bounds the load. */
+const catchUpPollMs = 10;
+
+/** Asks the paused master and the replicas until `caughtUp` says ready, or `catchUpMs` passed. */
+async function catchUp(
+  s: ReplicationScope,
+  obs: ReplicationObservation,
+  from: number,
+  replicas: readonly number[],
+): Promise<CatchUp> {
+  const deadline = Date.now() + catchUpMs(s);
+  const asked = new Set([from, ...replicas]);
+  for (;;) {
+    const members = await Promise.all(
+      obs.members.map(async (m) => {
+        if (!asked.has(m.id)) return m;
+        const a = s.address(m.id);
+        const report = a ? await s.redis.report(a) : undefined;
+        return { id: m.id, address: m.address, ...(report ? { report } : {}) };
+      }),
+    );
+    const caught = caughtUp({ ...obs, members }, from, replicas);
+    if (caught.ready || Date.now() >= deadline) return caught;
+    await new Promise((r) => setTimeout(r, catchUpPollMs));
+  }
 }
 
 /** Steps 4 and 5. */

@@ -35,6 +35,11 @@ export interface ReplicationControllerDeps {
    * promotes a replica itself (only when Sentinel cannot). @default 30000
    */
   promoteAfterMs?: number;
+  /**
+   * How long a controlled failover waits, writes paused, for every replica
+   * to hold the master's offset before it gives up and resumes. @default 2500
+   */
+  catchUpMs?: number;
   /** The operator's Prometheus series of each set (metrics.ts); none in tests that do not look. */
   metrics?: RedisMetrics;
   /** The clock status timestamps and operation start times are read from. @default the system's */
@@ -86,6 +91,11 @@ export class ReplicationScope extends MemberSetScope<
   /** The port; the credentials step makes it before anything asks. */
   get redis(): RedisPort {
     if (!this.#port) throw new Error("the password is read before Redis is asked anything");
+    return this.#port;
+  }
+
+  /** The port, once the credentials step made it (undefined before). */
+  get port(): RedisPort | undefined {
     return this.#port;
   }
 
