@@ -16,7 +16,10 @@
  *    adds its container and configuration.
  * 3. **Sync** (`createIfMissing`, `applyDrifted`, `drifted`): create what is
  *    missing, re-apply what drifted on a field we set, nothing otherwise;
- *    generated credentials (`ensureGeneratedSecret`) are created once and
+ *    an object the API server refuses raises `ObjectRejectedError`, which
+ *    `memberSetController` reports as `Degraded=True, ObjectRejected` with
+ *    the server's message (`rejectedCondition`) unless the system's own
+ *    status does (catch it and say it there); generated credentials (`ensureGeneratedSecret`) are created once and
  *    from then on read, never regenerated.
  * 4. **Readiness gates** (`setReadinessGates`): the system's answer to "is
  *    this member serving?" on each pod.
@@ -127,4 +130,12 @@ export { actOnScaleUp, type ScaleUpHooks } from "./scale/scale-up.ts";
 export { MemberSetScope, type MemberSetStatus, type ScopeOptions } from "./scope/scope.ts";
 export { drifted, exactMaps, holdsFields } from "./sync/drift.ts";
 export { type MemberObjects, syncMembers } from "./sync/members.ts";
+export {
+  asRejection,
+  isRefusal,
+  ObjectRejectedError,
+  rejectedCondition,
+  rejectedRetryMs,
+  withRejection,
+} from "./sync/rejected.ts";
 export { applyDrifted, createIfMissing } from "./sync/sync.ts";

@@ -495,11 +495,61 @@ describe("Kafka operator on real brokers", { timeout: 45 * 60_000 }, () => {
     );
   });
 
+  test("a topic with more replicas than brokers is Ready=False with Kafka's error; lowered to 3 it is created", async () => {
+    await h.apply(topicManifest("oversized", name, { partitions: 1, replicas: 5 }));
+    const refused = await eventually(
+      "TopicRejected",
+      async () => {
+        const t = await h.topic("oversized");
+        return condition(t ?? {}, "Ready")?.reason === "TopicRejected" ? t : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    const ready = condition(refused, "Ready");
+    assert.equal(ready?.status, "False");
+    assert.match(ready?.message ?? "", /INVALID_REPLICATION_FACTOR/);
+    assert.match(
+      ready?.message ?? "",
+      /spec\.replicas \(5\) must be at most the number of brokers/,
+    );
+    // Not yet created, so the replication factor can still be corrected.
+    await h.apply(topicManifest("oversized", name, { partitions: 1, replicas: 3 }));
+    await eventually(
+      "oversized Ready",
+      async () => {
+        const t = await h.topic("oversized");
+        return condition(t ?? {}, "Ready")?.status === "True" ? t : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    const described = await eventually(
+      "oversized in Kafka",
+      () => h.withAdmin(name, (a) => a.describeTopic("oversized")),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    assert.equal(described?.replicationFactor, 3);
+    const res = await h.cluster.kubectl(
+      "delete",
+      "kafkatopic",
+      "oversized",
+      "-n",
+      namespace,
+      "--wait=true",
+    );
+    assert.equal(res.code, 0, res.stderr);
+  });
+
   test("invalid specs are rejected at admission or reported, and nothing changes", async () => {
     const bad = clusterManifest("bad", { brokers: 1 });
     const res = await h.cluster.kubectlInput(bad, "apply", "-f", "-");
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /spec.brokers must be at least spec.controllers.replicas/);
+
+    // Its Services (<name>-bootstrap) would exceed 63 characters: refused before any object exists.
+    const long = clusterManifest("k".repeat(60));
+    const named = await h.cluster.kubectlInput(long, "apply", "-f", "-");
+    assert.notEqual(named.code, 0);
+    assert.match(named.stderr, /metadata.name must be at most 53/);
 
     const quorum = await h.cluster.kubectl(
       "patch",

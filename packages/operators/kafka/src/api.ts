@@ -254,13 +254,6 @@ export const KafkaTopic = defineResource({
       minimum: 1,
       maximum: 16,
       default: 3,
-      "x-kubernetes-validations": [
-        {
-          rule: "self == oldSelf",
-          message:
-            "spec.replicas cannot change yet; create a new topic to change the replication factor",
-        },
-      ],
     }),
     config: Type.Optional(configMap("Topic configuration, e.g. min.insync.replicas: 2.")),
   }),
@@ -276,6 +269,20 @@ export const KafkaTopic = defineResource({
     { name: "Partitions", type: "integer", jsonPath: ".spec.partitions" },
     { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
     { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  ],
+  validations: [
+    {
+      // Until the topic exists (status.partitions is written once it does) a refused
+      // replication factor can still be corrected.
+      rule: "!has(oldSelf.status) || !has(oldSelf.status.partitions) || self.spec.replicas == oldSelf.spec.replicas",
+      message:
+        "spec.replicas cannot change once the topic exists; create a new topic to change the replication factor",
+    },
+    {
+      rule: "has(self.spec.topicName) || size(self.metadata.name) <= 249",
+      message:
+        "metadata.name is the topic's name in Kafka, which is at most 249 characters: shorten it or set spec.topicName",
+    },
   ],
 });
 

@@ -6,9 +6,17 @@
  * server — a decision to take a member down must not rest on a cached copy
  * that has not seen the last status write. The system supplies the
  * pipeline (`reconcile`) and what to forget when the object is gone.
+ *
+ * An owned object the API server refuses (`ObjectRejectedError` from the
+ * sync step) is never only a log line: unless the pipeline reported it in
+ * its own status, it is written here as `Degraded=True, ObjectRejected` with
+ * the server's message, and the set is tried again slowly — a person has to
+ * change something first. The system's next status write replaces it once
+ * the object is accepted.
  */
 import {
   Action,
+  type Condition,
   type ControllerContext,
   type ControllerOptions,
   controller,
@@ -19,6 +27,7 @@ import {
   type ResourceDefinition,
   type ResourceOf,
 } from "@ballast/runtime";
+import { ObjectRejectedError, rejectedRetryMs, withRejection } from "../sync/rejected.ts";
 
 /** What a member set owns, and so watches. */
 export const memberSetOwnedKinds = [
@@ -60,6 +69,37 @@ export function memberSetController<D extends ResourceDefinition<string, string,
         if (isNotFound(err)) return Action.done();
         throw err;
       }
-      return spec.reconcile(live, ctx);
+      try {
+        return await spec.reconcile(live, ctx);
+      } catch (err) {
+        if (!(err instanceof ObjectRejectedError)) throw err;
+        await reportRejection(kind, live, err, ctx);
+        return Action.requeueAfter(rejectedRetryMs);
+      }
     });
+}
+
+/**
+ * Sets `Degraded` to the refusal on `live`'s status, leaving every other
+ * condition and field as it is (a merge patch of the conditions list only).
+ */
+async function reportRejection(
+  kind: ResourceDefinition<string, string, unknown, unknown>,
+  live: KubeObject & { status?: { conditions?: Condition[] } },
+  err: ObjectRejectedError,
+  ctx: Pick<ControllerContext, "client" | "signal">,
+): Promise<void> {
+  const conditions = withRejection(
+    live.status?.conditions,
+    live.metadata.generation,
+    err,
+    new Date(),
+  );
+  if (!conditions) return;
+  await ctx.client.patchStatus(
+    kind,
+    { namespace: live.metadata.namespace ?? "default", name: live.metadata.name ?? "" },
+    { status: { conditions } },
+    { type: "merge", signal: ctx.signal },
+  );
 }

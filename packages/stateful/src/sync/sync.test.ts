@@ -14,6 +14,7 @@ import {
   type Owner,
   type SetIdentity,
 } from "../resources/resources.ts";
+import { ObjectRejectedError } from "./rejected.ts";
 import { applyDrifted, createIfMissing } from "./sync.ts";
 
 const ns = `stateful-sync-${randomBytes(3).toString("hex")}`;
@@ -112,4 +113,30 @@ test("createIfMissing() leaves an existing object as it is", async () => {
   };
   assert.equal(await createIfMissing(ctx(), claim), "created");
   assert.equal(await createIfMissing(ctx(), claim), "existed");
+});
+
+test("applyDrifted() and createIfMissing() raise ObjectRejectedError naming the object, with the server's message", async () => {
+  const tooLong = headlessService(identity, owner, `${"n".repeat(60)}-members`, [
+    { name: "peer", port: 7000 },
+  ]);
+  await assert.rejects(applyDrifted(ctx(), [tooLong], []), (err: unknown) => {
+    assert.ok(err instanceof ObjectRejectedError);
+    assert.equal(err.code, 422);
+    assert.equal(err.kind, "Service");
+    assert.match(
+      err.message,
+      /refused to apply Service n{60}-members: .*must be no more than 63 characters/,
+    );
+    return true;
+  });
+  const claim = {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: "Not_A_Name", namespace: ns },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Mi" } } },
+  };
+  await assert.rejects(
+    createIfMissing(ctx(), claim),
+    /refused to create PersistentVolumeClaim Not_A_Name: /,
+  );
 });

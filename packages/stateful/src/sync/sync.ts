@@ -7,6 +7,10 @@
  * objects (Services, the budget, configuration) are server-side applied
  * under the operator's field manager, and only when they drifted on a field
  * we set, so a quiet set makes no write.
+ *
+ * An object the API server refuses (invalid, forbidden, over quota) raises
+ * `ObjectRejectedError` naming it, with the server's message (rejected.ts):
+ * the set's controller turns it into `Degraded`.
  */
 import {
   type ApplyObject,
@@ -15,6 +19,7 @@ import {
   type KubeObject,
 } from "@ballast/runtime";
 import { drifted } from "./drift.ts";
+import { asRejection } from "./rejected.ts";
 
 /** Creates `object`; one that exists already (a pod still terminating, a kept claim) is left as it is. */
 export async function createIfMissing(
@@ -26,7 +31,7 @@ export async function createIfMissing(
     return "created";
   } catch (err) {
     if (isAlreadyExists(err)) return "existed";
-    throw err;
+    throw asRejection(err, "create", object);
   }
 }
 
@@ -45,7 +50,11 @@ export async function applyDrifted(
       (h) => h.kind === object.kind && h.metadata.name === object.metadata.name,
     );
     if (current && !drifted(current, object)) continue;
-    await ctx.client.apply(object, { force: true, signal: ctx.signal });
+    try {
+      await ctx.client.apply(object, { force: true, signal: ctx.signal });
+    } catch (err) {
+      throw asRejection(err, "apply", object);
+    }
     applied.push(`${object.kind}/${object.metadata.name}`);
   }
   return applied;

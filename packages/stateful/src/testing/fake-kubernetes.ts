@@ -79,6 +79,10 @@ export class FakeKubernetes<X extends { verb: string } = never> {
   readonly calls: (KubeWrite | X)[] = [];
   /** The operator dies right before the next call this matches; then it is cleared. */
   killBefore: ((call: KubeWrite | X) => boolean) | undefined;
+  /** The API server refuses a create or apply this answers for (a 422, a quota's 403), until cleared. */
+  refuse:
+    | ((verb: "create" | "apply", kind: string, name: string) => KubeApiError | undefined)
+    | undefined;
   #uids = 0;
 
   constructor(options: FakeKubernetesOptions) {
@@ -138,6 +142,8 @@ export class FakeKubernetes<X extends { verb: string } = never> {
         const kind = object.kind ?? "";
         const name = object.metadata.name ?? "";
         if (api.get(kind, name)) throw refusal(409, "AlreadyExists", kind, name);
+        const refused = api.refuse?.("create", kind, name);
+        if (refused) throw refused;
         api.record({ verb: "create", kind, name });
         const stored = asStored(object);
         stored.metadata.uid = `uid-${++api.#uids}`;
@@ -145,6 +151,8 @@ export class FakeKubernetes<X extends { verb: string } = never> {
         return stored;
       },
       async apply(object: Stored) {
+        const refused = api.refuse?.("apply", object.kind ?? "", object.metadata.name ?? "");
+        if (refused) throw refused;
         api.record({ verb: "apply", kind: object.kind ?? "", name: object.metadata.name ?? "" });
         api.put(asStored(object));
         return object;

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Operation, PodLike } from "@ballast/stateful";
+import { Action, KubeApiError } from "@ballast/runtime";
+import { type Operation, type PodLike, rejectedRetryMs } from "@ballast/stateful";
 import type { KubeWrite, Stored } from "@ballast/stateful/testing";
 import type { KafkaCluster } from "../api.ts";
 import { planReassignment } from "../plan/reassign.ts";
@@ -266,6 +267,43 @@ test("a new cluster whose min ISR exceeds its brokers creates no pod and says wh
   const degraded = c.status?.conditions?.find((x) => x.type === "Degraded");
   assert.equal(degraded?.reason, "InvalidConfig");
   assert.match(degraded?.message ?? "", /min\.insync\.replicas="4" exceeds the 3 broker\(s\)/);
+});
+
+test("a pod the API server refuses is Degraded ObjectRejected with the server's message, retried slowly; once accepted the cluster comes up", async () => {
+  const world = kafkaWorld();
+  world.put(kafkaClusterObject());
+  const kafka = new FakeKafka(world, [0, 1, 2], partitionsOver(3, [0, 1, 2]));
+  const quota =
+    'pods "k-0" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=10, limited: pods=10';
+  world.refuse = (verb, kind, name) =>
+    verb === "create" && kind === "Pod" && name === "k-0"
+      ? new KubeApiError({ code: 403, reason: "Forbidden", message: quota }, 403, { kind, name })
+      : undefined;
+  let action: unknown;
+  for (let i = 0; i < 4; i++) action = await reconcileOnce(world, kafka);
+  const c = world.get("KafkaCluster", "k") as KafkaCluster;
+  const degraded = c.status?.conditions?.find((x) => x.type === "Degraded");
+  assert.equal(degraded?.status, "True");
+  assert.equal(degraded?.reason, "ObjectRejected");
+  assert.match(degraded?.message ?? "", /refused to create Pod k-0: .*exceeded quota: pods/);
+  assert.match(degraded?.message ?? "", /ResourceQuota/);
+  assert.deepEqual(
+    action,
+    Action.requeueAfter(rejectedRetryMs),
+    "retried slowly, not in a hot loop",
+  );
+  world.refuse = undefined;
+  const ready = await world.reconcileUntil(
+    () =>
+      (world.get("KafkaCluster", "k") as KafkaCluster).status?.conditions?.find(
+        (x) => x.type === "Ready",
+      )?.status === "True",
+    () => reconcileOnce(world, kafka),
+    { max: 30, describe: () => JSON.stringify(world.get("KafkaCluster", "k")?.status) },
+  );
+  assert.ok(ready > 0);
+  const after = (world.get("KafkaCluster", "k") as KafkaCluster).status?.conditions;
+  assert.equal(after?.find((x) => x.type === "Degraded")?.status, "False");
 });
 
 const startupFailure =

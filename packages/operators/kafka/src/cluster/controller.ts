@@ -20,7 +20,9 @@
  *    never reaches a broker, a pod or a dynamic update.
  * 5. Objects: shared ones applied where drifted, missing claims and pods
  *    created — before looking at Kafka, so a cluster whose pods are all gone
- *    comes back.
+ *    comes back. An object the API server refuses (invalid, forbidden, over
+ *    quota) is Degraded ObjectRejected with the server's message, and
+ *    nothing further is done until it is accepted.
  * 6. Observe Kafka, through the brokers that are up; none → wait.
  * 7. Readiness gates, from what Kafka says, before anything reads readiness.
  * 8. Scale-down: refused, or recorded — before any restart, so a roll never
@@ -35,7 +37,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
-import { memberSetController, recordMembership } from "@ballast/stateful";
+import {
+  memberSetController,
+  ObjectRejectedError,
+  recordMembership,
+  rejectedCondition,
+  rejectedRetryMs,
+} from "@ballast/stateful";
 import { KafkaCluster } from "../api.ts";
 import { validateUserConfig } from "../plan/config.ts";
 import { describeConfigProblem } from "../plan/validate.ts";
@@ -122,7 +130,15 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
     return Action.requeueAfter(s.idleMs);
   }
   // 5.
-  const created = await syncObjects(s, nodes);
+  let created: boolean;
+  try {
+    created = await syncObjects(s, nodes);
+  } catch (err) {
+    if (!(err instanceof ObjectRejectedError)) throw err;
+    const { reason, message } = rejectedCondition(err);
+    await s.writeStatus({ blocked: { reason, message } });
+    return Action.requeueAfter(rejectedRetryMs);
+  }
   // 6.
   const admin = adminFor(s, nodes);
   if (!admin) {

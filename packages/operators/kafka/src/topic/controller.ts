@@ -7,6 +7,11 @@
  * in a condition and nothing changes. Configuration keys the spec no longer
  * names are reset to the cluster default, but only those the operator set
  * (recorded in an annotation): keys set by hand outside Ballast are left.
+ *
+ * A change Kafka refuses (more replicas than brokers, an invalid config) is
+ * `Ready=False, TopicRejected` with Kafka's error code and message and what
+ * to fix (refusal.ts), and is asked again only slowly or when the spec
+ * changes; a transient failure is said the same way and retried with backoff.
  */
 import {
   Action,
@@ -25,6 +30,7 @@ import { type PodLike, podReady } from "@ballast/stateful";
 import { KafkaCluster, KafkaTopic } from "../api.ts";
 import type { AdminPool, TopicAdmin } from "../cluster/admin-pool.ts";
 import { labels, selectorLabels } from "../resources.ts";
+import { refusedRetryMs, type TopicShape, topicRefusal } from "./refusal.ts";
 
 export const topicFinalizer = "kafka.ballast.dev/topic";
 
@@ -133,7 +139,7 @@ async function ensureTopic(
       // Created a moment ago and not yet in the metadata we described: look again shortly.
       if ((err as { codeName?: string }).codeName === "TOPIC_ALREADY_EXISTS")
         return Action.requeueAfter(1000);
-      throw err;
+      return refused(t, ctx, deps, err, "create");
     }
     deps.events?.event(t, {
       type: "Normal",
@@ -172,7 +178,11 @@ async function ensureTopic(
     return Action.done();
   }
   if (t.spec.partitions > existing.partitions) {
-    await admin.createPartitions(name, t.spec.partitions);
+    try {
+      await admin.createPartitions(name, t.spec.partitions);
+    } catch (err) {
+      return refused(t, ctx, deps, err, "grow", existing.partitions);
+    }
     deps.events?.event(t, {
       type: "Normal",
       reason: "PartitionsAdded",
@@ -186,7 +196,11 @@ async function ensureTopic(
   for (const [k, v] of Object.entries(desired)) if (existing.config[k] !== v) set[k] = v;
   const remove = previous.filter((k) => !(k in desired) && k in existing.config);
   if (Object.keys(set).length > 0 || remove.length > 0) {
-    await admin.alterTopicConfig(name, set, remove);
+    try {
+      await admin.alterTopicConfig(name, set, remove);
+    } catch (err) {
+      return refused(t, ctx, deps, err, "configure", t.spec.partitions);
+    }
     deps.events?.event(t, {
       type: "Normal",
       reason: "ConfigUpdated",
@@ -200,6 +214,43 @@ async function ensureTopic(
     ready: { status: "True", reason: "InSync", message: `topic ${name} matches the spec` },
   });
   return Action.done();
+}
+
+/**
+ * Says in `Ready` why Kafka did not take the change. One that needs the
+ * user is asked again slowly (a spec change reconciles at once); a
+ * transient one is thrown for the work queue's backoff.
+ */
+async function refused(
+  t: KafkaTopic,
+  ctx: ControllerContext<KafkaTopic>,
+  deps: TopicControllerDeps,
+  err: unknown,
+  verb: "create" | "grow" | "configure",
+  partitions?: number,
+): Promise<Action> {
+  const shape: TopicShape = {
+    name: topicName(t),
+    partitions: t.spec.partitions,
+    replicas: t.spec.replicas,
+  };
+  const refusal = topicRefusal(err, verb, shape);
+  const changed =
+    t.status?.conditions?.find((c) => c.type === "Ready")?.message !== refusal.message;
+  if (refusal.needsChange && changed)
+    deps.events?.event(t, {
+      type: "Warning",
+      reason: refusal.reason,
+      action:
+        verb === "create" ? "CreateTopic" : verb === "grow" ? "CreatePartitions" : "AlterConfigs",
+      note: refusal.message,
+    });
+  await writeStatus(t, ctx, {
+    ...(partitions === undefined ? {} : { partitions }),
+    ready: { status: "False", reason: refusal.reason, message: refusal.message },
+  });
+  if (!refusal.needsChange) throw err;
+  return Action.requeueAfter(refusedRetryMs);
 }
 
 async function removeTopic(
@@ -258,10 +309,13 @@ async function writeStatus(
 ): Promise<void> {
   const generation = t.metadata.generation;
   const gen = generation === undefined ? {} : { observedGeneration: generation };
+  const partitions = update.partitions ?? t.status?.partitions;
   const status = {
     ...gen,
     topicName: topicName(t),
-    ...(update.partitions !== undefined ? { partitions: update.partitions } : {}),
+    // Kept while Kafka is not asked (cluster unavailable): it marks the topic as existing,
+    // which is what makes spec.replicas immutable at admission.
+    ...(partitions !== undefined ? { partitions } : {}),
     conditions: setCondition(
       t.status?.conditions,
       { type: "Ready", ...update.ready, ...gen },
