@@ -32,6 +32,9 @@
  *    time, CONFIG SET on every member, no restart. Before the roll, so a
  *    value Redis refuses stops the pipeline (Degraded) before any pod is
  *    restarted for that spec; after the repairs, since it needs a master.
+ * 8b. ACL users (users/sync.ts) on every member that answers, no
+ *    restart; like config, before the roll, so a rule Redis refuses
+ *    stops the pipeline before any pod restarts for that spec.
  * 9. The roll (roll.ts), which yields to a scale operation in progress,
  *    starts nothing while a repair is pending (step 7 returned) and never
  *    restarts a master: it asks for a controlled failover first.
@@ -51,7 +54,8 @@ import {
 import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
 import { RedisReplication } from "../api.ts";
 import { chooseMaster } from "../plan/master.ts";
-import { sentinelIds } from "../resources.ts";
+import { identity, sentinelIds } from "../resources.ts";
+import { syncUsers, usersStep } from "../users/sync.ts";
 import { applyConfig } from "./config.ts";
 import { loadPassword } from "./credentials.ts";
 import { planMembership } from "./membership.ts";
@@ -185,6 +189,32 @@ async function reconcileSteps(s: ReplicationScope): Promise<Action> {
   // 8.
   const configured = await applyConfig(s, obs);
   if (configured !== "continue") return configured;
+  // 8b.
+  const users = await usersStep(
+    await syncUsers({
+      ctx: s.ctx,
+      owner: s.r,
+      identity,
+      users: s.r.spec.auth?.users ?? [],
+      password: s.password,
+      members: members
+        .filter((m) => !m.removing)
+        .map((m) => ({
+          id: m.id,
+          pod: s.pods.get(m.id),
+          address: s.address(m.id),
+          answers: obs.members.find((o) => o.id === m.id)?.report?.reachable === true,
+        })),
+      what: (id) => `member ${id}`,
+    }),
+    {
+      refuse: (reason, message) => s.writeStatus({ degraded: { reason, message } }),
+      event: (reason, action, note, type) => s.event(reason, action, note, type),
+      busyMs: s.busyMs,
+      idleMs: s.idleMs,
+    },
+  );
+  if (users !== "continue") return users;
   // 9.
   const rolled = await roll(s, members, obs);
   if (rolled !== "continue") return rolled;

@@ -62,6 +62,7 @@ export class ReplicationScope extends MemberSetScope<
   /** Who is master, from the observation (set by the observe step). */
   decision: MasterDecision | undefined;
   #port: RedisPort | undefined;
+  #password = "";
 
   constructor(
     r: RedisReplication,
@@ -100,7 +101,13 @@ export class ReplicationScope extends MemberSetScope<
   }
 
   usePassword(password: string): void {
+    this.#password = password;
     this.#port = this.deps.redis(password);
+  }
+
+  /** The set's password (the default user's), for the ACL port (users/sync.ts). */
+  get password(): string {
+    return this.#password;
   }
 
   /** The member list recorded in status (undefined before the first one is). */
