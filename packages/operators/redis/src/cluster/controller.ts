@@ -37,7 +37,14 @@
  * failed: what was observed before the failing step is still true.
  */
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
-import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
+import {
+  loadCredentials,
+  memberSetController,
+  ObjectRejectedError,
+  recordMembership,
+  rejectedCondition,
+  rejectedRetryMs,
+} from "@ballast/stateful";
 import { syncUsers, usersStep } from "../users/sync.ts";
 import { RedisCluster } from "./api.ts";
 import { loadClusterPassword } from "./credentials.ts";
@@ -114,8 +121,16 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
   );
   if (recorded !== "continue") return recorded;
   const members = s.members() ?? [];
-  // 3.
-  const created = await syncClusterObjects(s, members);
+  // 3. An object the API server refuses is Degraded with its message.
+  let created: boolean;
+  try {
+    created = await syncClusterObjects(s, members);
+  } catch (err) {
+    if (!(err instanceof ObjectRejectedError)) throw err;
+    const { reason, message } = rejectedCondition(err);
+    await s.writeStatus({ degraded: { reason, message } });
+    return Action.requeueAfter(rejectedRetryMs);
+  }
   // 4.
   const { observation, view } = before ?? (await observeCluster(s, members));
   s.observation = observation;

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Operation, PodLike } from "@ballast/stateful";
+import { Action, KubeApiError } from "@ballast/runtime";
+import { type Operation, type PodLike, rejectedRetryMs } from "@ballast/stateful";
 import type { KubeWrite, Stored } from "@ballast/stateful/testing";
 import type { RedisReplication } from "../api.ts";
 import { labels } from "../resources.ts";
@@ -581,4 +582,24 @@ test("the roll's failover waits until every replica holds the paused master's of
   run.redis.behind.clear();
   await run.until(() => run.api.deleted("Pod").length === 3 && ready(run), 100);
   assert.notEqual(run.set().status?.master, 0);
+});
+
+test("a pod the API server refuses is Degraded ObjectRejected with its message, retried slowly; once accepted the set comes up", async () => {
+  const run = newRun();
+  const quota =
+    'pods "rr-1" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=10, limited: pods=10';
+  run.api.refuse = (verb, kind, name) =>
+    verb === "create" && kind === "Pod" && name === "rr-1"
+      ? new KubeApiError({ code: 403, reason: "Forbidden", message: quota }, 403, { kind, name })
+      : undefined;
+  let action: unknown;
+  for (let i = 0; i < 4; i++) action = await once(run);
+  const degraded = condition(run.set(), "Degraded");
+  assert.equal(degraded?.status, "True");
+  assert.equal(degraded?.reason, "ObjectRejected");
+  assert.match(degraded?.message ?? "", /refused to create Pod rr-1: .*exceeded quota: pods/);
+  assert.deepEqual(action, Action.requeueAfter(rejectedRetryMs), "retried slowly");
+  run.api.refuse = undefined;
+  await run.until(() => ready(run));
+  assert.equal(condition(run.set(), "Degraded")?.status, "False");
 });

@@ -51,7 +51,14 @@ import {
   type KubeClient,
   type Runnable,
 } from "@ballast/runtime";
-import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
+import {
+  loadCredentials,
+  memberSetController,
+  ObjectRejectedError,
+  recordMembership,
+  rejectedCondition,
+  rejectedRetryMs,
+} from "@ballast/stateful";
 import { RedisReplication } from "../api.ts";
 import { chooseMaster } from "../plan/master.ts";
 import { identity, sentinelIds } from "../resources.ts";
@@ -171,8 +178,17 @@ async function reconcileSteps(s: ReplicationScope): Promise<Action> {
     (reason, message) => s.writeStatus({ degraded: { reason, message } }),
   );
   if (loaded !== "continue") return loaded;
-  // 3.
-  const created = await syncObjects(s, members);
+  // 3. An object the API server refuses (an invalid derived object, RBAC,
+  // a quota) is Degraded with its message, through this kind's own status.
+  let created: boolean;
+  try {
+    created = await syncObjects(s, members);
+  } catch (err) {
+    if (!(err instanceof ObjectRejectedError)) throw err;
+    const { reason, message } = rejectedCondition(err);
+    await s.writeStatus({ degraded: { reason, message } });
+    return Action.requeueAfter(rejectedRetryMs);
+  }
   // 4.
   const obs = await observeReplication(s, ids);
   s.observation = obs;

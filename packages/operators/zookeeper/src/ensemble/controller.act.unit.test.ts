@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Operation, PodLike } from "@ballast/stateful";
+import { Action, KubeApiError } from "@ballast/runtime";
+import { type Operation, type PodLike, rejectedRetryMs } from "@ballast/stateful";
 import type { KubeWrite, Stored } from "@ballast/stateful/testing";
 import { superDigest } from "../admin/digest.ts";
 import type { ZooKeeperEnsemble } from "../api.ts";
@@ -371,4 +372,31 @@ test("a Secret without its password key: Degraded naming the Secret and the key,
     { passwd: Buffer.from("typo").toString("base64") },
     "the Secret is left as the user made it",
   );
+});
+
+test("a pod the API server refuses is Degraded ObjectRejected with its message, retried slowly; once accepted the ensemble comes up", async () => {
+  const api = zooKeeperWorld();
+  api.put(ensembleObject());
+  const zk = new FakeZooKeeper(api, [1, 2, 3]);
+  const quota =
+    'pods "zk-2" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=10, limited: pods=10';
+  api.refuse = (verb, kind, name) =>
+    verb === "create" && kind === "Pod" && name === "zk-2"
+      ? new KubeApiError({ code: 403, reason: "Forbidden", message: quota }, 403, { kind, name })
+      : undefined;
+  let action: unknown;
+  for (let i = 0; i < 4; i++) action = await reconcileOnce(api, zk);
+  const ensemble = () => api.get("ZooKeeperEnsemble", "zk") as ZooKeeperEnsemble;
+  const degraded = condition(ensemble(), "Degraded");
+  assert.equal(degraded?.status, "True");
+  assert.equal(degraded?.reason, "ObjectRejected");
+  assert.match(degraded?.message ?? "", /refused to create Pod zk-2: .*exceeded quota: pods/);
+  assert.deepEqual(action, Action.requeueAfter(rejectedRetryMs), "retried slowly");
+  api.refuse = undefined;
+  await api.reconcileUntil(
+    () => condition(ensemble(), "Ready")?.status === "True",
+    () => reconcileOnce(api, zk),
+    { max: 80, describe: () => JSON.stringify(ensemble().status) },
+  );
+  assert.equal(condition(ensemble(), "Degraded")?.status, "False");
 });

@@ -26,7 +26,14 @@
  *    (Degraded); membership is never rewritten to "fix" it.
  */
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
-import { loadCredentials, memberSetController, recordMembership } from "@ballast/stateful";
+import {
+  loadCredentials,
+  memberSetController,
+  ObjectRejectedError,
+  recordMembership,
+  rejectedCondition,
+  rejectedRetryMs,
+} from "@ballast/stateful";
 import { ZooKeeperEnsemble } from "../api.ts";
 import { serving } from "../plan/state.ts";
 import { loadSuperUser } from "./credentials.ts";
@@ -85,8 +92,16 @@ export async function reconcileEnsemble(s: EnsembleScope): Promise<Action> {
     (reason, message) => s.writeStatus({ degraded: { reason, message } }),
   );
   if (loaded !== "continue") return loaded;
-  // 3.
-  const created = await syncObjects(s, members);
+  // 3. An object the API server refuses is Degraded with its message.
+  let created: boolean;
+  try {
+    created = await syncObjects(s, members);
+  } catch (err) {
+    if (!(err instanceof ObjectRejectedError)) throw err;
+    const { reason, message } = rejectedCondition(err);
+    await s.writeStatus({ degraded: { reason, message } });
+    return Action.requeueAfter(rejectedRetryMs);
+  }
   // 4.
   const obs = await observeEnsemble(s, ids);
   s.observation = obs;
