@@ -6,22 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { createNamespace, type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { KubeClient } from "@ballast/runtime";
+import type { TestCluster } from "@ballast/dev/testkit";
+import { type Admission, admission } from "@ballast/e2e-kit";
 import { installKafkaCrds } from "./operator.ts";
 
 const ns = "kafka-api-admission";
 let k8s: TestCluster;
+let api: Admission;
 
 before(async () => {
-  k8s = await useCluster();
-  await createNamespace(k8s, ns);
-  const client = await KubeClient.fromKubeconfig(k8s.kubeconfig);
-  try {
-    await installKafkaCrds(client);
-  } finally {
-    client.close();
-  }
+  api = await admission(ns, installKafkaCrds);
+  k8s = api.k8s;
 });
 
 function kafkaCluster(name: string) {
@@ -33,8 +28,7 @@ function kafkaCluster(name: string) {
   };
 }
 
-const dryRunCreate = (object: unknown) =>
-  k8s.kubectlInput(object, "create", "--dry-run=server", "-f", "-");
+const dryRunCreate = (object: unknown) => api.dryRun("create", object);
 
 test("a KafkaCluster name that its Services could not carry is refused at admission, saying the limit", async () => {
   const tooLong = `k${"a".repeat(53)}`; // 54 characters: <name>-bootstrap would be 64

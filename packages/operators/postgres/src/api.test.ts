@@ -8,24 +8,19 @@
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { createNamespace, type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { installCrds, KubeClient } from "@ballast/runtime";
+import type { TestCluster } from "@ballast/dev/testkit";
+import { type Admission, admission } from "@ballast/e2e-kit";
 import { PostgresCluster } from "./api.ts";
 import * as resources from "./resources.ts";
 
 const ns = "postgres-api-admission";
 let k8s: TestCluster;
+let api: Admission;
 
 before(async () => {
-  k8s = await useCluster();
-  await createNamespace(k8s, ns);
-  const client = await KubeClient.fromKubeconfig(k8s.kubeconfig);
-  try {
-    // No operator descriptor yet (operator.ts): the one kind, installed directly.
-    await installCrds(client, [PostgresCluster]);
-  } finally {
-    client.close();
-  }
+  // No operator descriptor yet (operator.ts): the one kind, installed directly.
+  api = await admission(ns, [PostgresCluster]);
+  k8s = api.k8s;
 });
 
 function cluster(spec: Record<string, unknown> = {}, name = "db") {
@@ -37,14 +32,10 @@ function cluster(spec: Record<string, unknown> = {}, name = "db") {
   };
 }
 
-const dryRun = (verb: "create" | "apply", object: unknown) =>
-  k8s.kubectlInput(object, verb, "--dry-run=server", "-f", "-");
+const dryRun = (verb: "create" | "apply", object: unknown) => api.dryRun(verb, object);
 
-async function refused(spec: Record<string, unknown>, message: RegExp, name?: string) {
-  const result = await dryRun("create", cluster(spec, name));
-  assert.notEqual(result.code, 0, `accepted: ${JSON.stringify(spec)}`);
-  assert.match(result.stderr, message);
-}
+const refused = (spec: Record<string, unknown>, message: RegExp, name?: string) =>
+  api.refused(cluster(spec, name), message);
 
 test("a full valid cluster is accepted (the refusals below are about their field)", async () => {
   const result = await dryRun(

@@ -8,22 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { createNamespace, type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { installCrds, KubeClient } from "@ballast/runtime";
+import type { TestCluster } from "@ballast/dev/testkit";
+import { type Admission, admission } from "@ballast/e2e-kit";
 import { crds } from "./operator.ts";
 
 const ns = "redis-api-admission";
 let k8s: TestCluster;
+let api: Admission;
 
 before(async () => {
-  k8s = await useCluster();
-  await createNamespace(k8s, ns);
-  const client = await KubeClient.fromKubeconfig(k8s.kubeconfig);
-  try {
-    await installCrds(client, crds);
-  } finally {
-    client.close();
-  }
+  api = await admission(ns, crds);
+  k8s = api.k8s;
 });
 
 function replication(spec: Record<string, unknown> = {}, name = "cache") {
@@ -40,14 +35,10 @@ function replication(spec: Record<string, unknown> = {}, name = "cache") {
   };
 }
 
-const dryRun = (verb: "create" | "apply", object: unknown) =>
-  k8s.kubectlInput(object, verb, "--dry-run=server", "-f", "-");
+const dryRun = (verb: "create" | "apply", object: unknown) => api.dryRun(verb, object);
 
-async function refused(spec: Record<string, unknown>, message: RegExp, name?: string) {
-  const result = await dryRun("create", replication(spec, name));
-  assert.notEqual(result.code, 0, `accepted: ${JSON.stringify(spec)}`);
-  assert.match(result.stderr, message);
-}
+const refused = (spec: Record<string, unknown>, message: RegExp, name?: string) =>
+  api.refused(replication(spec, name), message);
 
 test("a valid set is accepted (the refusals below are about their field)", async () => {
   const result = await dryRun(

@@ -6,22 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { createNamespace, type TestCluster, useCluster } from "@ballast/dev/testkit";
-import { installCrds, KubeClient } from "@ballast/runtime";
+import { type Admission, admission } from "@ballast/e2e-kit";
 import { crds } from "./operator.ts";
 
 const ns = "zookeeper-api-admission";
-let k8s: TestCluster;
+let api: Admission;
 
 before(async () => {
-  k8s = await useCluster();
-  await createNamespace(k8s, ns);
-  const client = await KubeClient.fromKubeconfig(k8s.kubeconfig);
-  try {
-    await installCrds(client, crds);
-  } finally {
-    client.close();
-  }
+  api = await admission(ns, crds);
 });
 
 function ensemble(spec: Record<string, unknown> = {}, name = "zk") {
@@ -33,8 +25,7 @@ function ensemble(spec: Record<string, unknown> = {}, name = "zk") {
   };
 }
 
-const dryRunCreate = (object: unknown) =>
-  k8s.kubectlInput(object, "create", "--dry-run=server", "-f", "-");
+const dryRunCreate = (object: unknown) => api.dryRun("create", object);
 
 async function refused(spec: Record<string, unknown>, message: RegExp): Promise<void> {
   const result = await dryRunCreate(ensemble(spec));

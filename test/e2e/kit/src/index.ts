@@ -16,7 +16,10 @@
  *    declared RBAC was enough and every rule of it was needed.
  *
  * Knows nothing of any data system: the driver and the member label carry that.
+ * Beside them, `admission`: a CRD's schema and CEL rules tried on the real
+ * API server by server-side dry runs.
  */
+
 export {
   type AckedWriteDriver,
   type AckedWrites,
@@ -30,6 +33,7 @@ export {
   ackedWritesReport,
   type WriteLedger,
 } from "./acked-writes/report.ts";
+export { type Admission, admission } from "./admission.ts";
 export {
   type DisruptionOptions,
   type DisruptionReport,
