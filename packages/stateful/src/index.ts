@@ -136,6 +136,7 @@ export {
   ObjectRejectedError,
   rejectedCondition,
   rejectedRetryMs,
+  syncReportingRejection,
   withRejection,
 } from "./sync/rejected.ts";
 export { applyDrifted, createIfMissing } from "./sync/sync.ts";

@@ -10,6 +10,7 @@
  * error it was, for the work queue's backoff.
  */
 import {
+  Action,
   type Condition,
   type ConditionUpdate,
   KubeApiError,
@@ -100,4 +101,24 @@ export function withRejection(
   )
     return undefined;
   return setCondition(conditions, update, now);
+}
+
+/**
+ * Runs an object sync step; an object the API server refused is reported
+ * through `report` (the kind's own status writer, so there is one writer of
+ * its conditions) and the set is looked at again in `rejectedRetryMs`. Any
+ * other error is the error it was.
+ */
+export async function syncReportingRejection<T>(
+  sync: () => Promise<T>,
+  report: (reason: string, message: string) => Promise<unknown>,
+): Promise<{ synced: T } | { retry: Action }> {
+  try {
+    return { synced: await sync() };
+  } catch (err) {
+    if (!(err instanceof ObjectRejectedError)) throw err;
+    const { reason, message } = rejectedCondition(err);
+    await report(reason, message);
+    return { retry: Action.requeueAfter(rejectedRetryMs) };
+  }
 }

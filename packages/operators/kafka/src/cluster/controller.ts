@@ -37,13 +37,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtime";
-import {
-  memberSetController,
-  ObjectRejectedError,
-  recordMembership,
-  rejectedCondition,
-  rejectedRetryMs,
-} from "@ballast/stateful";
+import { memberSetController, recordMembership, syncReportingRejection } from "@ballast/stateful";
 import { KafkaCluster } from "../api.ts";
 import { validateUserConfig } from "../plan/config.ts";
 import { describeConfigProblem } from "../plan/validate.ts";
@@ -130,15 +124,12 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
     return Action.requeueAfter(s.idleMs);
   }
   // 5.
-  let created: boolean;
-  try {
-    created = await syncObjects(s, nodes);
-  } catch (err) {
-    if (!(err instanceof ObjectRejectedError)) throw err;
-    const { reason, message } = rejectedCondition(err);
-    await s.writeStatus({ blocked: { reason, message } });
-    return Action.requeueAfter(rejectedRetryMs);
-  }
+  const synced = await syncReportingRejection(
+    () => syncObjects(s, nodes),
+    (reason, message) => s.writeStatus({ blocked: { reason, message } }),
+  );
+  if ("retry" in synced) return synced.retry;
+  const created = synced.synced;
   // 6.
   const admin = adminFor(s, nodes);
   if (!admin) {

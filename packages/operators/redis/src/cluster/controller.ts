@@ -40,12 +40,10 @@ import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtim
 import {
   loadCredentials,
   memberSetController,
-  ObjectRejectedError,
   recordMembership,
-  rejectedCondition,
-  rejectedRetryMs,
+  syncReportingRejection,
 } from "@ballast/stateful";
-import { syncUsers, usersStep } from "../users/sync.ts";
+import { usersStep } from "../users/sync.ts";
 import { RedisCluster } from "./api.ts";
 import { loadClusterPassword } from "./credentials.ts";
 import { clusterMembership, handOverFromRemoved } from "./membership.ts";
@@ -122,15 +120,12 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
   if (recorded !== "continue") return recorded;
   const members = s.members() ?? [];
   // 3. An object the API server refuses is Degraded with its message.
-  let created: boolean;
-  try {
-    created = await syncClusterObjects(s, members);
-  } catch (err) {
-    if (!(err instanceof ObjectRejectedError)) throw err;
-    const { reason, message } = rejectedCondition(err);
-    await s.writeStatus({ degraded: { reason, message } });
-    return Action.requeueAfter(rejectedRetryMs);
-  }
+  const synced = await syncReportingRejection(
+    () => syncClusterObjects(s, members),
+    (reason, message) => s.writeStatus({ degraded: { reason, message } }),
+  );
+  if ("retry" in synced) return synced.retry;
+  const created = synced.synced;
   // 4.
   const { observation, view } = before ?? (await observeCluster(s, members));
   s.observation = observation;
@@ -145,28 +140,12 @@ export async function reconcileCluster(s: ClusterScope): Promise<Action> {
   }
   // 6b.
   const users = await usersStep(
-    await syncUsers({
-      ctx: s.ctx,
-      owner: s.r,
-      identity: clusterIdentity,
-      users: s.r.spec.auth?.users ?? [],
-      password: s.password,
-      members: observation.nodes
-        .filter((n) => !n.member.removing)
-        .map((n) => ({
-          id: n.member.id,
-          pod: s.pods.get(n.member.id),
-          address: s.address(n.member.id),
-          answers: n.answer?.reachable === true,
-        })),
-      what: (id) => `node ${id}`,
-    }),
-    {
-      refuse: (reason, message) => s.writeStatus({ degraded: { reason, message } }),
-      event: (reason, action, note, type) => s.event(reason, action, note, type),
-      busyMs: s.busyMs,
-      idleMs: s.idleMs,
-    },
+    s,
+    clusterIdentity,
+    observation.nodes
+      .filter((n) => !n.member.removing)
+      .map((n) => ({ id: n.member.id, answers: n.answer?.reachable === true })),
+    (id) => `node ${id}`,
   );
   if (users !== "continue") return users;
   // 7.

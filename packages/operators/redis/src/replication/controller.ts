@@ -54,15 +54,13 @@ import {
 import {
   loadCredentials,
   memberSetController,
-  ObjectRejectedError,
   recordMembership,
-  rejectedCondition,
-  rejectedRetryMs,
+  syncReportingRejection,
 } from "@ballast/stateful";
 import { RedisReplication } from "../api.ts";
 import { chooseMaster } from "../plan/master.ts";
 import { identity, sentinelIds } from "../resources.ts";
-import { syncUsers, usersStep } from "../users/sync.ts";
+import { usersStep } from "../users/sync.ts";
 import { applyConfig } from "./config.ts";
 import { loadPassword } from "./credentials.ts";
 import { planMembership } from "./membership.ts";
@@ -180,15 +178,12 @@ async function reconcileSteps(s: ReplicationScope): Promise<Action> {
   if (loaded !== "continue") return loaded;
   // 3. An object the API server refuses (an invalid derived object, RBAC,
   // a quota) is Degraded with its message, through this kind's own status.
-  let created: boolean;
-  try {
-    created = await syncObjects(s, members);
-  } catch (err) {
-    if (!(err instanceof ObjectRejectedError)) throw err;
-    const { reason, message } = rejectedCondition(err);
-    await s.writeStatus({ degraded: { reason, message } });
-    return Action.requeueAfter(rejectedRetryMs);
-  }
+  const synced = await syncReportingRejection(
+    () => syncObjects(s, members),
+    (reason, message) => s.writeStatus({ degraded: { reason, message } }),
+  );
+  if ("retry" in synced) return synced.retry;
+  const created = synced.synced;
   // 4.
   const obs = await observeReplication(s, ids);
   s.observation = obs;
@@ -207,28 +202,15 @@ async function reconcileSteps(s: ReplicationScope): Promise<Action> {
   if (configured !== "continue") return configured;
   // 8b.
   const users = await usersStep(
-    await syncUsers({
-      ctx: s.ctx,
-      owner: s.r,
-      identity,
-      users: s.r.spec.auth?.users ?? [],
-      password: s.password,
-      members: members
-        .filter((m) => !m.removing)
-        .map((m) => ({
-          id: m.id,
-          pod: s.pods.get(m.id),
-          address: s.address(m.id),
-          answers: obs.members.find((o) => o.id === m.id)?.report?.reachable === true,
-        })),
-      what: (id) => `member ${id}`,
-    }),
-    {
-      refuse: (reason, message) => s.writeStatus({ degraded: { reason, message } }),
-      event: (reason, action, note, type) => s.event(reason, action, note, type),
-      busyMs: s.busyMs,
-      idleMs: s.idleMs,
-    },
+    s,
+    identity,
+    members
+      .filter((m) => !m.removing)
+      .map((m) => ({
+        id: m.id,
+        answers: obs.members.find((o) => o.id === m.id)?.report?.reachable === true,
+      })),
+    (id) => `member ${id}`,
   );
   if (users !== "continue") return users;
   // 9.

@@ -192,30 +192,59 @@ function usersSecret(input: UsersInput, users: readonly DesiredUser[]): ApplyObj
   } as ApplyObject;
 }
 
-/** What a controller does with the outcome, the same for both kinds. */
-export function usersStep(
-  outcome: UsersOutcome,
-  on: {
-    refuse(reason: string, message: string): Promise<void>;
-    event(reason: string, action: string, note: string, type?: "Normal" | "Warning"): void;
-    busyMs: number;
-    idleMs: number;
-  },
-): Promise<StepResult> | StepResult {
+/** What the users step needs of a kind's scope (both kinds' scopes have it). */
+export interface UsersScope {
+  ctx: Pick<ControllerContext, "client" | "signal">;
+  r: Owner & { spec: { auth?: { users?: readonly UserSpec[] | undefined } | undefined } };
+  password: string;
+  pods: ReadonlyMap<number, KubeObject>;
+  address(id: number): RedisAddress | undefined;
+  writeStatus(update: { degraded: { reason: string; message: string } }): Promise<unknown>;
+  event(reason: string, action: string, note: string, type?: "Normal" | "Warning"): void;
+  busyMs: number;
+  idleMs: number;
+}
+
+/**
+ * The users step of a kind's pipeline: `syncUsers` over the members that
+ * stay (`answers`: whether each answered this reconcile), then what its
+ * outcome means: continue, look again, or Degraded through the kind's status.
+ */
+export async function usersStep(
+  s: UsersScope,
+  identity: SetIdentity,
+  members: readonly { id: number; answers: boolean }[],
+  what: (id: number) => string,
+): Promise<StepResult> {
+  const outcome = await syncUsers({
+    ctx: s.ctx,
+    owner: s.r,
+    identity,
+    users: s.r.spec.auth?.users ?? [],
+    password: s.password,
+    members: members.map((m) => ({
+      id: m.id,
+      pod: s.pods.get(m.id),
+      address: s.address(m.id),
+      answers: m.answers,
+    })),
+    what,
+  });
   switch (outcome.kind) {
     case "done":
       return "continue";
     case "applied":
-      on.event(
+      s.event(
         "UsersApplied",
         "AclSetUser",
         `ACL users applied on ${outcome.ids.length} member(s), no restart`,
       );
       return Action.requeueAfter(0);
     case "retry":
-      on.event("UsersNotApplied", "AclSetUser", outcome.message, "Warning");
-      return Action.requeueAfter(on.busyMs);
+      s.event("UsersNotApplied", "AclSetUser", outcome.message, "Warning");
+      return Action.requeueAfter(s.busyMs);
     case "refused":
-      return on.refuse(outcome.reason, outcome.message).then(() => Action.requeueAfter(on.idleMs));
+      await s.writeStatus({ degraded: { reason: outcome.reason, message: outcome.message } });
+      return Action.requeueAfter(s.idleMs);
   }
 }

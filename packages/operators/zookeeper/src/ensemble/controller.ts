@@ -29,10 +29,8 @@ import { Action, type ControllerOptions, type KubeClient } from "@ballast/runtim
 import {
   loadCredentials,
   memberSetController,
-  ObjectRejectedError,
   recordMembership,
-  rejectedCondition,
-  rejectedRetryMs,
+  syncReportingRejection,
 } from "@ballast/stateful";
 import { ZooKeeperEnsemble } from "../api.ts";
 import { serving } from "../plan/state.ts";
@@ -93,15 +91,12 @@ export async function reconcileEnsemble(s: EnsembleScope): Promise<Action> {
   );
   if (loaded !== "continue") return loaded;
   // 3. An object the API server refuses is Degraded with its message.
-  let created: boolean;
-  try {
-    created = await syncObjects(s, members);
-  } catch (err) {
-    if (!(err instanceof ObjectRejectedError)) throw err;
-    const { reason, message } = rejectedCondition(err);
-    await s.writeStatus({ degraded: { reason, message } });
-    return Action.requeueAfter(rejectedRetryMs);
-  }
+  const synced = await syncReportingRejection(
+    () => syncObjects(s, members),
+    (reason, message) => s.writeStatus({ degraded: { reason, message } }),
+  );
+  if ("retry" in synced) return synced.retry;
+  const created = synced.synced;
   // 4.
   const obs = await observeEnsemble(s, ids);
   s.observation = obs;
