@@ -19,22 +19,11 @@
  * the build is under way (about 3.5 minutes on two cores), then starts; the
  * test kit's startObjectStore() builds before it creates the pod.
  */
-import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cacheDir } from "../../paths.ts";
 import { ImagePullError } from "../image-error.ts";
 import type { ImageRuntime, ImageSpec } from "../images.ts";
+import { installScriptDir } from "../script-dir.ts";
 import { type GoCommand, goCommandForImage } from "./go-command.ts";
 
 /** The version `versitygw:latest` runs, and the test kit's default. */
@@ -69,36 +58,9 @@ function versionOfTag(tag: string): string {
 
 const here = join(dirname(fileURLToPath(import.meta.url)), "versitygw");
 
-/**
- * The image's scripts, copied executable into the build cache under a name
- * derived from their content: the directory is mounted into containers, whose
- * users may not reach this checkout.
- */
+/** The image's scripts (its entrypoint), where containers can run them. */
 function installScripts(): string {
-  const names = readdirSync(here).sort();
-  const hash = createHash("sha256");
-  for (const name of names)
-    hash
-      .update(name)
-      .update("\0")
-      .update(readFileSync(join(here, name)));
-  const dir = join(cacheDir(), "images", `versitygw-scripts-${hash.digest("hex").slice(0, 12)}`);
-  if (existsSync(dir)) return dir;
-  const staging = `${dir}.${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  for (const name of names) {
-    copyFileSync(join(here, name), join(staging, name));
-    chmodSync(join(staging, name), 0o755);
-  }
-  chmodSync(staging, 0o755);
-  try {
-    renameSync(staging, dir);
-  } catch {
-    // Another node installed the same scripts first.
-    rmSync(staging, { recursive: true, force: true });
-  }
-  return dir;
+  return installScriptDir("versitygw-scripts", [here]);
 }
 
 export const versitygw: ImageSpec = {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { sampleMetric } from "@ballast/runtime/testing";
 import { Registry } from "prom-client";
 import type { ClusterNodeView } from "../admin/cluster-port.ts";
 import type { RedisCluster, RedisClusterStatus } from "./api.ts";
@@ -20,21 +21,8 @@ function cluster(status: RedisClusterStatus = {}, replicasPerShard = 1): RedisCl
   } as unknown as RedisCluster;
 }
 
-async function sample(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = where,
-): Promise<number | undefined> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = metric?.values.find((v) => {
-    const have = v.labels as Record<string, unknown>;
-    return (
-      Object.keys(have).length === Object.keys(labels).length &&
-      Object.entries(labels).every(([k, l]) => have[k] === l)
-    );
-  });
-  return value?.value;
-}
+const sample = (registry: Registry, name: string, labels: Record<string, string> = where) =>
+  sampleMetric(registry, name, labels);
 
 const hex = (n: number) => n.toString(16).padStart(40, "0");
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { sampleMetric } from "@ballast/runtime/testing";
 import { Registry } from "prom-client";
 import type { RedisReplication, RedisReplicationStatus } from "../api.ts";
 import type { MasterDecision } from "../plan/master.ts";
@@ -27,21 +28,8 @@ const master = (id: number): MasterDecision => ({
 });
 const waiting: MasterDecision = { kind: "wait", blockers: [], demote: [], toward: undefined };
 
-async function sample(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = where,
-): Promise<number | undefined> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = metric?.values.find((v) => {
-    const have = v.labels as Record<string, unknown>;
-    return (
-      Object.keys(have).length === Object.keys(labels).length &&
-      Object.entries(labels).every(([k, l]) => have[k] === l)
-    );
-  });
-  return value?.value;
-}
+const sample = (registry: Registry, name: string, labels: Record<string, string> = where) =>
+  sampleMetric(registry, name, labels);
 
 test("RedisMetrics.record() exposes members, the master and the sentinels agreeing of a healthy set", async () => {
   const registry = new Registry();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { sampleMetric } from "@ballast/runtime/testing";
 import { Registry } from "prom-client";
 import type { MemberReport } from "../admin/port.ts";
 import type { ZooKeeperEnsemble, ZooKeeperEnsembleStatus } from "../api.ts";
@@ -36,22 +37,8 @@ function electing(): MemberReport[] {
   return [1, 2, 3].map((id) => ({ id, reachable: true, state: "looking", broadcast: false }));
 }
 
-/** The value of `name` for exactly these labels, or undefined when there is no such series. */
-async function sample(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = where,
-): Promise<number | undefined> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = metric?.values.find((v) => {
-    const have = v.labels as Record<string, unknown>;
-    return (
-      Object.keys(have).length === Object.keys(labels).length &&
-      Object.entries(labels).every(([k, l]) => have[k] === l)
-    );
-  });
-  return value?.value;
-}
+const sample = (registry: Registry, name: string, labels: Record<string, string> = where) =>
+  sampleMetric(registry, name, labels);
 
 test("ZooKeeperMetrics.record() exposes members, voters, the quorum and the leader of a healthy ensemble", async () => {
   const registry = new Registry();
