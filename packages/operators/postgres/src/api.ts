@@ -196,6 +196,18 @@ export const PostgresCluster = defineResource({
           ready: Type.Boolean({
             description: "The primary, or a standby streaming from it.",
           }),
+          unreachableSince: Type.Optional(
+            Type.String({ description: "Since when it has not answered SQL (RFC 3339)." }),
+          ),
+          problem: Type.Optional(
+            Type.String({
+              description: "Why the operator got no answer from it, last time it asked.",
+              maxLength: 1024,
+            }),
+          ),
+          removing: Type.Optional(
+            Type.Boolean({ description: "Being removed by a scale-down (never the primary)." }),
+          ),
         }),
         { description: "Every instance the cluster has, by id, recorded before its pod exists." },
       ),
@@ -211,6 +223,18 @@ export const PostgresCluster = defineResource({
         {
           description:
             "The synchronous_standby_names the primary may be applying, recorded before it is set (the failover plan reads it).",
+        },
+      ),
+    ),
+    rewinding: Type.Optional(
+      Type.Array(
+        Type.Object({
+          id: Type.Integer({ minimum: 0, description: "The diverged instance." }),
+          from: Type.Integer({ minimum: 0, description: "The primary it is rewound from." }),
+        }),
+        {
+          description:
+            "Instances being rejoined with pg_rewind, recorded before their pod is replaced by one whose start runs pg_rewind.",
         },
       ),
     ),

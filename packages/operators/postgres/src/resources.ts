@@ -123,6 +123,16 @@ export const annotations = {
   primary: "postgres.ballast.dev/primary",
   /** The DNS name of the instance this one streams from (see the module comment). */
   upstream: "postgres.ballast.dev/upstream",
+  /**
+   * The DNS name of the primary a diverged instance is rewound from: its
+   * start script runs `pg_rewind` against it before the server starts.
+   * Set only on a pod made for a rewind (the rejoin plan's decision).
+   */
+  rewind: "postgres.ballast.dev/rewind-from",
+  /** Asks for a switchover: the instance id to hand over to, or `any` for the best standby (the CLI sets it). */
+  switchoverTo: "postgres.ballast.dev/switchover-to",
+  /** A restart of every instance, one at a time (`ballast restart`): any new value. */
+  restartRequested: "postgres.ballast.dev/restart-requested",
 } as const;
 
 /**
@@ -260,11 +270,14 @@ export function startScript(): string {
     "umask 077",
     `PGDATA=${pgdata}`,
     `read_file() { if [ -f "$1" ]; then cat "$1"; fi; }`,
-    // The passfile: `:` and `\` are escaped in its fields.
-    `printf '*:*:*:%s:%s\\n' ${users.replication} "$(sed 's/[\\\\:]/\\\\&/g' ${secrets}/replication/password)" > ${run}/passfile`,
+    // The passfile: `:` and `\` are escaped in its fields. The superuser's
+    // line is for pg_rewind, which reads the source's files through SQL.
+    `esc() { sed 's/[\\\\:]/\\\\&/g' "$1"; }`,
+    `{ printf '*:*:*:%s:%s\\n' ${users.replication} "$(esc ${secrets}/replication/password)"; printf '*:*:*:%s:%s\\n' ${users.superuser} "$(esc ${secrets}/superuser/password)"; } > ${run}/passfile`,
     `chmod 600 ${run}/passfile`,
     `marker=$(read_file ${instance}/primary)`,
     `upstream=$(read_file ${instance}/upstream)`,
+    `rewind=$(read_file ${instance}/rewind)`,
     `[ -n "$upstream" ] || upstream=\${PRIMARY_HINT:-}`,
     `[ "$upstream" != "$INSTANCE_HOST" ] || upstream=`,
     `conninfo="port=${port} user=${users.replication} passfile=${run}/passfile application_name=$POD_NAME"`,
@@ -286,7 +299,16 @@ export function startScript(): string {
     `    mv "$PGDATA.clone" "$PGDATA"`,
     `  fi`,
     `fi`,
-    `set -- -D "$PGDATA" -c config_file=${config}/postgresql.conf -c port=${port} -c "listen_addresses=*" -c unix_socket_directories=${run} -c "cluster_name=$POD_NAME" -c wal_level=replica -c hot_standby=on -c wal_log_hints=on -c full_page_writes=on`,
+    // A diverged former primary: pg_rewind from the primary first (it runs
+    // crash recovery itself when the server was not stopped cleanly).
+    // Once per pod (its uid is written beside PGDATA after): a container
+    // restarted later in the same pod starts without asking the primary.
+    `if [ -n "$rewind" ] && [ "$marker" != "$POD_NAME" ] && [ "$(read_file "$PGDATA.rewound")" != "$POD_UID" ]; then`,
+    `  echo "rewinding from $rewind"`,
+    `  pg_rewind -D "$PGDATA" --source-server="host=$rewind port=${port} user=${users.superuser} dbname=postgres passfile=${run}/passfile" --config-file=${config}/postgresql.conf --progress`,
+    `  printf '%s' "$POD_UID" > "$PGDATA.rewound"`,
+    `fi`,
+    `set -- -D "$PGDATA" -c config_file=${config}/postgresql.conf -c hba_file=${config}/pg_hba.conf -c ident_file=${config}/pg_ident.conf -c port=${port} -c "listen_addresses=*" -c unix_socket_directories=${run} -c "cluster_name=$POD_NAME" -c wal_level=replica -c hot_standby=on -c wal_log_hints=on -c full_page_writes=on`,
     `if [ -n "$marker" ] && [ "$marker" = "$POD_NAME" ]; then`,
     `  rm -f "$PGDATA/standby.signal"`,
     `  echo "starting as primary (the operator's marker names this pod)"`,
@@ -316,6 +338,8 @@ export interface PodOptions {
   bootstrap?: boolean;
   /** The operator's marker: the pod is made for the primary. */
   primary?: boolean;
+  /** The pod is made for a rewind from this instance (the primary). */
+  rewindFrom?: InstanceId;
   /**
    * The uid of the image's postgres user (initdb refuses a uid with no
    * passwd entry). The local postgres image runs the host's Debian user.
@@ -332,6 +356,7 @@ export function templateHash(r: Pg): string {
     hba: pgHbaConf(),
     script: startScript(),
     resources: r.spec.resources ?? null,
+    restart: r.metadata.annotations?.[annotations.restartRequested] ?? null,
   });
 }
 
@@ -346,6 +371,9 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
       annotations: {
         [annotations.templateHash]: templateHash(r),
         ...(options.primary ? { [annotations.primary]: podName } : {}),
+        ...(options.rewindFrom !== undefined
+          ? { [annotations.rewind]: instanceHost(r, options.rewindFrom) }
+          : {}),
       },
     },
     spec: {
@@ -363,6 +391,7 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
           command: ["/bin/sh", "-c", startScript()],
           env: [
             { name: "POD_NAME", value: podName },
+            { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
             { name: "INSTANCE_HOST", value: instanceHost(r, id) },
             { name: "PRIMARY_HINT", value: instanceHost(r, options.hint) },
             { name: "SLOT", value: names.slot(id) },
@@ -428,6 +457,10 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
               {
                 path: "upstream",
                 fieldRef: { fieldPath: `metadata.annotations['${annotations.upstream}']` },
+              },
+              {
+                path: "rewind",
+                fieldRef: { fieldPath: `metadata.annotations['${annotations.rewind}']` },
               },
             ],
           },

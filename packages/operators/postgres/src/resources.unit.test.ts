@@ -185,6 +185,8 @@ test("the bootstrap instance with the marker runs initdb, makes the replication 
   assert.match(server ?? "", /-c port=5432 /);
   assert.match(server ?? "", /-c cluster_name=pg-0 /);
   assert.match(server ?? "", /-c config_file=\S+\/config\/postgresql\.conf /);
+  // Beside the ConfigMap's postgresql.conf, not in PGDATA (where initdb and pg_basebackup put theirs).
+  assert.match(server ?? "", /-c hba_file=\S+\/config\/pg_hba\.conf /);
   assert.match(server ?? "", /-c wal_log_hints=on/);
   assert.match(server ?? "", /-c primary_conninfo= -c primary_slot_name=$/);
   assert.ok(existsSync(join(i.dir, "data/pgdata/PG_VERSION")));
@@ -216,9 +218,13 @@ test("an empty standby clones the hinted primary by DNS name with the passfile, 
     ),
   );
   assert.match(out.argv, /-c cluster_name=pg-1 /);
-  // The passfile: the replication password with `:` and `\` escaped, private to the server's user.
+  // The passfile: the replication and superuser (pg_rewind's) passwords
+  // with `:` and `\` escaped, private to the server's user.
   const passfile = join(i.dir, "run/passfile");
-  assert.equal(readFileSync(passfile, "utf8"), "*:*:*:streaming_replica:rep\\:l\\\\ic'a\n");
+  assert.equal(
+    readFileSync(passfile, "utf8"),
+    "*:*:*:streaming_replica:rep\\:l\\\\ic'a\n*:*:*:postgres:su-per'secret\n",
+  );
   assert.equal(statSync(passfile).mode & 0o777, 0o600);
   assertNoPassword(out);
 });
@@ -306,7 +312,11 @@ test("the instance pod: readiness gate, restricted security context with the ima
   assert.equal(p.metadata.annotations[annotations.primary], undefined);
   const primary = pod(r, 0, { hint: 0, primary: true, bootstrap: true }) as typeof p;
   assert.equal(primary.metadata.annotations[annotations.primary], "pg-0");
-  assert.ok(p.spec.containers[0]?.env.every((e) => e.valueFrom === undefined));
+  // No value from a Secret in the environment: only the pod's own uid comes from the downward API.
+  assert.deepEqual(
+    p.spec.containers[0]?.env.filter((e) => e.valueFrom !== undefined),
+    [{ name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } }],
+  );
   const text = JSON.stringify([p, primary, configMap(r)]);
   assert.doesNotMatch(text, /secretKeyRef|POSTGRES_PASSWORD/);
   assert.match(JSON.stringify(configMap(r)), /max_connections = 50\\nmax_replication_slots/);

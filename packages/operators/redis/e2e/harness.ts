@@ -76,39 +76,6 @@ export class Harness extends OperatorEnvironment {
     return Buffer.from(res.body.data?.[key] ?? "", "base64").toString();
   }
 
-  /** Deletes pod `pod` with no grace period: the node agent SIGKILLs its container at once. */
-  async killPod(pod: string): Promise<void> {
-    const res = await this.cluster.api(`/api/v1/namespaces/${this.namespace}/pods/${pod}`, {
-      method: "DELETE",
-      body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0 },
-    });
-    if (res.status !== 200) throw new Error(`delete ${pod}: ${res.status}`);
-  }
-
-  /**
-   * Takes a node away: its agent stops and every container on it dies;
-   * its pods stay bound to it, unanswered — a machine gone, as Redis and
-   * Sentinel see it. `startNode` brings the same pods back (same uids,
-   * IPs and volumes).
-   */
-  stopNode(nodeName: string): Promise<void> {
-    return this.cluster.controlPlane.stopComponent(componentOf(this.cluster.name, nodeName));
-  }
-
-  startNode(nodeName: string): Promise<void> {
-    return this.cluster.controlPlane.startComponent(componentOf(this.cluster.name, nodeName));
-  }
-
-  /** Whether PersistentVolumeClaim `claim` exists (and is not being deleted). */
-  async claimExists(claim: string): Promise<boolean> {
-    const res = await this.cluster.api<{ metadata: { deletionTimestamp?: string } }>(
-      `/api/v1/namespaces/${this.namespace}/persistentvolumeclaims/${claim}`,
-    );
-    if (res.status === 404) return false;
-    if (res.status !== 200) throw new Error(`get claim ${claim}: ${res.status}`);
-    return !res.body.metadata.deletionTimestamp;
-  }
-
   /** Ready, no operation, spec acted on, every member serving, every sentinel agreeing. */
   async settled(name: string, timeoutMs = 240_000): Promise<RedisReplication> {
     return eventually(
@@ -130,13 +97,6 @@ export class Harness extends OperatorEnvironment {
       { timeoutMs, intervalMs: 1000 },
     );
   }
-}
-
-/** The control plane names a node's agent `node-<i>`; its Node object is `<cluster>-node-<i>`. */
-function componentOf(cluster: string, nodeName: string): `node-${number}` {
-  const found = nodeName.startsWith(cluster) ? /-(node-\d+)$/.exec(nodeName) : null;
-  if (!found) throw new Error(`${nodeName} is no node of cluster ${cluster}`);
-  return found[1] as `node-${number}`;
 }
 
 export function replicationManifest(name: string, extra: Record<string, unknown> = {}) {

@@ -82,29 +82,6 @@ export class Harness extends OperatorEnvironment {
     return res.body.metadata.uid;
   }
 
-  /**
-   * Stops a local node's agent: every container on it dies with it, its pod
-   * objects stay bound to it (nothing reschedules them), and the Node goes
-   * NotReady once its lease lapses — a machine gone, as far as the
-   * ensemble can tell.
-   */
-  stopNode(nodeName: string): Promise<void> {
-    return this.cluster.controlPlane.stopComponent(this.#nodeComponent(nodeName));
-  }
-
-  /** Starts a stopped node again; it runs its pods again (same uids, IPs, volumes). Resolves once it is Ready. */
-  startNode(nodeName: string): Promise<void> {
-    return this.cluster.controlPlane.startComponent(this.#nodeComponent(nodeName));
-  }
-
-  /** `<cluster>-node-<i>` (the Node's name) → `node-<i>` (the control plane's component). */
-  #nodeComponent(nodeName: string): `node-${number}` {
-    const component = nodeName.slice(this.cluster.name.length + 1);
-    if (!nodeName.startsWith(`${this.cluster.name}-`) || !/^node-\d+$/.test(component))
-      throw new Error(`${nodeName} is not a node of cluster ${this.cluster.name}`);
-    return component as `node-${number}`;
-  }
-
   /** Ready, no operation, spec acted on, exactly spec.replicas members, all voters. */
   async settled(name: string, timeoutMs = 240_000): Promise<ZooKeeperEnsemble> {
     return eventually(

@@ -151,9 +151,59 @@ export class OperatorEnvironment {
     });
   }
 
+  /** Deletes pod `pod` with no grace period: the node agent SIGKILLs its containers at once. */
+  async killPod(pod: string): Promise<void> {
+    const res = await this.cluster.api(`/api/v1/namespaces/${this.namespace}/pods/${pod}`, {
+      method: "DELETE",
+      body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0 },
+    });
+    if (res.status !== 200) throw new Error(`delete ${pod}: ${res.status}`);
+  }
+
+  /** The node pod `pod` is bound to. */
+  async nodeOf(pod: string): Promise<string> {
+    const res = await this.cluster.api<{ spec?: { nodeName?: string } }>(
+      `/api/v1/namespaces/${this.namespace}/pods/${pod}`,
+    );
+    const node = res.body.spec?.nodeName;
+    if (res.status !== 200 || !node) throw new Error(`pod ${pod} has no node (${res.status})`);
+    return node;
+  }
+
+  /**
+   * Takes a node away: its agent stops and every container on it dies;
+   * its pods stay bound to it, unanswered — a machine gone, as the data
+   * system sees it. `startNode` brings the same pods back (same uids, IPs
+   * and volumes).
+   */
+  stopNode(nodeName: string): Promise<void> {
+    return this.cluster.controlPlane.stopComponent(nodeComponent(this.cluster.name, nodeName));
+  }
+
+  startNode(nodeName: string): Promise<void> {
+    return this.cluster.controlPlane.startComponent(nodeComponent(this.cluster.name, nodeName));
+  }
+
+  /** Whether PersistentVolumeClaim `claim` exists (and is not being deleted). */
+  async claimExists(claim: string): Promise<boolean> {
+    const res = await this.cluster.api<{ metadata: { deletionTimestamp?: string } }>(
+      `/api/v1/namespaces/${this.namespace}/persistentvolumeclaims/${claim}`,
+    );
+    if (res.status === 404) return false;
+    if (res.status !== 200) throw new Error(`get claim ${claim}: ${res.status}`);
+    return !res.body.metadata.deletionTimestamp;
+  }
+
   #path(resource: ResourceDefinition, name: string): string {
     return `/apis/${resource.apiVersion}/namespaces/${this.namespace}/${resource.plural}/${name}`;
   }
+}
+
+/** The control plane names a node's agent `node-<i>`; its Node object is `<cluster>-node-<i>`. */
+export function nodeComponent(cluster: string, nodeName: string): `node-${number}` {
+  const found = nodeName.startsWith(cluster) ? /-(node-\d+)$/.exec(nodeName) : null;
+  if (!found) throw new Error(`${nodeName} is no node of cluster ${cluster}`);
+  return found[1] as `node-${number}`;
 }
 
 /** The CRDs' plurals by the group/version that serves them. */

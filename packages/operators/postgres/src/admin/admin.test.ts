@@ -18,7 +18,7 @@
  * fsync off): other processes on the machine measure latency.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { chownSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,7 @@ import { after, before, test } from "node:test";
 import { inspect } from "node:util";
 import { eventually, freePort } from "@ballast/dev/testkit";
 import { Client } from "pg";
+import { asPostgres as asPostgresUser, mustRunAsPostgres, postgresIds } from "./_test-servers.ts";
 import { PostgresAdmin } from "./admin.ts";
 import { compareLsnText as compareLsn, walLsnDiff } from "./lsn.ts";
 import {
@@ -37,11 +38,9 @@ import {
 } from "./port.ts";
 import { formatSynchronousStandbyNames } from "./synchronous-standby-names.ts";
 
-const bin = "/usr/lib/postgresql/15/bin";
 const password = `pw-${process.pid}-${Date.now()}`;
 const admin = new PostgresAdmin({ password, connectTimeoutMs: 1000, statementTimeoutMs: 3000 });
-const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
+const { uid, gid } = postgresIds();
 
 let dir: string;
 /** Member 0 starts as the primary, member 1 as its standby. */
@@ -66,44 +65,16 @@ function asPostgres(
   args: string[],
   stdio: number | "pipe" = "pipe",
 ): ChildProcess {
-  return spawn(
-    "setpriv",
-    [
-      "--reuid",
-      String(uid),
-      "--regid",
-      String(gid),
-      "--init-groups",
-      "--",
-      join(bin, program),
-      ...args,
-    ],
-    {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? "", HOME: dir, PGPASSWORD: password, LC_ALL: "C" },
-      stdio: ["ignore", stdio, stdio],
-    },
-  );
+  return asPostgresUser(program, args, { cwd: dir, env: { PGPASSWORD: password }, stdio });
 }
 
 /** Runs a program to its end; its output, and how long it took. Throws with the output on failure. */
-function run(program: string, args: string[]): Promise<{ output: string; ms: number }> {
-  const started = Date.now();
-  const child = asPostgres(program, args);
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
+async function run(program: string, args: string[]): Promise<{ output: string; ms: number }> {
+  const { output, ms } = await mustRunAsPostgres(program, args, {
+    cwd: dir,
+    env: { PGPASSWORD: password },
   });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code === 0) resolve({ output, ms: Date.now() - started });
-      else reject(new Error(`${program} ${args.join(" ")} exited ${code}: ${output}`));
-    });
-  });
+  return { output, ms };
 }
 
 function startServer(n: InstanceAddress): void {

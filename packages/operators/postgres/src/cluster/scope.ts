@@ -1,0 +1,212 @@
+/**
+ * One reconcile of one PostgresCluster, on the shared `MemberSetScope`
+ * (the cluster as read fresh, its instance pods by id, status and events).
+ * What PostgreSQL adds: the port (made from the superuser's password the
+ * credentials step read), what each instance reported, and the plans'
+ * view of it (`ClusterObservation`). Each step of the pipeline is a
+ * function in its own file taking this scope; the scope decides nothing.
+ */
+import type { ControllerContext, EventRecorder } from "@ballast/runtime";
+import {
+  deleteMemberPod,
+  type Member,
+  MemberSetScope,
+  type Operation,
+  type PodLike,
+} from "@ballast/stateful";
+import type { InstanceAddress, InstanceReport, PostgresPort } from "../admin/port.ts";
+import type { PostgresCluster, PostgresClusterStatus } from "../api.ts";
+import type { ClusterObservation, PostgresStatus } from "../plan/types.ts";
+import { annotations, instanceHost, labels, names, port } from "../resources.ts";
+import type { PostgresMetrics } from "./metrics.ts";
+import { isFenced } from "./observe.ts";
+import { buildStatus, type StatusUpdate } from "./status.ts";
+
+export interface PostgresControllerDeps {
+  /** The port to PostgreSQL, authenticating as the superuser with this password. */
+  postgres: (password: string) => PostgresPort;
+  events?: EventRecorder;
+  /** How often a busy cluster is looked at again. @default 2000 */
+  busyRequeueMs?: number;
+  /** How often a quiet cluster's health is re-read from PostgreSQL. @default 30000 */
+  idleRequeueMs?: number;
+  /**
+   * The uid of the image's postgres user (initdb refuses a uid without a
+   * passwd entry). @default 999, the official image's
+   */
+  postgresUid?: number;
+  metrics?: PostgresMetrics;
+  /** Since when each instance has not answered, by "namespace/name/id": kept across reconciles. */
+  silence?: Map<string, number>;
+  now?: () => Date;
+}
+
+export class PostgresScope extends MemberSetScope<
+  PostgresCluster,
+  PostgresClusterStatus,
+  StatusUpdate,
+  Member
+> {
+  readonly deps: PostgresControllerDeps;
+  /** What each instance reported this reconcile (the observe step). */
+  reports = new Map<number, InstanceReport>();
+  /** The plans' view of this reconcile (the observe step). */
+  observation: ClusterObservation | undefined;
+  #port: PostgresPort | undefined;
+
+  constructor(
+    r: PostgresCluster,
+    ctx: ControllerContext<PostgresCluster>,
+    deps: PostgresControllerDeps,
+  ) {
+    super(r, ctx, {
+      memberLabel: labels.instanceId,
+      events: deps.events,
+      busyRequeueMs: deps.busyRequeueMs,
+      idleRequeueMs: deps.idleRequeueMs,
+      now: deps.now,
+    });
+    this.deps = deps;
+  }
+
+  get r(): PostgresCluster {
+    return this.owner;
+  }
+
+  get status(): PostgresClusterStatus {
+    return this.owner.status ?? {};
+  }
+
+  /** The plans' records, as status holds them now. */
+  get pg(): PostgresStatus {
+    const s = this.status;
+    return {
+      systemIdentifier: s.systemIdentifier ?? "",
+      ...(s.primary ? { primary: s.primary } : {}),
+      ...(s.election ? { election: s.election } : {}),
+      ...(s.switchover ? { switchover: s.switchover } : {}),
+      ...(s.synchronous ? { synchronous: s.synchronous } : {}),
+    };
+  }
+
+  /** The port; the credentials step makes it before anything asks. */
+  get postgres(): PostgresPort {
+    if (!this.#port) throw new Error("the password is read before PostgreSQL is asked anything");
+    return this.#port;
+  }
+
+  get port(): PostgresPort | undefined {
+    return this.#port;
+  }
+
+  usePassword(password: string): void {
+    this.#port = this.deps.postgres(password);
+  }
+
+  /** The instance list recorded in status (undefined before the first one is). */
+  members(): Member[] | undefined {
+    return this.status.instances?.map((i) => ({
+      id: i.id,
+      ...(i.removing ? { removing: true } : {}),
+    }));
+  }
+
+  /**
+   * Where the port reaches an instance: its pod's IP (the operator may run
+   * outside the cluster's DNS). What PostgreSQL is TOLD (primary_conninfo,
+   * pg_rewind's source) is always the instance's DNS name.
+   */
+  address(id: number): InstanceAddress | undefined {
+    const pod = this.pods.get(id);
+    const ip = pod && !pod.metadata.deletionTimestamp ? pod.status?.podIP : undefined;
+    return ip ? { id, host: ip, port } : undefined;
+  }
+
+  pod(id: number): PodLike | undefined {
+    return this.pods.get(id);
+  }
+
+  /**
+   * Writes the plans' records (BEFORE the step acts) and lets the rest of
+   * this reconcile's steps read them: the observation's status and the
+   * fences it implies follow.
+   */
+  async recordPg(pg: PostgresStatus, extra: Omit<StatusUpdate, "pg"> = {}): Promise<void> {
+    await this.writeStatus({ ...extra, pg });
+    const obs = this.observation;
+    if (obs) {
+      const status = this.pg;
+      const instances = obs.instances.map((i) => ({
+        ...i,
+        fenced: isFenced(status, i, this.pods.get(i.id), names.pod(this.r, i.id)),
+      }));
+      this.observation = { ...obs, status, instances };
+    }
+  }
+
+  /** Deletes instance `id`'s pod (the uid seen, as a precondition); nothing when it has none or it is going. */
+  async deletePod(id: number): Promise<boolean> {
+    const pod = this.pods.get(id);
+    if (!pod || pod.metadata.deletionTimestamp) return false;
+    return (await deleteMemberPod(this.ctx, pod)) === "deleted";
+  }
+
+  /**
+   * Whether instance `id`'s pod was made streaming from instance `to` (its
+   * start script's hint): then it needs no new pod to follow `to`, only
+   * time to start and connect.
+   */
+  madeToFollow(id: number, to: number): boolean {
+    const container = this.pods.get(id)?.spec?.containers?.[0] as
+      | { env?: { name: string; value?: string }[] }
+      | undefined;
+    const env = container?.env ?? [];
+    return env.some((e) => e.name === "PRIMARY_HINT" && e.value === instanceHost(this.r, to));
+  }
+
+  /** Makes instance `id`'s slot on the primary `primary`; false when it could not (reported by the slots step). */
+  async ensureSlotOn(primary: number, id: number): Promise<boolean> {
+    const address = this.address(primary);
+    if (!address) return false;
+    return this.postgres.ensureSlot(address, names.slot(id)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Adds the operator's marker to instance `id`'s pod, in place (never removed in place). */
+  async markPrimary(id: number): Promise<void> {
+    const pod = this.pods.get(id);
+    const name = names.pod(this.r, id);
+    if (!pod || pod.metadata.annotations?.[annotations.primary] === name) return;
+    await this.ctx.client.patch(
+      { apiVersion: "v1", kind: "Pod" },
+      { namespace: this.namespace, name },
+      { metadata: { annotations: { [annotations.primary]: name } } },
+      { type: "merge", signal: this.ctx.signal },
+    );
+  }
+
+  protected buildStatus(update: StatusUpdate): PostgresClusterStatus | undefined {
+    return buildStatus(this.r, {
+      pods: this.pods,
+      reports: this.reports,
+      observation: this.observation,
+      update,
+      now: this.now(),
+    });
+  }
+
+  protected membersUpdate(members: readonly Member[], operation: Operation | null): StatusUpdate {
+    return { members, operation };
+  }
+
+  protected operationUpdate(operation: Operation | null): StatusUpdate {
+    return { operation };
+  }
+}
+
+/** How status, events and logs name an instance. */
+export function instanceName(member: { id: number }): string {
+  return `instance ${member.id}`;
+}

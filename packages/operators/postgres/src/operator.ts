@@ -1,0 +1,72 @@
+/**
+ * The PostgreSQL operator as a descriptor (`postgres`): its CRD, RBAC,
+ * lease and field manager, restart annotation and entry point, and
+ * `build`, which makes one PostgresCluster controller per watched
+ * namespace, reaching PostgreSQL over its protocol (`PostgresAdmin`: one
+ * short session per call) as the superuser, at each instance's pod IP.
+ * `runOperator(postgres)` (main.ts) runs it.
+ */
+import { fileURLToPath } from "node:url";
+import { defineOperator, watchScopes } from "@ballast/runtime";
+import { PostgresAdmin } from "./admin/admin.ts";
+import type { PostgresPort } from "./admin/port.ts";
+import { PostgresCluster } from "./api.ts";
+import { postgresClusterController } from "./cluster/controller.ts";
+import { PostgresMetrics } from "./cluster/metrics.ts";
+import { namespacedRules } from "./rbac.ts";
+import { annotations, officialUid, users } from "./resources.ts";
+
+export const crds = [PostgresCluster];
+
+export interface PostgresBuildOptions {
+  /** How PostgreSQL is reached, given the superuser's password (tests may wrap it). @default PostgresAdmin */
+  postgres?: ((password: string) => PostgresPort) | undefined;
+  /** How often a busy cluster is looked at again. @default 2000 */
+  busyRequeueMs?: number | undefined;
+  /** The uid of the image's postgres user. @default $BALLAST_POSTGRES_UID, else 999 (the official image's) */
+  postgresUid?: number | undefined;
+}
+
+/** The uid the pods run as: the official image's, or the one the environment names (the local image runs Debian's). */
+export function postgresUid(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.BALLAST_POSTGRES_UID;
+  return v && /^[0-9]+$/.test(v) ? Number(v) : officialUid;
+}
+
+export const postgres = defineOperator<PostgresBuildOptions>({
+  name: "postgres",
+  crds,
+  rules: { namespaced: namespacedRules },
+  fieldManager: "ballast-postgres-operator",
+  leaseName: "ballast-postgres-operator",
+  entry: fileURLToPath(new URL("./main.ts", import.meta.url)),
+  restart: { annotation: annotations.restartRequested, kinds: [PostgresCluster] },
+  build(client, context, options = {}) {
+    const events = context.eventRecorder({ reportingController: "ballast.dev/postgres-operator" });
+    const port =
+      options.postgres ??
+      ((password: string) =>
+        new PostgresAdmin({
+          user: users.superuser,
+          password,
+          applicationName: "ballast-operator",
+        }));
+    const metrics = new PostgresMetrics(context.metrics.registry);
+    const uid = options.postgresUid ?? postgresUid();
+    return {
+      controllers: watchScopes(context.namespaces).map(({ namespace, suffix }) =>
+        postgresClusterController(
+          client,
+          {
+            postgres: port,
+            events,
+            metrics,
+            postgresUid: uid,
+            ...(options.busyRequeueMs ? { busyRequeueMs: options.busyRequeueMs } : {}),
+          },
+          { ...(namespace ? { namespace } : {}), name: `postgrescluster${suffix}` },
+        ),
+      ),
+    };
+  },
+});

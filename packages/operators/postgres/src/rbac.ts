@@ -1,0 +1,68 @@
+/**
+ * The PostgreSQL operator's Kubernetes permissions, declared as data with
+ * the reason for each, so the chart's RBAC is generated from them and an
+ * e2e runs the operator with exactly these. No wildcards, no pod exec:
+ * PostgreSQL is reached over its own protocol (admin/admin.ts), and
+ * pg_rewind and pg_basebackup run in the pods' start script.
+ */
+import { type DeclaredRule, eventRecorderRule } from "@ballast/runtime";
+
+const ballast = "ballast.dev";
+
+export const namespacedRules: DeclaredRule[] = [
+  {
+    apiGroups: [ballast],
+    resources: ["postgresclusters"],
+    verbs: ["get", "list", "watch", "patch"],
+    why: "PostgresCluster informer; fresh get in stateful memberSetController; cluster/switchover.ts patch: removes the switchover request annotation once done",
+  },
+  {
+    apiGroups: [ballast],
+    resources: ["postgresclusters/finalizers"],
+    verbs: ["update"],
+    why: "resources.ts via stateful controllerReference: blockOwnerDeletion (OwnerReferencesPermissionEnforcement)",
+  },
+  {
+    apiGroups: [ballast],
+    resources: ["postgresclusters/status"],
+    verbs: ["patch"],
+    why: "cluster/scope.ts writeStatus (server-side apply of status)",
+  },
+  {
+    apiGroups: [""],
+    resources: ["pods"],
+    verbs: ["list", "watch", "create", "delete", "patch"],
+    why: "owned-pod informer; cluster/objects.ts create; cluster/failover.ts, switchover.ts, rejoin.ts, roll.ts, scale.ts delete (fence, repoint, rewind, restart; stateful deleteMemberPod); cluster/scope.ts patch: the primary marker; cluster/service.ts patch: the role label the -rw and -ro Services select on",
+  },
+  {
+    apiGroups: [""],
+    resources: ["pods/status"],
+    verbs: ["patch"],
+    why: "cluster/service.ts via stateful setReadinessGates (serving readiness gate)",
+  },
+  {
+    apiGroups: [""],
+    resources: ["persistentvolumeclaims"],
+    verbs: ["create", "delete"],
+    why: "cluster/objects.ts create (stateful syncMembers); cluster/scale.ts scale-down delete (stateful actOnScaleDown), after the instance's pod is gone",
+  },
+  {
+    apiGroups: [""],
+    resources: ["secrets"],
+    verbs: ["get", "create"],
+    why: "cluster/credentials.ts via stateful ensureGeneratedSecret: the superuser's and the replication user's passwords, read each reconcile, created once (no list/watch: only the cluster's own Secrets are read)",
+  },
+  {
+    apiGroups: [""],
+    resources: ["services", "configmaps"],
+    verbs: ["list", "watch", "create", "patch"],
+    why: "owned informers; cluster/objects.ts syncObjects server-side apply (stateful applyDrifted)",
+  },
+  {
+    apiGroups: ["policy"],
+    resources: ["poddisruptionbudgets"],
+    verbs: ["list", "watch", "create", "patch"],
+    why: "owned informer; cluster/objects.ts syncObjects server-side apply (stateful applyDrifted)",
+  },
+  { ...eventRecorderRule },
+];
