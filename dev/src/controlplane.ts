@@ -12,6 +12,10 @@
  * 4. The `default` ServiceAccount exists: created by the controller-manager,
  *    and required by admission before any pod can be created. Only now is the
  *    cluster "ready" for a test.
+ * 5. With nodes: the addons, the nodes and (with `serviceProxy`) kube-proxy,
+ *    side by side; kube-proxy waits for the Node it names. The pod network
+ *    of a cluster with a service proxy is chosen before step 1, because the
+ *    API server's service range and its certificate derive from it.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,7 +39,7 @@ import {
   writeNodeConfig,
   zoneOf,
 } from "./nodes.ts";
-import { ensurePki, type Pki } from "./pki.ts";
+import { ensurePki, kubernetesServiceIp, type Pki } from "./pki.ts";
 import { assertPortFree, freePort } from "./ports.ts";
 import {
   isRunning,
@@ -46,7 +50,13 @@ import {
   startProcess,
   stopProcess,
 } from "./process.ts";
-import { ensureBinaries, readVersions } from "./toolchain.ts";
+import {
+  kubeProxySynced,
+  prepareBridgeForServices,
+  requireNft,
+  writeKubeProxyFiles,
+} from "./service-proxy.ts";
+import { type BinaryName, ensureBinaries, readVersions } from "./toolchain.ts";
 
 export interface Ports {
   etcdClient: number;
@@ -72,7 +82,19 @@ export interface ControlPlaneOptions {
   nodes?: number;
   /** Zones the nodes are spread over, round-robin. @default ["zone-a", "zone-b", "zone-c"] */
   zones?: string[];
+  /**
+   * Services get working cluster IPs: kube-proxy (nftables) runs for the
+   * cluster, its service range is its own (10.<octet-100>.0.0/16, see
+   * network.ts), and DNS answers a ClusterIP Service with its cluster IP.
+   * `false`: no kube-proxy, and a Service name resolves to its ready pods'
+   * IPs, as if it were headless. A cluster without nodes has no pods to
+   * proxy for and never runs one. @default true
+   */
+  serviceProxy?: boolean;
 }
+
+/** The service range of a cluster without a service proxy (nothing routes it). */
+export const defaultServiceCidr = "10.96.0.0/16";
 
 /** What `dev status` and `dev down` read back: written once the cluster is up. */
 export interface ClusterState {
@@ -84,6 +106,10 @@ export interface ClusterState {
   processes: ProcessRecord[];
   /** The pods' network, when the cluster has nodes. */
   networkOctet?: number;
+  /** `--service-cluster-ip-range`. */
+  serviceCidr: string;
+  /** kube-proxy runs: cluster IPs work (ControlPlaneOptions.serviceProxy). */
+  serviceProxy?: boolean;
   nodes: string[];
   startedAt: string;
 }
@@ -93,6 +119,7 @@ export type ComponentName =
   | "kube-apiserver"
   | "kube-controller-manager"
   | "kube-scheduler"
+  | "kube-proxy"
   | "addons"
   | `node-${number}`;
 
@@ -135,13 +162,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   assertNoStaleCluster(options.dir);
 
   const progress = options.onProgress ?? (() => {});
-  const binaries = await ensureBinaries(
-    ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"],
-    {
-      onBuild: (name, version) =>
-        progress(`building ${name} (${version}) from Go modules — first run on this machine only`),
-    },
-  );
+  const names: BinaryName[] = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+  ];
+  if (withServiceProxy(options)) {
+    requireNft();
+    names.push("kube-proxy");
+  }
+  const binaries = await ensureBinaries(names, {
+    onBuild: (name, version) =>
+      progress(`building ${name} (${version}) from Go modules — first run on this machine only`),
+  });
 
   // Free ports are only free until someone binds them; on a clash, start over
   // on new ones (explicit ports are never changed).
@@ -154,6 +188,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       progress("a port was taken during start-up; retrying on other ports");
     }
   }
+}
+
+function withServiceProxy(options: ControlPlaneOptions): boolean {
+  return (options.serviceProxy ?? true) && (options.nodes ?? 0) > 0;
 }
 
 async function choosePorts(explicit: Partial<Ports>): Promise<Ports> {
@@ -192,18 +230,24 @@ async function startOnce(
   const name = options.name ?? "ballast";
   const dir = options.dir;
   const timeoutMs = options.timeoutMs ?? 120_000;
+  const serviceProxy = withServiceProxy(options);
   mkdirSync(join(dir, "logs"), { recursive: true });
-  const pki = await ensurePki(join(dir, "pki"));
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const started: Started[] = [];
-  const specs = new Map<ComponentName, { command: string; args: string[] }>();
+  type Spec = { command: string; args: string[]; env?: NodeJS.ProcessEnv };
+  const specs = new Map<ComponentName, Spec>();
   const log = (component: string) => join(dir, "logs", `${component}.log`);
-  const launch = (component: ComponentName, command: string, args: string[]) => {
-    specs.set(component, { command, args });
+  const launch = (
+    component: ComponentName,
+    command: string,
+    args: string[],
+    env?: NodeJS.ProcessEnv,
+  ) => {
+    const spec: Spec = { command, args, ...(env ? { env } : {}) };
+    specs.set(component, spec);
     const s = startProcess({
       name: component,
-      command,
-      args,
+      ...spec,
       logFile: log(component),
       lifetime: options.lifetime,
     });
@@ -216,6 +260,12 @@ async function startOnce(
   };
 
   try {
+    if (serviceProxy) network = await createClusterNetwork();
+    const serviceCidr = network?.serviceCidr ?? defaultServiceCidr;
+    const pki = await ensurePki(
+      join(dir, "pki"),
+      network?.kubernetesServiceIp ?? kubernetesServiceIp,
+    );
     const admin = pki.client("admin");
     const adminTls = { ca: pki.caCert, cert: admin.cert, key: admin.key };
     const healthChecks: Record<
@@ -260,7 +310,11 @@ async function startOnce(
     progress(`starting kube-apiserver on ${server}`);
     await waitFor(
       "kube-apiserver",
-      launch("kube-apiserver", binaries["kube-apiserver"] as string, apiserverArgs(pki, ports)),
+      launch(
+        "kube-apiserver",
+        binaries["kube-apiserver"] as string,
+        apiserverArgs(pki, ports, serviceCidr),
+      ),
     );
 
     const kubeconfigs = {
@@ -299,12 +353,13 @@ async function startOnce(
 
     const nodeNames: string[] = [];
     if ((options.nodes ?? 0) > 0) {
-      network = await createClusterNetwork();
+      network ??= await createClusterNetwork();
       progress(
-        `starting ${options.nodes} local nodes (pods on ${network.bridge}, 10.${network.octet}.0.0/16)`,
+        `starting ${options.nodes} local nodes (pods on ${network.bridge}, ${network.podCidr})${serviceProxy ? ` and kube-proxy (services on ${serviceCidr})` : ""}`,
       );
+      if (serviceProxy) await prepareBridgeForServices(network, requireNft());
       await grantAddonsRole(server, adminTls);
-      const addonsConfig = writeAddonsConfig(dir, pki, server, name, network.octet);
+      const addonsConfig = writeAddonsConfig(dir, pki, server, name, network.octet, serviceProxy);
       const launches = [
         waitFor("addons", launch("addons", process.execPath, [addonsMain, addonsConfig])),
       ];
@@ -321,9 +376,31 @@ async function startOnce(
           zone: zoneOf(options.zones, i),
           networkOctet: network.octet,
           kubeletPort: await freePort(),
+          ...(serviceProxy ? { serviceProxy } : {}),
         });
         nodeNames.push(nodeName);
         launches.push(waitFor(component, launch(component, process.execPath, [nodeMain, config])));
+      }
+      if (serviceProxy) {
+        const proxy = writeKubeProxyFiles({
+          dir,
+          pki,
+          server,
+          clusterName: name,
+          net: network,
+          nodeName: `${name}-node-1`,
+          healthzPort: await freePort(),
+          metricsPort: await freePort(),
+          nft: requireNft(),
+        });
+        healthChecks["kube-proxy"] = { url: proxy.metrics, accept: kubeProxySynced };
+        const kubeProxy = launch(
+          "kube-proxy",
+          binaries["kube-proxy"] as string,
+          proxy.args,
+          proxy.env,
+        );
+        launches.push(waitFor("kube-proxy", kubeProxy));
       }
       await Promise.all(launches);
       registerNetworkUsers(
@@ -340,6 +417,8 @@ async function startOnce(
       kubernetesVersion: readVersions().kubernetes,
       processes: started.map((s) => s.record),
       ...(network ? { networkOctet: network.octet } : {}),
+      serviceCidr,
+      ...(serviceProxy ? { serviceProxy } : {}),
       nodes: nodeNames,
       startedAt: new Date().toISOString(),
     };
@@ -388,8 +467,11 @@ async function startOnce(
   } catch (error) {
     await stopAll();
     if (network) await deleteClusterNetwork(network);
-    // Nothing of a failed start is worth keeping but its logs.
+    // Nothing of a failed start is worth keeping but its logs. (The serving
+    // certificate names the network's kubernetes Service IP: a retry may get
+    // another network.)
     rmSync(join(dir, "etcd"), { recursive: true, force: true });
+    if (network) rmSync(join(dir, "pki", "apiserver.crt"), { force: true });
     rmSync(stateFile(dir), { force: true });
     throw error;
   }
@@ -447,7 +529,7 @@ function etcdArgs(dir: string, ports: Ports): string[] {
   ];
 }
 
-function apiserverArgs(pki: Pki, ports: Ports): string[] {
+function apiserverArgs(pki: Pki, ports: Ports, serviceCidr: string): string[] {
   const kubeletClient = pki.client("kubeletClient");
   return [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
@@ -463,7 +545,7 @@ function apiserverArgs(pki: Pki, ports: Ports): string[] {
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-    "--service-cluster-ip-range=10.96.0.0/16",
+    `--service-cluster-ip-range=${serviceCidr}`,
     // Local nodes' hostnames resolve nowhere; their kubelet API is on 127.0.0.1.
     "--kubelet-preferred-address-types=InternalIP,Hostname",
     `--kubelet-client-certificate=${kubeletClient.cert}`,

@@ -87,6 +87,7 @@ export function writeAddonsConfig(
   server: string,
   clusterName: string,
   networkOctet: number,
+  serviceProxy = false,
 ): string {
   const client = pki.client("addons");
   const kubeconfig = join(dir, "addons.kubeconfig");
@@ -103,6 +104,7 @@ export function writeAddonsConfig(
     clusterDir: dir,
     networkOctet,
     clusterDomain: "cluster.local",
+    ...(serviceProxy ? { serviceProxy } : {}),
   };
   const path = join(dir, "addons.json");
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
@@ -126,6 +128,8 @@ export interface NodeConfigInput {
   zone: string;
   networkOctet: number;
   kubeletPort: number;
+  /** The cluster runs kube-proxy: pods' bridge ports in hairpin mode. */
+  serviceProxy?: boolean;
 }
 
 /** Writes the node's kubeconfig (as system:node:<name>) and config file; returns the config's path. */
@@ -157,6 +161,7 @@ export async function writeNodeConfig(input: NodeConfigInput): Promise<string> {
     },
     kubernetesVersion: readVersions().kubernetes,
     clusterDomain: "cluster.local",
+    ...(input.serviceProxy ? { serviceProxy: true } : {}),
   };
   const path = join(nodeDir, "config.json");
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);

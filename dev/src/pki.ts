@@ -42,7 +42,11 @@ export interface NodePki {
   servingKey: string;
 }
 
-/** The service IP range's first address: where `kubernetes.default` points. */
+/**
+ * The default service IP range's first address: where `kubernetes.default`
+ * points in a cluster without a service proxy. A cluster with one has its own
+ * range (network.ts), and passes its address to ensurePki().
+ */
 export const kubernetesServiceIp = "10.96.0.1";
 
 export const identities = {
@@ -53,6 +57,8 @@ export const identities = {
   kubeletClient: { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"] },
   // DNS and the local volume provisioner; its ClusterRole is in nodes.ts.
   addons: { commonName: "system:ballast-local-addons" },
+  // Bound to ClusterRole system:node-proxier by the API server's bootstrap policy.
+  kubeProxy: { commonName: "system:kube-proxy" },
 } as const satisfies Record<string, ClientIdentity>;
 
 const days = "3650";
@@ -61,7 +67,10 @@ const days = "3650";
 const minimalConfig = "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n";
 
 /** Creates any certificate missing from `dir`; existing ones are kept. */
-export async function ensurePki(dir: string): Promise<Pki> {
+export async function ensurePki(
+  dir: string,
+  serviceIp: string = kubernetesServiceIp,
+): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const config = join(dir, "openssl.cnf");
   writeFileSync(config, minimalConfig);
@@ -98,7 +107,7 @@ export async function ensurePki(dir: string): Promise<Pki> {
 
   await signed("apiserver", "/CN=kube-apiserver", [
     "extendedKeyUsage=serverAuth",
-    `subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:${kubernetesServiceIp}`,
+    `subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:${serviceIp}`,
   ]);
   for (const [name, identity] of Object.entries(identities) as [string, ClientIdentity][]) {
     const subject = [

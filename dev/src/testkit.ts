@@ -95,6 +95,11 @@ function runKubectl(
   });
 }
 
+/** A cluster started elsewhere (`ballast dev up`, another process), with the same helpers. */
+export function clusterAt(info: SharedClusterInfo): Promise<TestCluster> {
+  return withHelpers(info);
+}
+
 let shared: Promise<TestCluster> | undefined;
 
 /** The run's shared cluster (or this process's own, when run alone). */
@@ -116,8 +121,22 @@ export type PrivateTestCluster = TestCluster & {
 const running = new Set<ControlPlane>();
 
 /** A cluster for this caller alone; call `stop()` when done (exit also stops it). */
+export interface TestClusterOptions {
+  /** @default "ballast-test" */
+  name?: string;
+  /** Local nodes. @default 0 */
+  nodes?: number;
+  /**
+   * kube-proxy and working cluster IPs (ControlPlaneOptions.serviceProxy).
+   * @default true, unless BALLAST_SERVICE_PROXY=0: the switch that runs a
+   * suite as before the service proxy (Service names give pod IPs).
+   */
+  serviceProxy?: boolean;
+  onProgress?: (message: string) => void;
+}
+
 export async function startTestCluster(
-  options: { name?: string; nodes?: number; onProgress?: (message: string) => void } = {},
+  options: TestClusterOptions = {},
 ): Promise<PrivateTestCluster> {
   installCleanup();
   const dir = mkdtempSync(join(tmpdir(), "ballast-test-"));
@@ -128,6 +147,7 @@ export async function startTestCluster(
       name: options.name ?? "ballast-test",
       lifetime: "owned",
       nodes: options.nodes ?? 0,
+      serviceProxy: options.serviceProxy ?? process.env.BALLAST_SERVICE_PROXY !== "0",
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } catch (error) {

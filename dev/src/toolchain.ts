@@ -22,6 +22,7 @@ export type BinaryName =
   | "kube-apiserver"
   | "kube-controller-manager"
   | "kube-scheduler"
+  | "kube-proxy"
   | "kubectl"
   | "helm";
 
@@ -31,8 +32,14 @@ export const controlPlaneBinaries: readonly BinaryName[] = [
   "kube-controller-manager",
   "kube-scheduler",
 ];
+/** Built only for clusters with a service proxy. */
+export const serviceProxyBinaries: readonly BinaryName[] = ["kube-proxy"];
 export const clientBinaries: readonly BinaryName[] = ["kubectl", "helm"];
-export const allBinaries: readonly BinaryName[] = [...controlPlaneBinaries, ...clientBinaries];
+export const allBinaries: readonly BinaryName[] = [
+  ...controlPlaneBinaries,
+  ...serviceProxyBinaries,
+  ...clientBinaries,
+];
 
 export interface Versions {
   kubernetes: string;

@@ -72,6 +72,7 @@ test("dev up starts a cluster that kubectl reaches; dev status reports it; dev d
     "etcd",
     "kube-apiserver",
     "kube-controller-manager",
+    "kube-proxy",
     "kube-scheduler",
     "node-1",
   ]);
@@ -181,7 +182,8 @@ test("a data directory left by a crashed run is reported with the fix, which wor
 test("a missing Go toolchain is named, with the fix, when a binary must be built", async () => {
   const emptyCache = mkdtempSync(join(tmpdir(), "ballast-empty-cache-"));
   try {
-    const up = await ballast(["dev", "up", "--name", "nogo"], {
+    // No nodes: a cluster with nodes checks for nft (in /usr/sbin) first.
+    const up = await ballast(["dev", "up", "--name", "nogo", "--nodes", "0"], {
       BALLAST_CACHE_DIR: emptyCache,
       // node itself is run by absolute path; PATH keeps the basics only.
       PATH: "/usr/bin:/bin",

@@ -2,7 +2,7 @@
 # build.sh NAME OUT_DIR — builds one local-cluster binary from Go modules.
 #
 # NAME is one of: etcd kube-apiserver kube-controller-manager kube-scheduler
-# kubectl helm. The binary is written to OUT_DIR/NAME atomically (built to a
+# kube-proxy kubectl helm. The binary is written to OUT_DIR/NAME atomically (built to a
 # temporary name, then renamed) so an interrupted build never leaves a
 # half-written binary that a later run would mistake for a cached one.
 set -euo pipefail
@@ -23,7 +23,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 case "$name" in
-  kube-apiserver | kube-controller-manager | kube-scheduler | kubectl)
+  kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy | kubectl)
     module=kubernetes pkg="k8s.io/kubernetes/cmd/$name" ldflags="$k8s_ldflags" ;;
   etcd)
     module=etcd pkg="." ldflags="-s -w" ;;

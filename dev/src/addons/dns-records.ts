@@ -1,11 +1,14 @@
 /**
  * Cluster DNS names, computed from Services and EndpointSlices (pure).
  *
- * - `<service>.<ns>.svc.<domain>` → the service's ready endpoints' pod IPs.
- *   There is no kube-proxy on the local cluster, so a ClusterIP would lead
- *   nowhere: every service resolves the way a headless one does.
+ * - `<service>.<ns>.svc.<domain>` → with `clusterIps` (the cluster runs
+ *   kube-proxy), a Service's cluster IP, as CoreDNS answers; a headless
+ *   Service (`clusterIP: None`) → its ready endpoints' pod IPs. Without
+ *   `clusterIps` a cluster IP would lead nowhere, so every Service resolves
+ *   the way a headless one does.
  * - `<hostname>.<service>.<ns>.svc.<domain>` → one endpoint that carries a
- *   hostname (StatefulSet pods under their headless service).
+ *   hostname (StatefulSet pods under their headless service); with
+ *   `clusterIps`, as in CoreDNS, for headless Services only.
  * - `<a-b-c-d>.<ns>.pod.<domain>` → a-b-c-d read as an address.
  */
 
@@ -28,10 +31,25 @@ export type Lookup =
   | { kind: "nodata" }
   | { kind: "nxdomain" };
 
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  /** `spec.clusterIPs`: `["None"]` for a headless Service, absent for ExternalName. */
+  clusterIPs?: string[];
+}
+
+export interface RecordOptions {
+  /** Answer a Service that has a cluster IP with it. @default false */
+  clusterIps?: boolean;
+}
+
+const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 export function buildRecords(
-  services: { namespace: string; name: string }[],
+  services: ServiceInfo[],
   slices: Slice[],
   domain: string,
+  options: RecordOptions = {},
 ): Map<string, string[]> {
   const records = new Map<string, Set<string>>();
   const add = (name: string, address: string) => {
@@ -42,9 +60,20 @@ export function buildRecords(
     }
     if (address) set.add(address);
   };
-  for (const service of services) add(`${service.name}.${service.namespace}.svc.${domain}`, "");
+  // Services answered with their cluster IP: their endpoints are not published.
+  const proxied = new Set<string>();
+  for (const service of services) {
+    const base = `${service.name}.${service.namespace}.svc.${domain}`;
+    add(base, "");
+    const clusterIPs = (service.clusterIPs ?? []).filter((ip) => ipv4.test(ip));
+    if (options.clusterIps && clusterIPs.length > 0) {
+      proxied.add(base);
+      for (const ip of clusterIPs) add(base, ip);
+    }
+  }
   for (const slice of slices) {
     const base = `${slice.service}.${slice.namespace}.svc.${domain}`;
+    if (proxied.has(base)) continue;
     for (const endpoint of slice.endpoints) {
       if (endpoint.conditions?.ready === false) continue;
       for (const address of endpoint.addresses) {

@@ -35,6 +35,78 @@ test("buildRecords() resolves a service to its ready endpoints and a hostname to
   });
 });
 
+test("buildRecords() with clusterIps answers a ClusterIP Service with its cluster IP, a headless one with its ready pods", () => {
+  const ready = { conditions: { ready: true } };
+  const records = buildRecords(
+    [
+      { namespace: "default", name: "kubernetes", clusterIPs: ["10.100.0.1"] },
+      { namespace: "web", name: "front", clusterIPs: ["10.100.7.9"] },
+      { namespace: "web", name: "members", clusterIPs: ["None"] },
+      { namespace: "web", name: "idle", clusterIPs: ["10.100.8.1"] },
+    ],
+    [
+      { namespace: "default", service: "kubernetes", endpoints: [{ addresses: ["127.0.0.1"] }] },
+      {
+        namespace: "web",
+        service: "front",
+        endpoints: [{ addresses: ["10.200.1.2"], hostname: "a", ...ready }],
+      },
+      {
+        namespace: "web",
+        service: "members",
+        endpoints: [
+          { addresses: ["10.200.1.2"], hostname: "a", ...ready },
+          { addresses: ["10.200.2.2"], hostname: "b", conditions: { ready: false } },
+        ],
+      },
+    ],
+    domain,
+    { clusterIps: true },
+  );
+  const answer = (name: string) => lookup(records, name, domain);
+  assert.deepEqual(answer("kubernetes.default.svc.cluster.local"), {
+    kind: "answer",
+    addresses: ["10.100.0.1"],
+  });
+  assert.deepEqual(answer("front.web.svc.cluster.local"), {
+    kind: "answer",
+    addresses: ["10.100.7.9"],
+  });
+  // A cluster IP answers even with no ready endpoint: kube-proxy refuses the connection.
+  assert.deepEqual(answer("idle.web.svc.cluster.local"), {
+    kind: "answer",
+    addresses: ["10.100.8.1"],
+  });
+  assert.deepEqual(answer("members.web.svc.cluster.local"), {
+    kind: "answer",
+    addresses: ["10.200.1.2"],
+  });
+  assert.deepEqual(answer("a.members.web.svc.cluster.local"), {
+    kind: "answer",
+    addresses: ["10.200.1.2"],
+  });
+  // As in CoreDNS, endpoint hostnames exist under headless Services only.
+  assert.deepEqual(answer("a.front.web.svc.cluster.local"), { kind: "nxdomain" });
+});
+
+test("buildRecords() without clusterIps resolves a ClusterIP Service to its ready pods (no service proxy)", () => {
+  const records = buildRecords(
+    [{ namespace: "web", name: "front", clusterIPs: ["10.96.7.9"] }],
+    [
+      {
+        namespace: "web",
+        service: "front",
+        endpoints: [{ addresses: ["10.200.1.2"], conditions: { ready: true } }],
+      },
+    ],
+    domain,
+  );
+  assert.deepEqual(lookup(records, "front.web.svc.cluster.local", domain), {
+    kind: "answer",
+    addresses: ["10.200.1.2"],
+  });
+});
+
 test("lookup() answers NODATA for a service with no ready endpoint and NXDOMAIN for unknown names", () => {
   const records = buildRecords([{ namespace: "a", name: "empty" }], [], domain);
   assert.deepEqual(lookup(records, "empty.a.svc.cluster.local", domain), { kind: "nodata" });

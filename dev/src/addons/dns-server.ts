@@ -1,4 +1,4 @@
-/** The cluster DNS server: UDP on the pod network's gateway, answering from Services and EndpointSlices. */
+/** The cluster DNS server: UDP on the pod network's gateway, answering from Services and EndpointSlices (dns-records.ts). */
 import { createSocket } from "node:dgram";
 import type { Kube } from "../node/kube.ts";
 import {
@@ -16,6 +16,7 @@ import { listWatch } from "./list-watch.ts";
 
 interface ServiceObject {
   metadata: { name: string; namespace: string };
+  spec?: { clusterIPs?: string[] };
 }
 interface SliceObject {
   metadata: { name: string; namespace: string; labels?: Record<string, string> };
@@ -26,6 +27,8 @@ export async function startDns(options: {
   kube: Kube;
   address: string;
   domain: string;
+  /** Answer a ClusterIP Service with its cluster IP (the cluster runs kube-proxy). */
+  clusterIps: boolean;
   signal: AbortSignal;
   log: (message: string, fields?: Record<string, unknown>) => void;
 }): Promise<void> {
@@ -40,9 +43,14 @@ export async function startDns(options: {
         : [];
     });
     records = buildRecords(
-      services.map((s) => ({ namespace: s.metadata.namespace, name: s.metadata.name })),
+      services.map((s) => ({
+        namespace: s.metadata.namespace,
+        name: s.metadata.name,
+        ...(s.spec?.clusterIPs ? { clusterIPs: s.spec.clusterIPs } : {}),
+      })),
       sliceInfo,
       options.domain,
+      { clusterIps: options.clusterIps },
     );
   };
   void listWatch<ServiceObject>(

@@ -15,6 +15,8 @@ export interface AddonsConfig {
   clusterDir: string;
   networkOctet: number;
   clusterDomain: string;
+  /** The cluster runs kube-proxy: DNS answers a ClusterIP Service with its cluster IP. */
+  serviceProxy?: boolean;
 }
 
 const config = JSON.parse(readFileSync(process.argv[2] ?? "", "utf8")) as AddonsConfig;
@@ -42,6 +44,7 @@ await startDns({
   kube,
   address: clusterNetworkOf(config.networkOctet).gateway,
   domain: config.clusterDomain,
+  clusterIps: config.serviceProxy === true,
   signal: stop.signal,
   log,
 });

@@ -23,6 +23,8 @@ export interface NodeConfig {
   kubeletTls: { cert: string; key: string; clientCa: string };
   kubernetesVersion: string;
   clusterDomain: string;
+  /** The cluster runs kube-proxy (see network.ts: hairpin). */
+  serviceProxy?: boolean;
 }
 
 const configPath = process.argv[2];
@@ -36,7 +38,7 @@ const log = (message: string, fields: Record<string, unknown> = {}) =>
     JSON.stringify({ time: new Date().toISOString(), node: config.name, msg: message, ...fields }),
   );
 
-const net = clusterNetworkOf(config.networkOctet);
+const net = clusterNetworkOf(config.networkOctet, { hairpin: config.serviceProxy === true });
 const agent = new NodeAgent({
   context: {
     kube: new Kube(authFromKubeconfig(config.kubeconfig)),

@@ -9,11 +9,17 @@
  * NAT or iptables. Node i hands out addresses from 10.<N>.i.0/24. `ip netns
  * exec` bind-mounts /etc/netns/<netns>/{resolv.conf,hosts} over /etc in the
  * pod's processes, which is how each pod gets its own DNS settings.
+ *
+ * The cluster's Services get 10.<N-100>.0.0/16, outside every pod network, so
+ * a pod sends service traffic to its gateway (the host), where the cluster's
+ * kube-proxy rewrites it (service-proxy.ts). Two clusters never share either
+ * range: both derive from the bridge's octet.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { deleteServiceRules, sweepLeftoverServiceRules } from "../service-proxy.ts";
 
 const run = promisify(execFile);
 
@@ -29,10 +35,33 @@ export interface ClusterNetwork {
   bridge: string;
   /** The bridge's address: the host as seen from pods, and where DNS listens. */
   gateway: string;
+  /** The pods' addresses: 10.<octet>.0.0/16. */
+  podCidr: string;
+  /** The Services' cluster IPs, when the cluster has a service proxy: 10.<octet-100>.0.0/16. */
+  serviceCidr: string;
+  /** The first address of `serviceCidr`: the `kubernetes` Service's cluster IP. */
+  kubernetesServiceIp: string;
+  /**
+   * Pods' bridge ports in hairpin mode, so a pod reaches itself through its
+   * own Service (see service-proxy.ts). Set only for clusters with a service proxy.
+   */
+  hairpin?: boolean;
 }
 
-export function clusterNetworkOf(octet: number): ClusterNetwork {
-  return { octet, bridge: `bst${octet}`, gateway: `10.${octet}.0.1` };
+export function clusterNetworkOf(
+  octet: number,
+  options: { hairpin?: boolean } = {},
+): ClusterNetwork {
+  const services = octet - 100;
+  return {
+    octet,
+    bridge: `bst${octet}`,
+    gateway: `10.${octet}.0.1`,
+    podCidr: `10.${octet}.0.0/16`,
+    serviceCidr: `10.${services}.0.0/16`,
+    kubernetesServiceIp: `10.${services}.0.1`,
+    ...(options.hairpin ? { hairpin: true } : {}),
+  };
 }
 
 /**
@@ -49,6 +78,7 @@ export function registerNetworkUsers(net: ClusterNetwork, pids: number[]): void 
 }
 
 async function sweepLeftoverNetworks(): Promise<void> {
+  const inUse = new Set<number>();
   for (const entry of safeReaddir(registry)) {
     const octet = Number(entry);
     let pids: number[] = [];
@@ -59,14 +89,19 @@ async function sweepLeftoverNetworks(): Promise<void> {
     }
     if (!pids.some(alive)) {
       await deleteClusterNetwork(clusterNetworkOf(octet));
+    } else {
+      inUse.add(octet);
     }
   }
+  // Rules whose network's registry entry is gone too (e.g. /run was cleared).
+  await sweepLeftoverServiceRules((octet) => inUse.has(octet));
 }
 
+/** A zombie counts as dead: a SIGKILLed cluster's processes are ones until init reaps them. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
   } catch {
     return false;
   }
@@ -87,8 +122,18 @@ export async function createClusterNetwork(): Promise<ClusterNetwork> {
   const links = await ip("-o", "link", "show");
   for (let octet = 200; octet < 250; octet++) {
     const net = clusterNetworkOf(octet);
-    if (routes.includes(`10.${octet}.`) || links.includes(`${net.bridge}:`)) continue;
-    await ip("link", "add", net.bridge, "type", "bridge");
+    const taken = [`10.${octet}.`, `10.${octet - 100}.`].some((prefix) => routes.includes(prefix));
+    if (taken || links.includes(`${net.bridge}:`)) continue;
+    // Creating the bridge is the claim: a cluster starting at the same moment
+    // may have taken this octet since we listed the links.
+    const claimed = await ip("link", "add", net.bridge, "type", "bridge").then(
+      () => true,
+      (error: { stderr?: string }) => {
+        if (/File exists/.test(error.stderr ?? "")) return false;
+        throw error;
+      },
+    );
+    if (!claimed) continue;
     await ip("addr", "add", `${net.gateway}/16`, "dev", net.bridge);
     await ip("link", "set", net.bridge, "up");
     registerNetworkUsers(net, [process.pid]);
@@ -101,7 +146,9 @@ export async function deleteClusterNetwork(net: ClusterNetwork): Promise<void> {
   for (const ns of await listNetns()) {
     if (ns.startsWith(`${net.bridge}-`)) await deletePodNetwork(ns);
   }
+  // The bridge takes its sysctls and options with it; the rules are named for it.
   await ip("link", "del", net.bridge).catch(() => {});
+  await deleteServiceRules(net);
   rmSync(join(registry, String(net.octet)), { force: true });
 }
 
@@ -182,6 +229,7 @@ export async function ensurePodNetwork(
     await inPod("link", "set", "lo", "up");
     await inPod("route", "add", "default", "via", net.gateway);
     await ip("link", "set", hostVeth, "master", net.bridge);
+    if (net.hairpin) await ip("link", "set", hostVeth, "type", "bridge_slave", "hairpin", "on");
     await ip("link", "set", hostVeth, "up");
   }
   return { netns, ip: address, hostVeth };

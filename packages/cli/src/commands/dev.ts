@@ -54,11 +54,13 @@ const show = (path: string) => relative(process.cwd(), path) || ".";
 export const devUp = defineCommand({
   name: "dev up",
   summary: "start a local Kubernetes cluster on 127.0.0.1 (builds its binaries the first time)",
-  usage: "ballast dev up [--name NAME] [--nodes N] [--zones A,B,C] [--port PORT]",
+  usage:
+    "ballast dev up [--name NAME] [--nodes N] [--zones A,B,C] [--port PORT] [--no-service-proxy]",
   options: {
     ...nameOption,
     nodes: { type: "string", default: "3" },
     zones: { type: "string" },
+    "no-service-proxy": { type: "boolean" },
     port: { type: "string" },
     "etcd-port": { type: "string" },
   },
@@ -66,6 +68,8 @@ export const devUp = defineCommand({
     ...nameHelp,
     nodes: "local nodes that run pods as real processes (default: 3; 0 for a control plane only)",
     zones: "zones the nodes are spread over, comma-separated (default: zone-a,zone-b,zone-c)",
+    "no-service-proxy":
+      "no kube-proxy: Service names resolve to their pods' IPs, as if headless (default: kube-proxy runs, cluster IPs work)",
     port: "kube-apiserver port (default: a free one)",
     "etcd-port": "etcd client port (default: a free one)",
   },
@@ -101,6 +105,7 @@ export const devUp = defineCommand({
       ports,
       nodes,
       ...(zones ? { zones } : {}),
+      serviceProxy: values["no-service-proxy"] !== true,
       onProgress: say,
     });
     const clients = await ensureBinaries(clientBinaries, {
@@ -179,6 +184,7 @@ export const devStatus = defineCommand({
         `  API server      ${state.server}  (Kubernetes ${state.kubernetesVersion})`,
         `  kubeconfig      ${kubeconfigPath(name)}`,
         `  nodes           ${state.nodes?.length ? state.nodes.join(", ") : "none (control plane only)"}${state.networkOctet !== undefined ? `; pods on 10.${state.networkOctet}.0.0/16` : ""}`,
+        `  services        ${state.serviceCidr ?? "10.96.0.0/16"}${state.serviceProxy ? " (kube-proxy, nftables)" : " (no service proxy: names resolve to pod IPs)"}`,
         `  started         ${state.startedAt}`,
         "",
         ...rows.map((r) => r.line),
