@@ -27,10 +27,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eventually } from "@ballast/dev/testkit";
 import { condition, startAckedWrites } from "@ballast/e2e-kit";
-import type { PostgresCluster } from "../src/api.ts";
-import { labels } from "../src/resources.ts";
+import { PostgresCluster } from "../src/api.ts";
+import { annotations, labels } from "../src/resources.ts";
 import { clusterManifest, Harness } from "./harness.ts";
-import { pgDriver } from "./workload.ts";
+import { onInstance, pgDriver } from "./workload.ts";
 
 const name = "db";
 let h: Harness;
@@ -144,6 +144,7 @@ async function underLoad<T>(
     writerSamples: w.samples,
     mostRwEndpoints: e.most,
     mostDown: d.maxDown,
+    longestWriteGapMs: longestGap(driver.ackTimes),
   };
   console.log(`# ${JSON.stringify(figures)}`);
   if (!options.mayLose) assert.deepEqual(report.lost, [], "no acknowledged commit lost");
@@ -155,6 +156,14 @@ async function underLoad<T>(
     `at most ${options.maxDown ?? 1} down (${d.maxDown})`,
   );
   return { result, lost: report.lost, acknowledged: report.acknowledged };
+}
+
+/** The longest time between two consecutive acknowledged writes: how long writes stopped. */
+function longestGap(times: readonly number[]): number {
+  let most = 0;
+  for (let i = 1; i < times.length; i++)
+    most = Math.max(most, (times[i] ?? 0) - (times[i - 1] ?? 0));
+  return most;
 }
 
 /** The cluster's status and its pods, for the log of a scenario that failed. */
@@ -220,5 +229,208 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
       [`${name}-0`],
     );
     await underLoad("bring-up", async (load) => load.waitForMore(100));
+  });
+
+  test("the primary's pod killed with no grace: a primary serves again, nothing acknowledged lost", async () => {
+    const before = await settled();
+    const old = before.status?.primary?.id ?? 0;
+    const oldUid = (await h.instances(name)).find((p) => p.metadata.name === h.podOf(name, old))
+      ?.metadata.uid;
+    let killedAt = 0;
+    const { result } = await underLoad("primary pod killed", async (load) => {
+      killedAt = Date.now();
+      await h.killPod(h.podOf(name, old));
+      const back = await eventuallyOrDump(
+        "one -rw endpoint again, on a new pod",
+        async () => {
+          const rw = await h.readWriteEndpoints(name);
+          return rw.length === 1 && rw[0]?.metadata.uid !== oldUid ? rw[0] : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 250 },
+      );
+      const newPodServingAfterMs = Date.now() - killedAt;
+      await load.waitForMore(50);
+      return { newPrimaryPod: back.metadata.name, newPodServingAfterMs };
+    });
+    console.log(`# ${JSON.stringify({ scenario: "primary pod killed", ...result })}`);
+    const after = await settled();
+    assert.equal(after.status?.readyInstances, 3);
+    const states = await h.recoveryStates(name);
+    assert.deepEqual([...states.values()].sort(), ["primary", "standby", "standby"]);
+  });
+
+  test("switchover by annotation: the named standby becomes primary, the old one follows it", async () => {
+    const before = await settled();
+    const old = before.status?.primary?.id ?? 0;
+    const target = [0, 1, 2].find((i) => i !== old) ?? 1;
+    let askedAt = 0;
+    const { result } = await underLoad("switchover", async (load) => {
+      askedAt = Date.now();
+      await h.mergePatch(PostgresCluster, name, {
+        metadata: { annotations: { [annotations.switchoverTo]: String(target) } },
+      });
+      await eventuallyOrDump(
+        `instance ${target} the primary, the request annotation cleared`,
+        async () => {
+          const c = await h.pgc(name);
+          return c.status?.primary?.id === target &&
+            !c.status.switchover &&
+            c.metadata.annotations?.[annotations.switchoverTo] === undefined
+            ? c
+            : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 250 },
+      );
+      const completedAfterMs = Date.now() - askedAt;
+      await load.waitForMore(50);
+      return { from: old, to: target, completedAfterMs };
+    });
+    console.log(`# ${JSON.stringify({ scenario: "switchover", ...result })}`);
+    await settled();
+    const states = await h.recoveryStates(name);
+    assert.equal(states.get(h.podOf(name, target)), "primary");
+    assert.equal(states.get(h.podOf(name, old)), "standby");
+    const rw = await h.readWriteEndpoints(name);
+    assert.deepEqual(
+      rw.map((p) => p.metadata.name),
+      [h.podOf(name, target)],
+    );
+  });
+
+  test("a parameter change that needs a restart rolls the standbys one at a time, then hands over: never the primary restarted while primary", async () => {
+    const before = await settled();
+    const uidsBefore = new Map(
+      (await h.instances(name)).map((p) => [p.metadata.name, p.metadata.uid]),
+    );
+    // Watches every 250 ms for a pod replaced while status still named its instance the primary.
+    const violations: string[] = [];
+    let watching = true;
+    const watch = (async () => {
+      let last: { primary?: number; uids: Map<string | undefined, string | undefined> } | undefined;
+      while (watching) {
+        try {
+          const [c, pods] = await Promise.all([h.pgc(name), h.pods(name)]);
+          const uids = new Map(
+            pods
+              .filter((p) => p.metadata.labels?.[labels.instanceId] !== undefined)
+              .map((p) => [p.metadata.name, p.metadata.uid]),
+          );
+          const primary = c.status?.primary?.id;
+          if (last && primary !== undefined && primary === last.primary) {
+            const pod = h.podOf(name, primary);
+            const was = last.uids.get(pod);
+            if (was && uids.get(pod) !== was && !c.status?.switchover)
+              violations.push(`${pod} replaced while status named it the primary`);
+          }
+          last = { uids, ...(primary !== undefined ? { primary } : {}) };
+        } catch {}
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await underLoad("rolling parameter change", async (load) => {
+        await h.mergePatch(PostgresCluster, name, {
+          spec: { postgresql: { parameters: { max_connections: 60 } } },
+        });
+        await eventuallyOrDump(
+          "every instance restarted with max_connections = 60",
+          async () => {
+            const c = await h.pgc(name);
+            if (c.status?.operation || c.status?.switchover) return undefined;
+            const password = await h.superuserPassword(name);
+            const pods = await h.instances(name);
+            if (pods.some((p) => uidsBefore.get(p.metadata.name) === p.metadata.uid))
+              return undefined;
+            const values = await Promise.all(
+              pods.map((p) =>
+                onInstance(p.status?.podIP ?? "", password, (cl) =>
+                  cl.query<{ max_connections: string }>("SHOW max_connections"),
+                ).then((r) => r.rows[0]?.max_connections),
+              ),
+            );
+            return values.length === 3 && values.every((v) => v === "60") ? values : undefined;
+          },
+          { timeoutMs: 420_000, intervalMs: 1000 },
+        );
+        await load.waitForMore(50);
+      });
+    } finally {
+      watching = false;
+      await watch;
+    }
+    assert.deepEqual(violations, []);
+    const after = await settled();
+    assert.notEqual(after.status?.primary?.id, undefined);
+    assert.notEqual(
+      after.status?.primary?.id,
+      before.status?.primary?.id,
+      "the roll ended with a switchover, the old primary restarted as a standby",
+    );
+  });
+
+  test("the primary's node stopped, the operator SIGKILLed mid-failover: the standby with every acknowledged commit takes over; the node back, the old primary rejoins as a standby", async () => {
+    const before = await settled();
+    const old = before.status?.primary?.id ?? 0;
+    const node = await h.nodeOf(h.podOf(name, old));
+    let stoppedAt = 0;
+    const { result } = await underLoad(
+      "primary node stopped",
+      async (load) => {
+        stoppedAt = Date.now();
+        await h.stopNode(node);
+        let killedIn: string | undefined;
+        try {
+          // The operator dies once the election is recorded, and a new one resumes it.
+          const c = await eventuallyOrDump(
+            "a failover recorded in status",
+            async () => {
+              const c = await h.pgc(name);
+              return c.status?.election ? c : undefined;
+            },
+            { timeoutMs: 120_000, intervalMs: 100 },
+          );
+          killedIn = c.status?.election?.phase;
+          await h.operator.kill();
+          await h.operator.start();
+          const promoted = await eventuallyOrDump(
+            "another instance the primary, one -rw endpoint",
+            async () => {
+              const c = await h.pgc(name);
+              const rw = await h.readWriteEndpoints(name);
+              return c.status?.primary?.id !== undefined &&
+                c.status.primary.id !== old &&
+                !c.status.election &&
+                rw.length === 1
+                ? c
+                : undefined;
+            },
+            { timeoutMs: 180_000, intervalMs: 250 },
+          );
+          const newPrimaryAfterMs = Date.now() - stoppedAt;
+          await load.waitForMore(50);
+          return {
+            node,
+            from: old,
+            to: promoted.status?.primary?.id,
+            operatorKilledIn: killedIn,
+            newPrimaryAfterMs,
+          };
+        } finally {
+          await h.startNode(node);
+        }
+      },
+      // The stopped node's instance, and the standby repointed to the new primary.
+      { maxDown: 2 },
+    );
+    console.log(`# ${JSON.stringify({ scenario: "primary node stopped", ...result })}`);
+    const after = await settled(300_000);
+    assert.notEqual(after.status?.primary?.id, old);
+    const states = await h.recoveryStates(name);
+    assert.equal(
+      states.get(h.podOf(name, old)),
+      "standby",
+      "the old primary rejoined as a standby",
+    );
+    assert.deepEqual([...states.values()].sort(), ["primary", "standby", "standby"]);
   });
 });

@@ -12,7 +12,7 @@
  * through the headless Service: `primary_conninfo` names the upstream by it,
  * never by a pod IP.
  *
- * ## Every per-server setting is on the command line
+ * ## Every per-server setting is on the command line, but the upstream
  *
  * pg_basebackup and pg_rewind copy the source's postgresql.conf and
  * postgresql.auto.conf into the target. So the server runs from the
@@ -20,15 +20,22 @@
  * it), which nothing copies, and the start script puts what differs per
  * server on the command line: port, listen and socket addresses,
  * cluster_name (the name the primary's synchronous_standby_names lists,
- * double-quoted since it has a hyphen), primary_conninfo (the upstream's
- * DNS name and a passfile) and primary_slot_name. A command-line setting
- * outranks postgresql.auto.conf, so a stale primary_conninfo or slot a
- * rewind copied there has no effect; and the safety settings pg_rewind and
+ * double-quoted since it has a hyphen). The safety settings pg_rewind and
  * the failover need (wal_level, hot_standby, wal_log_hints,
- * full_page_writes) are there too, out of ALTER SYSTEM's reach. The one
- * setting the operator changes at run time, synchronous_standby_names, is
- * ALTER SYSTEM's (the port sets it right after a promotion). Repointing a
- * standby is therefore a restart of its postmaster, not a reload.
+ * full_page_writes) are there too, out of ALTER SYSTEM's reach.
+ *
+ * A standby's primary_conninfo (the upstream's DNS name and a passfile)
+ * and primary_slot_name are the exception: the script writes them into
+ * postgresql.auto.conf at every start (replacing whatever a copy brought
+ * from the source), so the operator can repoint a RUNNING standby with
+ * ALTER SYSTEM and a reload (PostgreSQL 13+ restarts only its WAL
+ * receiver). A failover or a switchover then restarts no standby but the
+ * one that was the primary: a restart to repoint took a second instance
+ * down at once, and with `synchronous: {any: 1}` of three instances that
+ * stopped every commit until it was back. A primary's are on the command
+ * line, empty. The other setting the operator changes at run time,
+ * synchronous_standby_names, is ALTER SYSTEM's too (the port sets it right
+ * after a promotion).
  *
  * ## No password in a pod spec, a ConfigMap, argv or the environment
  *
@@ -194,6 +201,15 @@ export function instanceHost(r: Pg, id: InstanceId): string {
   return `${names.pod(r, id)}.${names.headless(r)}.${namespaceOf(r)}.svc.cluster.local`;
 }
 
+/**
+ * Instance `id`'s primary_conninfo when it streams from instance
+ * `upstream`: the start script's `conninfo` with the upstream's host, so
+ * a standby repointed live and one started afresh connect alike.
+ */
+export function streamingConninfo(r: Pg, id: InstanceId, upstream: InstanceId): string {
+  return `host=${instanceHost(r, upstream)} port=${port} user=${users.replication} passfile=${paths.run}/passfile application_name=${names.pod(r, id)}`;
+}
+
 export function image(r: Pg): string {
   return r.spec.image ?? `postgres:${r.spec.version}`;
 }
@@ -317,11 +333,20 @@ export function startScript(): string {
     `  touch "$PGDATA/standby.signal"`,
     `  if [ -n "$upstream" ]; then`,
     `    echo "starting in recovery, streaming from $upstream"`,
-    `    set -- "$@" -c "primary_conninfo=host=$upstream $conninfo" -c "primary_slot_name=$SLOT"`,
+    `    source_conninfo="host=$upstream $conninfo"`,
+    `    source_slot=$SLOT`,
     `  else`,
     `    echo "starting in recovery, no upstream"`,
-    `    set -- "$@" -c primary_conninfo= -c primary_slot_name=`,
+    `    source_conninfo=`,
+    `    source_slot=`,
     `  fi`,
+    // A standby's upstream is in postgresql.auto.conf, not on the command
+    // line (which outranks it), so that the operator can repoint the
+    // running server (ALTER SYSTEM + reload: setStreamingSource). Written
+    // at every start: pg_basebackup and pg_rewind copy the source's file.
+    `  auto="$PGDATA/postgresql.auto.conf"`,
+    `  { grep -v -E '^[[:space:]]*primary_(conninfo|slot_name)[[:space:]]*=' "$auto" 2>/dev/null || true; printf "primary_conninfo = '%s'\\nprimary_slot_name = '%s'\\n" "$source_conninfo" "$source_slot"; } > "$auto.new"`,
+    `  mv "$auto.new" "$auto"`,
     `fi`,
     `exec postgres "$@"`,
   ].join("\n");

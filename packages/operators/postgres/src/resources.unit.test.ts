@@ -64,6 +64,8 @@ ${record}
 while [ $# -gt 0 ]; do case "$1" in -D) dir=$2; shift 2;; *) shift;; esac; done
 [ -f "$STUB/basebackup-fails" ] && exit 1
 mkdir -p "$dir"; echo 15 > "$dir/PG_VERSION"; echo cloned > "$dir/from-upstream"
+# As the real one does: the source's postgresql.auto.conf, a stale upstream in it.
+printf "synchronous_standby_names = 'copied'\\nprimary_conninfo = 'host=stale'\\n" > "$dir/postgresql.auto.conf"
 `,
   postgres: `#!/bin/sh
 ${record}
@@ -158,6 +160,11 @@ function run(instance: Instance, env: Record<string, string>): Promise<Outcome> 
 
 const host = (id: number) => instanceHost(r, id);
 
+function autoConf(i: Instance): string {
+  const file = join(i.dir, "data/pgdata/postgresql.auto.conf");
+  return existsSync(file) ? readFileSync(file, "utf8") : "";
+}
+
 function assertNoPassword(out: Outcome) {
   for (const pw of [replicationPassword, superuserPassword, "l\\ic", "su-per"]) {
     assert.ok(!out.argv.includes(pw), `a password in argv: ${out.argv}`);
@@ -211,12 +218,21 @@ test("an empty standby clones the hinted primary by DNS name with the passfile, 
   assert.ok(existsSync(join(i.dir, "data/pgdata/from-upstream")));
   assert.ok(existsSync(join(i.dir, "data/pgdata/standby.signal")));
   assert.match(out.output, /POSTGRES: in recovery/);
+  // The upstream is in postgresql.auto.conf (the operator repoints a running standby there), never on the command line.
+  assert.doesNotMatch(out.argv, /primary_conninfo|primary_slot_name/);
   assert.match(
-    out.argv,
+    autoConf(i),
     new RegExp(
-      `-c primary_conninfo=host=${h0} port=5432 user=streaming_replica passfile=\\S+/run/passfile application_name=pg-1 -c primary_slot_name=instance_1`,
+      `^primary_conninfo = 'host=${h0} port=5432 user=streaming_replica passfile=\\S+/run/passfile application_name=pg-1'\nprimary_slot_name = 'instance_1'\n$`,
+      "m",
     ),
   );
+  assert.equal(
+    autoConf(i).match(/primary_conninfo/g)?.length,
+    1,
+    "the line the clone copied from the source is replaced",
+  );
+  assert.match(autoConf(i), /^synchronous_standby_names = 'copied'$/m, "other lines are kept");
   assert.match(out.argv, /-c cluster_name=pg-1 /);
   // The passfile: the replication and superuser (pg_rewind's) passwords
   // with `:` and `\` escaped, private to the server's user.
@@ -245,7 +261,10 @@ test("a former primary restarted without the marker starts in recovery, even the
   const back = await run(j, envOf(0, 0, true));
   assert.ok(back.exited, back.output);
   assert.match(back.output, /POSTGRES: in recovery/);
-  assert.match(back.argv, new RegExp(`primary_conninfo=host=${host(2).replaceAll(".", "\\.")} `));
+  assert.match(
+    autoConf(j),
+    new RegExp(`^primary_conninfo = 'host=${host(2).replaceAll(".", "\\.")} `, "m"),
+  );
 });
 
 test("a marker naming another pod grants nothing; the marker on this pod makes a standby's data start as primary", async () => {

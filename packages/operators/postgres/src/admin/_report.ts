@@ -16,6 +16,29 @@ import type {
 } from "./port.ts";
 
 /**
+ * A standby's timeline when no WAL receiver runs (its upstream gone): the
+ * timeline of the WAL file holding the last byte it received or replayed,
+ * whichever is further (a receiver that just started reports the start of
+ * the segment it streams from as received). The checkpoint's timeline is no answer: a standby
+ * that followed a promotion by streaming keeps the old timeline in its
+ * control file until its next restartpoint, so a failover right after a
+ * switchover would see every standby "on another timeline". WAL file names
+ * are `<timeline><log><segment>` in hex; the file of byte B is
+ * segment B / wal_segment_size, split at 2^32 bytes per log. A timeline
+ * switch in that segment leaves a file of each timeline: the highest is
+ * the one being received. `pg_ls_waldir()` needs superuser or pg_monitor.
+ */
+const walTimelineQuery = `
+  SELECT max(('x' || substr(w.name, 1, 8))::bit(32)::int8)::int4
+  FROM pg_ls_waldir() w,
+    (SELECT setting::int8 AS size FROM pg_settings WHERE name = 'wal_segment_size') s,
+    (SELECT floor(((greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) - '0/0'::pg_lsn) - 1)
+      / (SELECT setting::int8 FROM pg_settings WHERE name = 'wal_segment_size'))::int8 AS segno) b
+  WHERE w.name ~ '^[0-9A-F]{24}$'
+    AND substr(w.name, 9) = upper(lpad(to_hex(b.segno / (4294967296 / s.size)), 8, '0')
+      || lpad(to_hex(b.segno % (4294967296 / s.size)), 8, '0'))`;
+
+/**
  * The server's own state in one statement. `pg_is_in_recovery()` is read
  * once (a materialized CTE) and guards what only a primary or only a
  * standby may call: `pg_current_wal_lsn()` and `pg_walfile_name()` fail
@@ -37,6 +60,7 @@ SELECT
   pg_last_wal_receive_lsn()::text AS receive_lsn,
   pg_last_wal_replay_lsn()::text AS replay_lsn,
   CASE WHEN r.recovery THEN pg_get_wal_replay_pause_state() END AS replay_pause_state,
+  CASE WHEN r.recovery THEN (${walTimelineQuery}) END AS wal_timeline,
   (extract(epoch FROM pg_last_xact_replay_timestamp()) * 1000)::float8 AS last_replay_ms,
   (extract(epoch FROM pg_postmaster_start_time()) * 1000)::float8 AS started_ms,
   current_setting('synchronous_standby_names') AS synchronous_standby_names,
@@ -177,7 +201,8 @@ export function buildReport(address: InstanceAddress, rows: Rows): PrimaryReport
     ...common,
     role: "replica",
     inRecovery: true,
-    timeline: receiver?.receivedTimeline ?? checkpointTimeline,
+    timeline: receiver?.receivedTimeline ?? num(row, "wal_timeline") ?? checkpointTimeline,
+    ...opt("walTimeline", num(row, "wal_timeline")),
     ...opt("receivedLsn", text(row, "receive_lsn")),
     ...opt("replayedLsn", text(row, "replay_lsn")),
     replayPaused: (text(row, "replay_pause_state") ?? "not paused") !== "not paused",

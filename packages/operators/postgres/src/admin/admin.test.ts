@@ -259,6 +259,7 @@ test("report() of a primary and its standby: one system on timeline 1, the stand
 
   assert.equal(p.inRecovery, false);
   assert.equal(s.inRecovery, true);
+  assert.equal(s.walTimeline, 1, "pg_wal's file of the last byte received is timeline 1's");
   for (const r of [p, s]) {
     assert.ok(r.serverVersionNum >= 150000 && r.serverVersionNum < 160000, r.serverVersion);
     assert.match(r.serverVersion, /^15\./);
@@ -521,6 +522,7 @@ test("the old primary, crashed and rewound with pg_rewind, streams from the new 
   startServer(old);
   const { replica } = await caughtUp(old, promoted, 30_000);
   assert.equal(replica.timeline, 2);
+  assert.equal(replica.walTimeline, 2, "pg_wal's file of the last byte received is timeline 2's");
   assert.equal(replica.receiver?.slotName, slotOf(old));
   assert.equal(replica.systemIdentifier, (await primaryReport(promoted)).systemIdentifier);
   assert.deepEqual(replica.slots, [], "pg_rewind does not copy slots; the old one is gone");

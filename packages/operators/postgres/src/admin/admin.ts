@@ -164,19 +164,49 @@ export class PostgresAdmin implements PostgresPort {
 
   async setSynchronousStandbyNames(primary: InstanceAddress, value: string): Promise<string> {
     const what = `setSynchronousStandbyNames ${JSON.stringify(value)}`;
-    return this.#sessions.run(primary, what, async (client) => {
-      await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${escapeLiteral(value)}`);
+    const applied = await this.#setAndReload(primary, what, { synchronous_standby_names: value });
+    return applied.synchronous_standby_names ?? "";
+  }
+
+  async setStreamingSource(
+    standby: InstanceAddress,
+    source: { conninfo: string; slotName: string },
+  ): Promise<void> {
+    this.#checkSlotName(standby, "setStreamingSource", source.slotName);
+    // The conninfo holds no password (a passfile does); it is still left out of the message.
+    await this.#setAndReload(standby, `setStreamingSource slot ${source.slotName}`, {
+      primary_conninfo: source.conninfo,
+      primary_slot_name: source.slotName,
+    });
+  }
+
+  /**
+   * `ALTER SYSTEM SET` each setting, `pg_reload_conf()`, then waits until
+   * this session applies every value: pg_reload_conf() only signals the
+   * postmaster, which re-reads the files and signals every process; a
+   * backend applies the new values between statements, once the signal
+   * reached it. A value the command line sets is never applied (a
+   * command-line setting outranks postgresql.auto.conf): the wait times out
+   * and says which value the server still applies.
+   */
+  async #setAndReload(
+    instance: InstanceAddress,
+    what: string,
+    settings: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    return this.#sessions.run(instance, what, async (client) => {
+      for (const [name, value] of Object.entries(settings))
+        await client.query(`ALTER SYSTEM SET ${name} = ${escapeLiteral(value)}`);
       await client.query("SELECT pg_reload_conf()");
-      // pg_reload_conf() only signals the postmaster, which re-reads the
-      // files and signals every process; this backend applies the new value
-      // between statements, once the signal reached it.
       const deadline = Date.now() + (this.#options.reloadTimeoutMs ?? 2000);
       for (;;) {
-        const { rows } = await client.query(
-          "SELECT current_setting('synchronous_standby_names') AS value",
-        );
-        const applied = String(rows[0]?.value ?? "");
-        if (applied === value) return applied;
+        const applied: Record<string, string> = {};
+        for (const name of Object.keys(settings)) {
+          const { rows } = await client.query("SELECT current_setting($1) AS value", [name]);
+          applied[name] = String(rows[0]?.value ?? "");
+        }
+        const behind = Object.keys(settings).filter((n) => applied[n] !== settings[n]);
+        if (behind.length === 0) return applied;
         if (Date.now() >= deadline) {
           const errors = await client.query(
             "SELECT sourcefile, sourceline, name, error FROM pg_file_settings WHERE error IS NOT NULL",
@@ -184,11 +214,15 @@ export class PostgresAdmin implements PostgresPort {
           const why = errors.rows
             .map((r) => `${r.sourcefile}:${r.sourceline} ${r.name ?? ""}: ${r.error}`)
             .join("; ");
+          const still =
+            behind[0] === "synchronous_standby_names"
+              ? `the server still applies ${JSON.stringify(applied[behind[0]])}`
+              : `the server does not apply the new ${behind.join(", ")} (set on its command line?)`;
           throw this.#sessions.error(
-            primary,
+            instance,
             "timeout",
             what,
-            `the server still applies ${JSON.stringify(applied)}${why ? ` (configuration errors: ${why})` : ""}`,
+            `${still}${why ? ` (configuration errors: ${why})` : ""}`,
           );
         }
         await new Promise((r) => setTimeout(r, 20));

@@ -166,7 +166,7 @@ interface Answered {
   /**
    * The timeline this server is on: a primary's WAL insert timeline; a
    * standby's WAL receiver's `receivedTimeline` while a receiver runs, else
-   * `checkpointTimeline`. Each promotion starts a new one.
+   * its `walTimeline`, else `checkpointTimeline`. Each promotion starts a new one.
    */
   timeline: number;
   /**
@@ -220,6 +220,12 @@ export interface ReplicaReport extends Answered {
   lastReplayedTransactionAt?: string;
   /** Its WAL receiver; undefined when none runs (no `primary_conninfo`, or between retries). */
   receiver?: WalReceiver;
+  /**
+   * The timeline of the WAL file holding the last byte received (or
+   * replayed), from `pg_wal`'s file names: still right once the receiver
+   * stopped, when `checkpointTimeline` may be one promotion behind.
+   */
+  walTimeline?: number;
 }
 
 export interface UnreachableReport {
@@ -309,6 +315,20 @@ export interface PostgresPort {
    * the named standbys: with none of them connected, they wait forever.
    */
   setSynchronousStandbyNames(primary: InstanceAddress, value: string): Promise<string>;
+
+  /**
+   * Points a running standby at another upstream without a restart:
+   * `ALTER SYSTEM SET primary_conninfo` and `primary_slot_name`, then
+   * `pg_reload_conf()` (PostgreSQL 13+ restarts the WAL receiver with the
+   * new values), and waits until the server applies both. Times out
+   * (reason `timeout`) when its command line sets them. The standby must
+   * be able to follow the upstream's timeline from where it is: one that
+   * went past the upstream's switch point needs pg_rewind instead.
+   */
+  setStreamingSource(
+    standby: InstanceAddress,
+    source: { conninfo: string; slotName: string },
+  ): Promise<void>;
 
   /**
    * `pg_terminate_backend` of every client session but the port's own

@@ -15,9 +15,9 @@
  *    this reconcile, so the slots, synchronous_standby_names and the -rw
  *    label follow at once (service.ts moves the label only once the
  *    synchronous setting is in place).
- * 5. `repoint`: delete the pods of the standbys to point at the new
- *    primary: a standby's upstream is on its server's command line, so a
- *    new pod (made streaming from the recorded primary) is how it changes.
+ * 5. `repoint`: point the standbys at the new primary, each running
+ *    server live (ALTER SYSTEM primary_conninfo + reload: no restart, so
+ *    no second instance down), a new pod for one that does not answer.
  * 6. `wait` and `conflict`: nothing is done; status says why.
  */
 import { Action } from "@ballast/runtime";
@@ -104,14 +104,28 @@ export async function failover(s: PostgresScope): Promise<FailoverOutcome> {
   }
 }
 
+/** How `repointTo` made an instance follow: already did, repointed live, or a new pod. */
+export type Repointed = "following" | "live" | "new-pod";
+
 /**
- * Points `ids` at the new primary `to`: its slot for each first, then a new
- * pod for each whose pod was made to follow another instance. A pod made
- * to follow `to` is left to start and connect.
+ * Points `ids` at the new primary `to`: its slot for each first, then the
+ * running server repointed live (scope.streamFrom), or a new pod for one
+ * that does not answer. A pod made to follow `to` is left to connect.
  */
-export async function repoint(s: PostgresScope, ids: readonly number[], to: number): Promise<void> {
+export async function repoint(
+  s: PostgresScope,
+  ids: readonly number[],
+  to: number,
+): Promise<Map<number, Repointed>> {
+  const done = new Map<number, Repointed>();
   for (const id of ids) {
     await s.ensureSlotOn(to, id);
-    if (!s.madeToFollow(id, to)) await s.deletePod(id);
+    if (s.madeToFollow(id, to)) done.set(id, "following");
+    else if (await s.streamFrom(id, to)) done.set(id, "live");
+    else {
+      await s.deletePod(id);
+      done.set(id, "new-pod");
+    }
   }
+  return done;
 }

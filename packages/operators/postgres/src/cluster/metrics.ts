@@ -22,6 +22,7 @@ export class PostgresMetrics {
   readonly #desired: Gauge<C>;
   readonly #failover: Gauge<C>;
   readonly #moves: Counter<C>;
+  readonly #discarded: Counter<C>;
   /** Instance ids with series, per cluster, to drop those of instances that left. */
   readonly #instances = new Map<string, Set<string>>();
   /** The primary each cluster had when last recorded (lost with the process). */
@@ -67,6 +68,17 @@ export class PostgresMetrics {
       labelNames: clusterLabels,
       registers: [registry],
     });
+    this.#discarded = new Counter<C>({
+      name: "ballast_postgres_discarded_wal_bytes_total",
+      help: "Bytes of WAL a former primary wrote past the end of its timeline, discarded by pg_rewind when it rejoined: commits in them never reached the new primary.",
+      labelNames: clusterLabels,
+      registers: [registry],
+    });
+  }
+
+  /** A rejoin's rewind discards `bytes` of WAL (plan/rejoin.ts `discards`). */
+  discardedWal(namespace: string, cluster: string, bytes: bigint): void {
+    this.#discarded.inc({ namespace, cluster }, Number(bytes));
   }
 
   record(
@@ -112,6 +124,7 @@ export class PostgresMetrics {
     for (const g of [this.#primary, this.#timeline, this.#ready, this.#desired, this.#failover])
       g.remove(base);
     this.#moves.remove(base);
+    this.#discarded.remove(base);
     this.#instances.delete(key);
     this.#lastPrimary.delete(key);
   }

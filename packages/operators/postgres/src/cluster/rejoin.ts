@@ -5,9 +5,9 @@
  * standbys). Per instance:
  *
  * 1. `following`: nothing to do; a rewind recorded for it is cleared.
- * 2. `repoint`: its slot on the primary, then a new pod streaming from the
- *    primary — unless its pod was made to follow the primary already (it
- *    is starting or connecting: wait).
+ * 2. `repoint`: its slot on the primary, then its running server pointed
+ *    at the primary live (a new pod when it does not answer) — unless its
+ *    pod was made to follow the primary already (it is connecting: wait).
  * 3. `rewind`: recorded in status first (`status.rewinding`), CHECKPOINT on
  *    the primary when its control file still names the old timeline
  *    (pg_rewind reads the source's timeline from there), then a new pod
@@ -21,9 +21,11 @@
  */
 import type { StepResult } from "@ballast/stateful";
 import { describeBlocker } from "../plan/blockers.ts";
+import { formatLsn } from "../plan/lsn.ts";
 import { planRejoin } from "../plan/rejoin.ts";
 import { settledPrimary } from "../plan/switchover.ts";
 import { annotations, instanceHost } from "../resources.ts";
+import { repoint } from "./failover.ts";
 import type { PostgresScope } from "./scope.ts";
 
 export interface RejoinOutcome {
@@ -52,19 +54,20 @@ export async function rejoin(s: PostgresScope): Promise<RejoinOutcome> {
       case "following":
         await keepRewinding(rewinding.filter((w) => w.id !== m.id));
         break;
-      case "repoint":
-        await s.ensureSlotOn(p.id, m.id);
-        if (s.madeToFollow(m.id, p.id)) {
+      case "repoint": {
+        const how = (await repoint(s, [m.id], p.id)).get(m.id);
+        if (how === "following")
           waits.push(`instance ${m.id} is starting to stream from the primary`);
-        } else {
-          await s.deletePod(m.id);
+        else
           s.event(
             "Repointing",
             "Rejoin",
-            `instance ${m.id} gets a new pod streaming from the primary (instance ${p.id})`,
+            how === "live"
+              ? `instance ${m.id} now streams from the primary (instance ${p.id}), without a restart`
+              : `instance ${m.id} does not answer: its new pod streams from the primary (instance ${p.id})`,
           );
-        }
         break;
+      }
       case "rewind": {
         const pod = s.pod(m.id);
         const madeForIt =
@@ -84,6 +87,15 @@ export async function rejoin(s: PostgresScope): Promise<RejoinOutcome> {
           `instance ${m.id} diverged from the primary (${d.why}): its new pod runs pg_rewind from instance ${p.id} before it starts as a standby`,
           "Warning",
         );
+        if (d.discards && d.discards.bytes > 0n) {
+          s.deps.metrics?.discardedWal(s.namespace, s.r.metadata.name ?? "", d.discards.bytes);
+          s.event(
+            "WalDiscarded",
+            "Rejoin",
+            `instance ${m.id} wrote ${d.discards.bytes} bytes of WAL after its timeline ended at ${formatLsn(d.discards.switchpoint)} in the primary's history: pg_rewind discards them, with any commit in them${s.r.spec.synchronous ? "" : " (synchronous replication is off: some may have been acknowledged to clients)"}`,
+            "Warning",
+          );
+        }
         break;
       }
       case "fence":

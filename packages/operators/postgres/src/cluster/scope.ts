@@ -17,7 +17,7 @@ import {
 import type { InstanceAddress, InstanceReport, PostgresPort } from "../admin/port.ts";
 import type { PostgresCluster, PostgresClusterStatus } from "../api.ts";
 import type { ClusterObservation, PostgresStatus } from "../plan/types.ts";
-import { annotations, instanceHost, labels, names, port } from "../resources.ts";
+import { annotations, instanceHost, labels, names, port, streamingConninfo } from "../resources.ts";
 import type { PostgresMetrics } from "./metrics.ts";
 import { isFenced } from "./observe.ts";
 import { buildStatus, type StatusUpdate } from "./status.ts";
@@ -152,16 +152,48 @@ export class PostgresScope extends MemberSetScope<
   }
 
   /**
-   * Whether instance `id`'s pod was made streaming from instance `to` (its
-   * start script's hint): then it needs no new pod to follow `to`, only
-   * time to start and connect.
+   * Whether instance `id`'s pod streams from instance `to`, or was made
+   * to: its upstream annotation (set by a live repoint) or, without one,
+   * its start script's hint. Then it needs nothing but time to connect.
    */
   madeToFollow(id: number, to: number): boolean {
-    const container = this.pods.get(id)?.spec?.containers?.[0] as
+    const pod = this.pods.get(id);
+    const container = pod?.spec?.containers?.[0] as
       | { env?: { name: string; value?: string }[] }
       | undefined;
-    const env = container?.env ?? [];
-    return env.some((e) => e.name === "PRIMARY_HINT" && e.value === instanceHost(this.r, to));
+    const hint = (container?.env ?? []).find((e) => e.name === "PRIMARY_HINT")?.value;
+    const upstream = pod?.metadata.annotations?.[annotations.upstream] ?? hint;
+    return upstream === instanceHost(this.r, to);
+  }
+
+  /**
+   * Points instance `id`'s running server at instance `to` without a
+   * restart (setStreamingSource), then records it on the pod's upstream
+   * annotation, which a later start of the same pod reads. In this order:
+   * an annotation naming `to` on a server still streaming from elsewhere
+   * would make madeToFollow wait for ever. False when the server does not
+   * answer or does not apply it (a pod made before its upstream moved to
+   * postgresql.auto.conf): the caller then makes it a new pod.
+   */
+  async streamFrom(id: number, to: number): Promise<boolean> {
+    const address = this.address(id);
+    const pod = this.pods.get(id);
+    if (!address || !pod || pod.metadata.deletionTimestamp) return false;
+    try {
+      await this.postgres.setStreamingSource(address, {
+        conninfo: streamingConninfo(this.r, id, to),
+        slotName: names.slot(id),
+      });
+    } catch {
+      return false;
+    }
+    await this.ctx.client.patch(
+      { apiVersion: "v1", kind: "Pod" },
+      { namespace: this.namespace, name: names.pod(this.r, id) },
+      { metadata: { annotations: { [annotations.upstream]: instanceHost(this.r, to) } } },
+      { type: "merge", signal: this.ctx.signal },
+    );
+    return true;
   }
 
   /** Makes instance `id`'s slot on the primary `primary`; false when it could not (reported by the slots step). */

@@ -378,6 +378,7 @@ test("planRejoin() rewinds an old primary with writes past the switchpoint, afte
     from: 1,
     checkpointFirst: true,
     why: "past-switchpoint",
+    discards: { switchpoint: 300n, bytes: 40n },
   });
 });
 

@@ -30,6 +30,7 @@
  * plan waits rather than guess.
  */
 import type { Blocker } from "./blockers.ts";
+import type { Lsn } from "./lsn.ts";
 import {
   type ClusterObservation,
   type InstanceId,
@@ -43,14 +44,30 @@ import {
 export type RejoinDecision =
   | { kind: "following"; unfence: boolean }
   | { kind: "repoint"; to: InstanceId }
-  | { kind: "rewind"; from: InstanceId; checkpointFirst: boolean; why: Divergence }
+  | {
+      kind: "rewind";
+      from: InstanceId;
+      checkpointFirst: boolean;
+      why: Divergence;
+      /**
+       * `past-switchpoint`: where its timeline ended in the primary's
+       * history, and how many bytes of WAL it wrote after that — WAL the
+       * rewind discards. Commits in it never reached the primary: with
+       * `synchronous` off, some may have been acknowledged (the bound a
+       * failover without synchronous replication documents).
+       */
+      discards?: { switchpoint: Lsn; bytes: bigint };
+    }
   | { kind: "fence" }
   | { kind: "foreign"; systemIdentifier: string }
   | { kind: "wait"; blockers: readonly Blocker[] };
 
 export type Divergence = "past-switchpoint" | "unknown-timeline" | "newer-timeline" | "ahead";
 
-type Placement = { on: true } | { on: false; why: Divergence } | { unknown: Blocker };
+type Placement =
+  | { on: true }
+  | { on: false; why: Divergence; discards?: { switchpoint: Lsn; bytes: bigint } }
+  | { unknown: Blocker };
 
 /** Where instance `i` (in recovery) stands against the primary's history. */
 function place(obs: ClusterObservation, i: ReachableInstance, p: ReachableInstance): Placement {
@@ -69,7 +86,13 @@ function place(obs: ClusterObservation, i: ReachableInstance, p: ReachableInstan
   if (!history) return { unknown: { kind: "HistoryUnknown", id: i.id, timeline: i.timeline } };
   const left = history.find((h) => h.timeline === i.timeline);
   if (!left) return { on: false, why: "unknown-timeline" };
-  return end <= left.switchpoint ? { on: true } : { on: false, why: "past-switchpoint" };
+  return end <= left.switchpoint
+    ? { on: true }
+    : {
+        on: false,
+        why: "past-switchpoint",
+        discards: { switchpoint: left.switchpoint, bytes: end - left.switchpoint },
+      };
 }
 
 export function planRejoin(
@@ -93,7 +116,13 @@ export function planRejoin(
       : { kind: "repoint", to: p.id };
   }
   const checkpointFirst = p.checkpointTimeline !== undefined && p.checkpointTimeline < p.timeline;
-  return { kind: "rewind", from: p.id, checkpointFirst, why: placed.why };
+  return {
+    kind: "rewind",
+    from: p.id,
+    checkpointFirst,
+    why: placed.why,
+    ...(placed.discards ? { discards: placed.discards } : {}),
+  };
 }
 
 /**
