@@ -14,10 +14,18 @@ export interface CliResult {
   stderr: string;
 }
 
-export function ballast(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/**
+ * `input` is written to its stdin; either way stdin then ends, as it does
+ * for `ballast … < file` (a command that reads stdin must not wait for ever).
+ */
+export function ballast(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  input = "",
+): Promise<CliResult> {
   const { KUBECONFIG: _mine, ...inherited } = process.env;
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [binPath, ...args],
       { env: { ...inherited, NO_COLOR: "1", ...env }, timeout: 120_000 },
@@ -26,5 +34,6 @@ export function ballast(args: readonly string[], env: NodeJS.ProcessEnv = {}): P
         resolve({ code, stdout, stderr });
       },
     );
+    child.stdin?.end(input);
   });
 }

@@ -18,12 +18,20 @@ export interface Command<O extends Options = Options> {
   /** What a string option's value is called in the help, e.g. `file` for `--kubeconfig <file>`. */
   optionArgs?: Record<string, string>;
   details?: string;
+  /**
+   * Takes what follows `--` as another program's arguments (`passthrough`),
+   * unread: neither options nor `--help` there are the command's own.
+   * Without it, `--` only ends the options, as usual.
+   */
+  passthrough?: boolean;
   run(args: ParsedArgs<O>): Promise<number>;
 }
 
 export interface ParsedArgs<O extends Options> {
   values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>["values"];
   positionals: string[];
+  /** What followed `--`, for a command with `passthrough`; otherwise empty. */
+  passthrough: string[];
 }
 
 /** Thrown for a usage mistake: printed with the command's usage line. */
@@ -65,15 +73,18 @@ export function parse<O extends Options>(
   command: Command<O>,
   argv: string[],
 ): ParsedArgs<O> | "help" {
-  if (argv.includes("--help") || argv.includes("-h")) return "help";
+  const end = command.passthrough ? argv.indexOf("--") : -1;
+  const own = end === -1 ? argv : argv.slice(0, end);
+  const passthrough = end === -1 ? [] : argv.slice(end + 1);
+  if (own.includes("--help") || own.includes("-h")) return "help";
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: own,
       options: command.options,
       allowPositionals: true,
       strict: true,
     });
-    return { values, positionals };
+    return { values, positionals, passthrough };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

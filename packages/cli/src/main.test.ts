@@ -46,7 +46,16 @@ describe("ballast --help", () => {
   test("lists every command", async () => {
     const { code, stdout } = await ballast(["--help"]);
     assert.equal(code, 0);
-    for (const command of ["install", "run", "status", "roll", "dev up", "dev down"]) {
+    for (const command of [
+      "install",
+      "run",
+      "status",
+      "roll",
+      "switchover",
+      "psql",
+      "dev up",
+      "dev down",
+    ]) {
       assert.match(stdout, new RegExp(`^  ${command}\\s{2,}\\S`, "m"), command);
     }
   });
@@ -72,6 +81,13 @@ describe("ballast --help", () => {
       "--request-timeout <seconds>",
     ],
     roll: ["-n, --namespace <ns>", "--kubeconfig <file>", "--context <name>", "--request-timeout"],
+    switchover: ["--to <id>", "-n, --namespace <ns>", "--kubeconfig <file>", "--context <name>"],
+    psql: [
+      "-- PSQL_ARGS",
+      "-n, --namespace <ns>",
+      "--kubeconfig <file>",
+      "--request-timeout <seconds>",
+    ],
   };
   for (const [command, flags] of Object.entries(options)) {
     test(`${command} --help exits 0 and describes its options`, async () => {
@@ -81,6 +97,39 @@ describe("ballast --help", () => {
       for (const flag of flags) assert.ok(stdout.includes(flag), `${command}: ${flag}\n${stdout}`);
     });
   }
+
+  test("psql passes what follows -- to psql: its --help and -h are not ballast's", async () => {
+    for (const psqlArgs of [["--help"], ["-h", "elsewhere", "-c", "SELECT 1"]]) {
+      const { code, stdout, stderr } = await ballast([
+        "psql",
+        "main",
+        "--kubeconfig",
+        deadKubeconfig,
+        "--",
+        ...psqlArgs,
+      ]);
+      assert.equal(code, 1, stdout);
+      assert.match(stderr, /^ballast psql: cannot reach the API server/, psqlArgs.join(" "));
+    }
+  });
+
+  test("switchover --to takes an instance id; psql takes one cluster, then psql's arguments after --", async () => {
+    const to = await ballast(["switchover", "main", "--to", "two"]);
+    assert.equal(to.code, 2);
+    assert.match(to.stderr, /--to takes an instance id \(0, 1, …\), not "two"/);
+    const extra = await ballast(["psql", "main", "-c", "SELECT 1"]);
+    assert.equal(extra.code, 2);
+    assert.match(extra.stderr, /Unknown option '-c'/);
+    const words = await ballast(["psql", "main", "SELECT"]);
+    assert.equal(words.code, 2);
+    assert.match(words.stderr, /e\.g\. ballast psql main -- SELECT/);
+    const kind = await ballast(["switchover", "kafkacluster/events"]);
+    assert.equal(kind.code, 2);
+    assert.match(
+      kind.stderr,
+      /unknown kind "kafkacluster": expected one of postgrescluster\|postgresclusters\|pgc/,
+    );
+  });
 
   test("an unknown command is named, with the list of commands", async () => {
     const { code, stderr } = await ballast(["deploy", "kafka"]);
@@ -147,6 +196,8 @@ describe("connection errors", () => {
       ["install"],
       ["roll", "kc/events"],
       ["run", "--install-crds"],
+      ["switchover", "main"],
+      ["psql", "main"],
     ]) {
       const { code, stderr } = await ballast([...args, "--kubeconfig", deadKubeconfig]);
       assert.equal(code, 1, `${args.join(" ")}: ${stderr}`);
@@ -169,7 +220,13 @@ describe("connection errors", () => {
     const { port } = silent.address() as { port: number };
     const kubeconfig = kubeconfigFor("silent.kubeconfig", `https://127.0.0.1:${port}`);
     try {
-      for (const args of [["status", "kc/events"], ["roll", "kc/events"], ["install"]]) {
+      for (const args of [
+        ["status", "kc/events"],
+        ["roll", "kc/events"],
+        ["install"],
+        ["switchover", "pgc/main"],
+        ["psql", "pgc/main"],
+      ]) {
         const started = Date.now();
         const { code, stderr } = await ballast([
           ...args,

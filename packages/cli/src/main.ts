@@ -1,16 +1,27 @@
 /**
  * The `ballast` command: `install`, `run`, `status` and `roll` work with the
- * operators on any cluster; `ballast dev …` runs the local one.
+ * operators on any cluster; `switchover` and `psql` with a PostgresCluster;
+ * `ballast dev …` runs the local one.
  */
 import { DevClusterError } from "@ballast/dev";
 import { type Command, CommandError, helpText, parse, UsageError } from "./cli.ts";
 import { devCommands } from "./commands/dev.ts";
 import { install } from "./commands/install.ts";
+import { psql } from "./commands/psql.ts";
 import { roll } from "./commands/roll.ts";
 import { run } from "./commands/run.ts";
 import { status } from "./commands/status.ts";
+import { switchover } from "./commands/switchover.ts";
 
-const commands: Command[] = [install, run, status, roll, ...devCommands] as Command[];
+const commands: Command[] = [
+  install,
+  run,
+  status,
+  roll,
+  switchover,
+  psql,
+  ...devCommands,
+] as Command[];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 4;

@@ -14,6 +14,7 @@ const registry = {
   kafka: async () => (await import("@ballast/kafka")).kafka,
   zookeeper: async () => (await import("@ballast/zookeeper")).zookeeper,
   redis: async () => (await import("@ballast/redis")).redis,
+  postgres: async () => (await import("@ballast/postgres")).postgres,
 } satisfies Record<string, () => Promise<OperatorDescriptor>>;
 
 export type OperatorName = keyof typeof registry;

@@ -74,6 +74,7 @@ export {
   withSummary,
 } from "./operation/operation.ts";
 export { deleteMemberPod } from "./pods/delete.ts";
+export { nodeStoppedReporting } from "./pods/node.ts";
 export {
   containersReady,
   type PodLike,

@@ -10,7 +10,9 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type TestCluster, useCluster } from "@ballast/dev/testkit";
+import { operatorRules } from "@ballast/runtime";
 import { parse, parseAllDocuments, stringify } from "yaml";
+import { postgres } from "../../postgres/src/operator.ts";
 import { clusterRules, leaderElectionRules, namespacedRules, toPolicyRule } from "../src/rbac.ts";
 import {
   chartDir,
@@ -139,6 +141,33 @@ describe("chart without a cluster", () => {
       assert.ok(!kinds.includes(kind), `${kind} rendered: ${kinds.join(", ")}`);
   });
 
+  test("operators.postgres.enabled runs the PostgreSQL operator, its image and exactly its declared rules", async () => {
+    const { objects } = await render({
+      release: "r",
+      namespace: "ops",
+      values: { operators: { kafka: { enabled: false }, postgres: { enabled: true } } },
+    });
+    assert.deepEqual(
+      ofKind(objects, "Deployment").map((d) => d.metadata.name),
+      ["r-ballast-postgres"],
+    );
+    assert.match(
+      deploymentContainer(objects).image ?? "",
+      /^ghcr\.io\/ballast-dev\/postgres-operator:/,
+    );
+    const role = ofKind(objects, "ClusterRole").find(
+      (r) => r.metadata.name === "r-ballast-postgres",
+    );
+    assert.ok(role, "a ClusterRole named r-ballast-postgres");
+    assert.deepEqual(rulesOf(role), operatorRules(postgres).namespaced.map(toPolicyRule));
+    const crds = ofKind(objects, "ClusterRole").find(
+      (r) => r.metadata.name === "r-ballast-postgres-crds",
+    );
+    assert.deepEqual(crds && rulesOf(crds).find((r) => r.resourceNames)?.resourceNames, [
+      "postgresclusters.ballast.dev",
+    ]);
+  });
+
   test("an operator the chart does not have is refused at render time, naming the ones it has", async () => {
     const result = await helm(
       undefined,
@@ -151,7 +180,7 @@ describe("chart without a cluster", () => {
     assert.notEqual(result.code, 0);
     assert.match(
       result.stderr,
-      /operators\.kafak: no such operator \(the chart has kafka, redis, zookeeper\)/,
+      /operators\.kafak: no such operator \(the chart has kafka, postgres, redis, zookeeper\)/,
     );
   });
 
@@ -278,6 +307,7 @@ describe("chart without a cluster", () => {
 });
 
 interface Container {
+  image?: string;
   args?: string[];
   env: { name: string; value?: string; valueFrom?: unknown }[];
   livenessProbe?: { httpGet?: unknown };

@@ -15,4 +15,7 @@ export {
   type PostgresClusterStatus,
   synchronousOf,
 } from "./api.ts";
+export { requestedSwitchover } from "./cluster/switchover.ts";
+export { crds, type PostgresBuildOptions, postgres, postgresUid } from "./operator.ts";
 export * as resources from "./resources.ts";
+export { postgresStatusView } from "./status-view.ts";

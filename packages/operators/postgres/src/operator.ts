@@ -13,7 +13,7 @@ import type { PostgresPort } from "./admin/port.ts";
 import { PostgresCluster } from "./api.ts";
 import { postgresClusterController } from "./cluster/controller.ts";
 import { PostgresMetrics } from "./cluster/metrics.ts";
-import { namespacedRules } from "./rbac.ts";
+import { clusterRules, namespacedRules } from "./rbac.ts";
 import { annotations, officialUid, users } from "./resources.ts";
 
 export const crds = [PostgresCluster];
@@ -36,11 +36,13 @@ export function postgresUid(env: NodeJS.ProcessEnv = process.env): number {
 export const postgres = defineOperator<PostgresBuildOptions>({
   name: "postgres",
   crds,
-  rules: { namespaced: namespacedRules },
+  rules: { namespaced: namespacedRules, cluster: clusterRules },
   fieldManager: "ballast-postgres-operator",
   leaseName: "ballast-postgres-operator",
   entry: fileURLToPath(new URL("./main.ts", import.meta.url)),
   restart: { annotation: annotations.restartRequested, kinds: [PostgresCluster] },
+  // Loaded only by `ballast status`, so running the operator does not load it.
+  status: async () => (await import("./status-view.ts")).postgresStatusView,
   build(client, context, options = {}) {
     const events = context.eventRecorder({ reportingController: "ballast.dev/postgres-operator" });
     const port =

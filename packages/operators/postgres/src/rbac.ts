@@ -66,3 +66,13 @@ export const namespacedRules: DeclaredRule[] = [
   },
   { ...eventRecorderRule },
 ];
+
+/** Cluster-scoped kinds beyond the operator's own CRDs (the runtime adds those). */
+export const clusterRules: DeclaredRule[] = [
+  {
+    apiGroups: [""],
+    resources: ["nodes"],
+    verbs: ["get"],
+    why: "cluster/observe.ts via stateful nodeStoppedReporting: whether a fenced primary's node has stopped reporting, only while its pod's deletion waits on it",
+  },
+];

@@ -7,8 +7,10 @@
  * 1. `record` / `complete`: status names the primary; the pipeline goes on.
  * 2. `fence`: delete the lost primary's pod. Its replacement is made
  *    without the marker (objects.ts), so its server starts only in
- *    recovery; a pod that cannot be deleted (its node gone) stays
- *    unfenced until it is seen gone or in recovery (observe.ts).
+ *    recovery; a pod whose deletion waits on its node is fenced once that
+ *    node has stopped reporting and the server stays silent (observe.ts
+ *    says why that is enough, and what it costs without synchronous
+ *    replication).
  * 3. `promote`: add the marker to the chosen standby's pod (a restart after
  *    the promotion keeps it primary), then `pg_promote`.
  * 4. `promoted`: status records the new primary; the pipeline goes on in

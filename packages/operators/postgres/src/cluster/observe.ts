@@ -13,13 +13,23 @@
  *    or the switchover's `from`) AND it cannot be writing — it answers in
  *    recovery, or its pod is gone, or its pod does not carry the marker
  *    (a pod without the marker starts only in recovery, and the marker is
- *    never added to a fenced instance's pod).
+ *    never added to a fenced instance's pod) — or it can take no
+ *    acknowledged write through the operator's Services: its pod is being
+ *    deleted, it does not answer, and its node has stopped reporting (the
+ *    pod can be neither removed nor restarted there; a machine gone).
+ *    Such a server, if it still runs cut off, is out of every Service,
+ *    and under synchronous replication commits nothing once its standbys
+ *    have left it, which the failover waits for (plan/failover.ts, step
+ *    4). Without synchronous replication, a client still connected to it
+ *    directly may have writes acknowledged that the rejoin discards: the
+ *    price of asynchronous commit, counted (WalDiscarded) when it comes
+ *    back. docs/failover.md says more.
  * 4. The primary's timeline history, read only when an instance is on an
  *    older timeline than the primary (the rejoin plan needs it to place
  *    that instance; otherwise it is not read).
  */
 import type { PodLike } from "@ballast/stateful";
-import { podReady } from "@ballast/stateful";
+import { nodeStoppedReporting, podReady } from "@ballast/stateful";
 import type { InstanceReport } from "../admin/port.ts";
 import { failoverDelayMs, synchronousOf } from "../api.ts";
 import { parseLsn } from "../plan/lsn.ts";
@@ -76,7 +86,12 @@ export async function observe(
     }
   }
   const status = s.pg;
-  for (const i of instances) i.fenced = isFenced(status, i, s.pod(i.id), names.pod(s.r, i.id));
+  for (const i of instances) {
+    const pod = s.pod(i.id);
+    const nodeLost =
+      pod && fenceNeedsNode(status, i, pod) ? await nodeStoppedReporting(s.ctx, pod) : false;
+    i.fenced = isFenced(status, i, pod, names.pod(s.r, i.id), nodeLost);
+  }
   const obs: ClusterObservation = {
     instances,
     synchronous: synchronousOf(s.r.spec),
@@ -113,18 +128,29 @@ export function fencedId(status: PostgresStatus): number | undefined {
   return undefined;
 }
 
-/** See step 3 of the module comment. */
+/** Whether `isFenced` turns on the pod's node: only a fenced, silent instance whose pod is being deleted asks. */
+function fenceNeedsNode(
+  status: PostgresStatus,
+  i: InstanceObservation,
+  pod: PodLike | undefined,
+): boolean {
+  return fencedId(status) === i.id && !i.reachable && pod?.metadata.deletionTimestamp !== undefined;
+}
+
+/** See step 3 of the module comment; `nodeLost`: the pod's node has stopped reporting. */
 export function isFenced(
   status: PostgresStatus,
   i: InstanceObservation,
   pod: PodLike | undefined,
   podName: string,
+  nodeLost = false,
 ): boolean {
   if (fencedId(status) !== i.id) return false;
   if (i.reachable && i.inRecovery) return true;
   if (!pod) return true;
-  // A pod being deleted may still run its server: fenced once it is gone.
-  if (pod.metadata.deletionTimestamp) return false;
+  // A pod being deleted may still run its server: fenced once it is gone,
+  // or once its node is lost and the server does not answer.
+  if (pod.metadata.deletionTimestamp) return !i.reachable && nodeLost;
   return pod.metadata.annotations?.[annotations.primary] !== podName;
 }
 

@@ -19,7 +19,7 @@ import type { PostgresCluster, PostgresClusterStatus } from "../api.ts";
 import type { ClusterObservation, PostgresStatus } from "../plan/types.ts";
 import { annotations, instanceHost, labels, names, port, streamingConninfo } from "../resources.ts";
 import type { PostgresMetrics } from "./metrics.ts";
-import { isFenced } from "./observe.ts";
+import { fencedId, isFenced } from "./observe.ts";
 import { buildStatus, type StatusUpdate } from "./status.ts";
 
 export interface PostgresControllerDeps {
@@ -136,9 +136,12 @@ export class PostgresScope extends MemberSetScope<
     const obs = this.observation;
     if (obs) {
       const status = this.pg;
+      // A fence turns on status only through whom it names: the same one,
+      // the same answer (observe's, which may have asked the node).
+      const same = fencedId(status) === fencedId(obs.status);
       const instances = obs.instances.map((i) => ({
         ...i,
-        fenced: isFenced(status, i, this.pods.get(i.id), names.pod(this.r, i.id)),
+        fenced: same ? i.fenced : isFenced(status, i, this.pods.get(i.id), names.pod(this.r, i.id)),
       }));
       this.observation = { ...obs, status, instances };
     }
