@@ -15,7 +15,15 @@
  *    again; the node started again: the old primary rejoins as a standby;
  * 6. synchronous replication turned off, the primary's node stopped
  *    again: what was lost is reported (the documented bound: the commits
- *    the promoted standby had not received).
+ *    the promoted standby had not received);
+ * 7. spec.backup turned on against a real S3 server in the cluster
+ *    (versitygw): the roll that gives every instance archive_command,
+ *    the stanza, and WAL segments in the bucket;
+ * 8. a Backup under the writer (and one naming no cluster, which waits;
+ *    and a restore asked for, refused in status with nothing made);
+ * 9. spec.roles and spec.databases: a role made with a generated Secret
+ *    it logs in with, its database; removed from the spec, it is kept
+ *    while it owns objects, then dropped, the data kept.
  *
  * Every scenario runs under the e2e kit's acknowledged-write checker — a
  * row counts only once COMMIT returned, and every acknowledged row must be
@@ -26,10 +34,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { eventually } from "@ballast/dev/testkit";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { eventually, startObjectStore } from "@ballast/dev/testkit";
 import { condition, startAckedWrites } from "@ballast/e2e-kit";
+import pg from "pg";
 import { ballast } from "../../../cli/src/_test-cli.ts";
 import { PostgresCluster } from "../src/api.ts";
+import { Backup } from "../src/backup/api.ts";
 import { annotations, labels } from "../src/resources.ts";
 import { clusterManifest, Harness } from "./harness.ts";
 import { onInstance, pgDriver } from "./workload.ts";
@@ -225,7 +236,12 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
   });
 
   test("bring-up: a primary and two synchronous-quorum standbys, every instance serving, -rw on the primary", async () => {
-    await h.apply(clusterManifest(name, { synchronous: { any: 1 } }));
+    await h.apply(
+      clusterManifest(name, {
+        synchronous: { any: 1 },
+        bootstrap: { initdb: { database: "shop" } },
+      }),
+    );
     const c = await settled(240_000);
     assert.equal(c.status?.primary?.id, 0);
     assert.deepEqual(c.status?.synchronous, { any: 1, standbys: [1, 2] });
@@ -251,6 +267,18 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
       psql.stdout.trim(),
       "f|t",
       "psql ran on the primary, which holds the writer's rows",
+    );
+    // bootstrap.initdb's database, owned by its role (the database's name by default).
+    await eventuallyOrDump(
+      "database shop owned by role shop",
+      async () => {
+        const r = await cli(
+          ["psql", name],
+          ["-At", "-c", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'shop'"],
+        );
+        return r.code === 0 && r.stdout.trim() === "shop" ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
     );
   });
 
@@ -513,7 +541,290 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
     // timeline's end: the rejoin must have said it discarded some.
     if (lost.length > 0) assert.ok(discardedBytes > 0, "a lost commit is reported (WalDiscarded)");
   });
+
+  test("spec.backup turned on: a roll under the writer gives every instance archive_command, the stanza is made, and WAL reaches the bucket (listed with the S3 API)", async () => {
+    const store = await startObjectStore(h.cluster, { namespace: h.namespace });
+    const bucket = "backups";
+    await store.createBucket(bucket);
+    await putSecret("backup-s3", {
+      ACCESS_KEY_ID: store.credentials.accessKeyId,
+      SECRET_ACCESS_KEY: store.credentials.secretAccessKey,
+    });
+    await settled();
+    const { result } = await underLoad("backup turned on", async (load) => {
+      const askedAt = Date.now();
+      await h.mergePatch(PostgresCluster, name, {
+        spec: {
+          backup: {
+            objectStore: {
+              endpoint: store.endpoint,
+              bucket,
+              credentialsSecret: "backup-s3",
+              caSecret: store.credentialsSecret,
+            },
+            retention: "7d",
+          },
+        },
+      });
+      const c = await eventuallyOrDump(
+        "BackupReady True (stanza-create and check done in the primary)",
+        async () => {
+          const c = await h.pgc(name);
+          return condition(c, "BackupReady")?.status === "True" && c.status?.backup ? c : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 1000 },
+      );
+      const archivingAfterMs = Date.now() - askedAt;
+      await load.waitForMore(50);
+      return { archivingAfterMs, repoPath: c.status?.backup?.repoPath };
+    });
+    console.log(`# ${JSON.stringify({ scenario: "backup turned on", ...result })}`);
+    assert.equal(result.repoPath, `/${h.namespace}/${name}`);
+    // The primary archives: pg_stat_archiver counts segments and no failure since the check.
+    const archiver = await cli(
+      ["psql", name],
+      [
+        "-At",
+        "-c",
+        "SELECT archived_count > 0, last_archived_wal IS NOT NULL FROM pg_stat_archiver",
+      ],
+    );
+    assert.equal(archiver.code, 0, archiver.stderr);
+    assert.equal(archiver.stdout.trim(), "t|t");
+    const s3 = await store.client();
+    try {
+      const listed = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: `${h.namespace}/${name}/archive/${name}/`,
+        }),
+      );
+      const keys = (listed.Contents ?? []).map((o) => o.Key ?? "");
+      console.log(
+        `# ${JSON.stringify({ scenario: "backup turned on", archiveObjects: keys.length })}`,
+      );
+      assert.ok(
+        keys.some((k) => k.endsWith("archive.info")),
+        `archive.info in ${keys.join(", ")}`,
+      );
+      assert.ok(
+        keys.some((k) => /\/[0-9A-F]{24}-[0-9a-f]{40}(\.zst)?$/.test(k)),
+        `a WAL segment in ${keys.join(", ")}`,
+      );
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  test("a Backup under the writer: pgBackRest on the primary, Completed with its label, WAL positions and sizes; one naming no cluster waits, saying so", async () => {
+    const typo = "backup-of-nothing";
+    await h.apply({
+      apiVersion: Backup.apiVersion,
+      kind: Backup.kind,
+      metadata: { name: typo, namespace: h.namespace },
+      spec: { cluster: { name: "no-such-cluster" }, type: "full" },
+    });
+    const { result } = await underLoad("backup", async (load) => {
+      const askedAt = Date.now();
+      await h.apply({
+        apiVersion: Backup.apiVersion,
+        kind: Backup.kind,
+        metadata: { name: "first", namespace: h.namespace },
+        spec: { cluster: { name }, type: "full" },
+      });
+      const b = await eventuallyOrDump(
+        "Backup first Completed",
+        async () => {
+          const b = await h.read<Backup>(Backup, "first");
+          if (b.status?.phase === "Failed") throw new Error(`backup failed: ${b.status.message}`);
+          return b.status?.phase === "Completed" ? b : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 1000 },
+      );
+      const completedAfterMs = Date.now() - askedAt;
+      await load.waitForMore(50);
+      return { completedAfterMs, status: b.status };
+    });
+    console.log(`# ${JSON.stringify({ scenario: "backup", ...result })}`);
+    const status = result.status;
+    assert.match(status?.label ?? "", /^\d{8}-\d{6}F$/);
+    assert.equal(status?.type, "full");
+    assert.match(status?.startLsn ?? "", /^[0-9A-F]+\/[0-9A-F]+$/);
+    assert.ok((status?.databaseBytes ?? 0) > 1_000_000, "a whole database was copied");
+    assert.ok((status?.repositoryBytes ?? 0) > 0);
+    const c = await h.pgc(name);
+    assert.equal(status?.instance, c.status?.primary?.id, "taken on the primary");
+    // A restore is not built yet: a cluster asking for one is refused
+    // in status, with nothing made (no initdb'd empty cluster in its place).
+    const source = await h.pgc(name);
+    await h.apply(
+      clusterManifest("restored", {
+        instances: 1,
+        bootstrap: { recovery: { backup: { name: "first" } } },
+        backup: source.spec.backup,
+      }),
+    );
+    const refused = await eventuallyOrDump(
+      "the restore refused in status",
+      async () => {
+        const c = await h.pgc("restored");
+        return condition(c, "Degraded")?.reason === "RestoreNotSupported" ? c : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.match(condition(refused, "Degraded")?.message ?? "", /^spec\.bootstrap\.recovery: /);
+    assert.deepEqual(await h.instances("restored"), [], "no pod made for a restore it cannot do");
+    const waiting = await h.read<Backup>(Backup, typo);
+    assert.equal(waiting.status?.phase, "Pending");
+    assert.match(
+      waiting.status?.message ?? "",
+      /^spec\.cluster\.name: PostgresCluster .*no-such-cluster not found/,
+    );
+  });
+
+  test("spec.roles and spec.databases under the writer: the app role logs in with its generated Secret and owns db app; removed from the spec, it is kept while it owns objects, then dropped, the data kept", async () => {
+    await settled();
+    const connect = async <T>(
+      user: { user: string; password: string },
+      database: string,
+      work: (c: pg.Client) => Promise<T>,
+    ) => {
+      const target = await h.primaryTarget(name);
+      if (!target) throw new Error("no primary");
+      const c = new pg.Client({
+        host: target.host,
+        port: 5432,
+        ...user,
+        database,
+        connectionTimeoutMillis: 3000,
+      });
+      c.on("error", () => {});
+      await c.connect();
+      try {
+        return await work(c);
+      } finally {
+        await c.end().catch(() => {});
+      }
+    };
+    const asSuperuser = async <T>(database: string, work: (c: pg.Client) => Promise<T>) =>
+      connect(
+        { user: "postgres", password: (await h.primaryTarget(name))?.password ?? "" },
+        database,
+        work,
+      );
+    const roleExists = () =>
+      asSuperuser(
+        "postgres",
+        async (c) =>
+          (await c.query("SELECT 1 FROM pg_roles WHERE rolname = 'app'")).rows.length === 1,
+      );
+    await underLoad("roles and databases", async (load) => {
+      await h.mergePatch(PostgresCluster, name, {
+        spec: { roles: [{ name: "app" }], databases: [{ name: "app", owner: "app" }] },
+      });
+      const secret = await eventuallyOrDump(
+        `Secret ${name}-role-app`,
+        async () => {
+          const res = await h.cluster.api<{ data?: Record<string, string> }>(
+            `/api/v1/namespaces/${h.namespace}/secrets/${name}-role-app`,
+          );
+          if (res.status !== 200) return undefined;
+          const get = (k: string) => Buffer.from(res.body.data?.[k] ?? "", "base64").toString();
+          return { username: get("username"), password: get("password"), uri: get("uri") };
+        },
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+      assert.equal(secret.username, "app");
+      assert.match(
+        secret.uri,
+        new RegExp(`^postgresql://app:.+@${name}-rw\\.${h.namespace}\\.svc:5432/app$`),
+      );
+      const app = { user: "app", password: secret.password };
+      await eventuallyOrDump(
+        "app logs in to database app with the Secret's password",
+        async () =>
+          connect(
+            app,
+            "app",
+            async (c) => (await c.query("SELECT current_user")).rows.length === 1,
+          ).catch(() => undefined),
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+      await connect(app, "app", async (c) => {
+        await c.query("CREATE TABLE notes (v text)");
+        await c.query("INSERT INTO notes VALUES ('kept')");
+      });
+      const owner = await asSuperuser(
+        "postgres",
+        async (c) =>
+          (
+            await c.query(
+              "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = 'app'",
+            )
+          ).rows[0]?.o,
+      );
+      assert.equal(owner, "app");
+      // Removed from the spec (the database given to postgres): app owns a table, so it is kept and status says why.
+      await h.mergePatch(PostgresCluster, name, {
+        spec: { roles: [], databases: [{ name: "app", owner: "postgres" }] },
+      });
+      await eventuallyOrDump(
+        "Degraded naming role app as kept because it owns objects",
+        async () => {
+          const d = condition(await h.pgc(name), "Degraded");
+          return d?.reason === "RolesNotReconciled" &&
+            /role app, removed from spec\.roles, is not dropped: it owns objects/.test(
+              d.message ?? "",
+            )
+            ? d
+            : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+      assert.equal(await roleExists(), true, "a role that owns objects is not dropped");
+      // Once it owns nothing, the operator drops it; the database and its data stay.
+      await asSuperuser("app", (c) => c.query("REASSIGN OWNED BY app TO postgres"));
+      await eventuallyOrDump(
+        "role app dropped",
+        async () => ((await roleExists()) ? undefined : true),
+        {
+          timeoutMs: 120_000,
+          intervalMs: 1000,
+        },
+      );
+      const rows = await asSuperuser(
+        "app",
+        async (c) => (await c.query("SELECT v FROM notes")).rows,
+      );
+      assert.deepEqual(rows, [{ v: "kept" }], "removing a role never drops the data");
+      await eventuallyOrDump(
+        "Degraded no longer about roles",
+        async () =>
+          condition(await h.pgc(name), "Degraded")?.reason !== "RolesNotReconciled"
+            ? true
+            : undefined,
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+      await load.waitForMore(20);
+    });
+  });
 });
+
+/** Creates (or replaces) an Opaque Secret in the test namespace. */
+async function putSecret(secretName: string, data: Record<string, string>): Promise<void> {
+  const body = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: secretName, namespace: h.namespace },
+    type: "Opaque",
+    stringData: data,
+  };
+  const res = await h.cluster.api(`/api/v1/namespaces/${h.namespace}/secrets`, {
+    method: "POST",
+    body,
+  });
+  assert.ok(res.status === 201 || res.status === 409, `create secret ${secretName}: ${res.status}`);
+}
 
 /** The messages of the cluster's WalDiscarded events made since `sinceMs`. */
 async function discardEvents(sinceMs: number): Promise<string[]> {

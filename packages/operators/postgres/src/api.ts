@@ -241,6 +241,23 @@ export const PostgresCluster = defineResource({
     election: Type.Optional(ElectionStatus()),
     switchover: Type.Optional(SwitchoverStatus()),
     operation: Type.Optional(OperationStatus()),
+    backup: Type.Optional(
+      Type.Object(
+        {
+          repoPath: Type.String({
+            description: "The repository path (bucket prefix) the stanza was made in.",
+          }),
+          stanzaCreatedAt: Type.String({
+            description:
+              "When pgBackRest's stanza-create and check succeeded there (RFC 3339): WAL reaches the bucket from then on.",
+          }),
+        },
+        {
+          description:
+            "Continuous archiving as the operator set it up (spec.backup); the BackupReady condition says how it goes.",
+        },
+      ),
+    ),
   }),
   printerColumns: [
     { name: "Ready", type: "integer", jsonPath: ".status.readyInstances" },

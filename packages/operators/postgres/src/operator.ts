@@ -1,8 +1,9 @@
 /**
- * The PostgreSQL operator as a descriptor (`postgres`): its CRD, RBAC,
+ * The PostgreSQL operator as a descriptor (`postgres`): its CRDs
+ * (PostgresCluster, Backup), RBAC,
  * lease and field manager, restart annotation and entry point, and
- * `build`, which makes one PostgresCluster controller per watched
- * namespace, reaching PostgreSQL over its protocol (`PostgresAdmin`: one
+ * `build`, which makes one PostgresCluster and one Backup controller per
+ * watched namespace, reaching PostgreSQL over its protocol (`PostgresAdmin`: one
  * short session per call) as the superuser, at each instance's pod IP.
  * `runOperator(postgres)` (main.ts) runs it.
  */
@@ -11,12 +12,14 @@ import { defineOperator, watchScopes } from "@ballast/runtime";
 import { PostgresAdmin } from "./admin/admin.ts";
 import type { PostgresPort } from "./admin/port.ts";
 import { PostgresCluster } from "./api.ts";
+import { Backup } from "./backup/api.ts";
+import { backupController } from "./backup/controller.ts";
 import { postgresClusterController } from "./cluster/controller.ts";
 import { PostgresMetrics } from "./cluster/metrics.ts";
 import { clusterRules, namespacedRules } from "./rbac.ts";
 import { annotations, officialUid, users } from "./resources.ts";
 
-export const crds = [PostgresCluster];
+export const crds = [PostgresCluster, Backup];
 
 export interface PostgresBuildOptions {
   /** How PostgreSQL is reached, given the superuser's password (tests may wrap it). @default PostgresAdmin */
@@ -56,7 +59,7 @@ export const postgres = defineOperator<PostgresBuildOptions>({
     const metrics = new PostgresMetrics(context.metrics.registry);
     const uid = options.postgresUid ?? postgresUid();
     return {
-      controllers: watchScopes(context.namespaces).map(({ namespace, suffix }) =>
+      controllers: watchScopes(context.namespaces).flatMap(({ namespace, suffix }) => [
         postgresClusterController(
           client,
           {
@@ -68,7 +71,12 @@ export const postgres = defineOperator<PostgresBuildOptions>({
           },
           { ...(namespace ? { namespace } : {}), name: `postgrescluster${suffix}` },
         ),
-      ),
+        backupController(
+          client,
+          { events },
+          { ...(namespace ? { namespace } : {}), name: `backup${suffix}` },
+        ),
+      ]),
     };
   },
 });

@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL operator's Kubernetes permissions, declared as data with
  * the reason for each, so the chart's RBAC is generated from them and an
- * e2e runs the operator with exactly these. No wildcards, no pod exec:
- * PostgreSQL is reached over its own protocol (admin/admin.ts), and
- * pg_rewind and pg_basebackup run in the pods' start script.
+ * e2e runs the operator with exactly these. No wildcards. PostgreSQL is
+ * reached over its own protocol (admin/admin.ts), pg_rewind and
+ * pg_basebackup run in the pods' start script; pod exec is only for
+ * pgBackRest, which must run beside PGDATA (cluster/backup.ts).
  */
 import { type DeclaredRule, eventRecorderRule } from "@ballast/runtime";
 
@@ -14,7 +15,19 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [ballast],
     resources: ["postgresclusters"],
     verbs: ["get", "list", "watch", "patch"],
-    why: "PostgresCluster informer; fresh get in stateful memberSetController; cluster/switchover.ts patch: removes the switchover request annotation once done",
+    why: "PostgresCluster informer; fresh get in stateful memberSetController and backup/controller.ts (the cluster a Backup names); cluster/switchover.ts patch: removes the switchover request annotation once done",
+  },
+  {
+    apiGroups: [ballast],
+    resources: ["backups"],
+    verbs: ["list", "watch"],
+    why: "backup/controller.ts: the Backup informer",
+  },
+  {
+    apiGroups: [ballast],
+    resources: ["backups/status"],
+    verbs: ["patch"],
+    why: "backup/controller.ts writeStatus (server-side apply of status)",
   },
   {
     apiGroups: [ballast],
@@ -49,8 +62,14 @@ export const namespacedRules: DeclaredRule[] = [
   {
     apiGroups: [""],
     resources: ["secrets"],
+    verbs: ["get", "create", "patch"],
+    why: "cluster/credentials.ts via stateful ensureGeneratedSecret: the superuser's and the replication user's passwords, read each reconcile, created once (no list/watch: only the cluster's own Secrets are read); cluster/backup.ts: get spec.backup's credentials Secret, server-side apply (create + patch) of the <name>-pgbackrest Secret rendered from it; cluster/roles.ts: get each spec.roles[].passwordSecret, and the generated <name>-role-<role> Secrets via ensureGeneratedSecret (created once)",
+  },
+  {
+    apiGroups: [""],
+    resources: ["pods/exec"],
     verbs: ["get", "create"],
-    why: "cluster/credentials.ts via stateful ensureGeneratedSecret: the superuser's and the replication user's passwords, read each reconcile, created once (no list/watch: only the cluster's own Secrets are read)",
+    why: "cluster/backup.ts and backup/controller.ts via runtime exec: pgBackRest's stanza-create, check, backup and info in the primary's container (pgBackRest reads PGDATA from the pod's disk); a WebSocket exec is a GET the API server also authorizes as create",
   },
   {
     apiGroups: [""],

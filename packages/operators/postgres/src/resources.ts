@@ -2,7 +2,7 @@
  * The Kubernetes objects a PostgresCluster should have, as pure functions
  * of the cluster and what the operator decided, on `@ballast/stateful`'s
  * resource helpers (labels, claims, headless Services, budgets, security
- * contexts). No controller uses them yet.
+ * contexts). cluster/objects.ts applies them.
  *
  * One pod per instance, `<name>-<id>`, one PostgreSQL server each, its data
  * on its own claim `data-<name>-<id>` (PGDATA is a subdirectory of the
@@ -69,9 +69,10 @@
  * removal could still read it. To fence, the operator deletes the pod (which
  * stops the postmaster: "stopped, or its pod gone") and makes a new one
  * without the marker; a new pod's files are written from its own
- * annotations before its first start. A pod that cannot be deleted (its node
- * unreachable) is not fenced until the plans see it answer in recovery or
- * gone: that is the plans' `fenced` input (plan/types.ts).
+ * annotations before its first start. A pod that cannot be deleted is not
+ * fenced until the plans see it answer in recovery, or gone, or its node
+ * stop reporting while its server stays silent (cluster/observe.ts, step
+ * 3): that is the plans' `fenced` input (plan/types.ts).
  *
  * The upstream a standby streams from is the operator's other annotation,
  * `postgres.ballast.dev/upstream` (an instance's DNS name), projected the
@@ -104,6 +105,8 @@ import {
   wellKnownLabels,
 } from "@ballast/stateful";
 import type { PostgresCluster } from "./api.ts";
+import { backupPodParts, backupWiring } from "./backup/wiring.ts";
+import { paths } from "./paths.ts";
 import type { InstanceId } from "./plan/types.ts";
 
 export { namespaceOf };
@@ -159,20 +162,7 @@ export const users = { superuser: "postgres", replication: "streaming_replica" }
 
 export const passwordKey = "password";
 
-/** Where things are in the container. */
-export const paths = {
-  /** The claim. */
-  volume: "/var/lib/postgresql/data",
-  pgdata: "/var/lib/postgresql/data/pgdata",
-  /** The ConfigMap: postgresql.conf, pg_hba.conf, pg_ident.conf. */
-  config: "/etc/postgres-operator/config",
-  /** The Secrets' passwords: superuser/password, replication/password. */
-  secrets: "/etc/postgres-operator/secrets",
-  /** The downward API: the operator's marker and upstream. */
-  instance: "/etc/postgres-operator/instance",
-  /** A memory volume: the passfile and the server's socket. */
-  run: "/run/postgres-operator",
-} as const;
+export { paths } from "./paths.ts";
 
 export const names = {
   pod: (r: Pg, id: InstanceId) => `${r.metadata.name}-${id}`,
@@ -251,11 +241,17 @@ export function pgHbaConf(): string {
 }
 
 export function configMap(r: Pg): ApplyObject {
+  const backup = backupWiring(r);
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: ownedMeta(identity, r, names.config(r)),
-    data: { "postgresql.conf": postgresqlConf(r), "pg_hba.conf": pgHbaConf(), "pg_ident.conf": "" },
+    data: {
+      "postgresql.conf": postgresqlConf(r),
+      "pg_hba.conf": pgHbaConf(),
+      "pg_ident.conf": "",
+      ...(backup.kind === "on" ? { "pgbackrest.conf": backup.conf } : {}),
+    },
   };
 }
 
@@ -325,6 +321,12 @@ export function startScript(): string {
     `  printf '%s' "$POD_UID" > "$PGDATA.rewound"`,
     `fi`,
     `set -- -D "$PGDATA" -c config_file=${config}/postgresql.conf -c hba_file=${config}/pg_hba.conf -c ident_file=${config}/pg_ident.conf -c port=${port} -c "listen_addresses=*" -c unix_socket_directories=${run} -c "cluster_name=$POD_NAME" -c wal_level=replica -c hot_standby=on -c wal_log_hints=on -c full_page_writes=on`,
+    // spec.backup: archive_mode=on archives only while not in recovery,
+    // so every instance carries it and a promoted standby archives at once.
+    `if [ -n "\${ARCHIVE_COMMAND:-}" ]; then`,
+    `  mkdir -p ${run}/pgbackrest/log ${run}/pgbackrest/lock`,
+    `  set -- "$@" -c archive_mode=on -c "archive_command=$ARCHIVE_COMMAND"`,
+    `fi`,
     `if [ -n "$marker" ] && [ "$marker" = "$POD_NAME" ]; then`,
     `  rm -f "$PGDATA/standby.signal"`,
     `  echo "starting as primary (the operator's marker names this pod)"`,
@@ -381,12 +383,15 @@ export function templateHash(r: Pg): string {
     hba: pgHbaConf(),
     script: startScript(),
     resources: r.spec.resources ?? null,
+    // archive_mode needs a restart; the wiring's config and Secrets names are in the pod.
+    backup: r.spec.backup ?? null,
     restart: r.metadata.annotations?.[annotations.restartRequested] ?? null,
   });
 }
 
 export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { spec: unknown } {
   const podName = names.pod(r, id);
+  const backup = backupPodParts(backupWiring(r));
   const uid = options.uid ?? officialUid;
   return {
     apiVersion: "v1",
@@ -425,6 +430,7 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
             // psql, pg_ctl and pg_isready in the container find the server's socket.
             { name: "PGHOST", value: paths.run },
             { name: "PGPORT", value: String(port) },
+            ...backup.env,
           ],
           ports: [{ name: "postgres", containerPort: port }],
           // The port opens before recovery accepts connections; serving is the readiness gate's business.
@@ -445,6 +451,7 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
             { name: "secrets", mountPath: paths.secrets, readOnly: true },
             { name: "instance", mountPath: paths.instance, readOnly: true },
             { name: "run", mountPath: paths.run },
+            ...backup.mounts,
           ],
         },
       ],
@@ -491,6 +498,7 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
           },
         },
         { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+        ...backup.volumes,
       ],
     },
   };

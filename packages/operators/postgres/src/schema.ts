@@ -2,9 +2,9 @@
  * Schema pieces of `PostgresCluster` (api.ts): the PostgreSQL parameters
  * with the keys the operator owns refused, how a cluster is born
  * (`bootstrap`), where its backups go (`backup`), and the roles and
- * databases it declares. `bootstrap`, `backup`, `roles` and `databases`
- * are schema only for now: admission checks them, no controller acts on
- * them yet (README, status).
+ * databases it declares. Acted on by cluster/roles.ts (roles, databases,
+ * initdb's database and owner), cluster/backup.ts and backup/ (backup);
+ * `bootstrap.recovery` is refused in status until restore is built.
  *
  * The status records of the failover and the switchover are the plans'
  * own types (plan/types.ts), checked against these schemas at compile
@@ -114,7 +114,7 @@ export function Bootstrap() {
             }),
             owner: Type.Optional(
               identifier(
-                "The role that owns it (created with LOGIN; its password in the Secret <name>-app). @default the database's name",
+                "The role that owns it (created with LOGIN; its password generated in the Secret <name>-role-<owner>, as a spec.roles entry would be). @default the database's name",
               ),
             ),
           },

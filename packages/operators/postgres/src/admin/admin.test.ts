@@ -610,3 +610,200 @@ test("failures are classified: nothing listening, a wrong password, a frozen ser
     "the right password still works, and the thawed server answers",
   );
 });
+
+// --- roles and databases (spec.roles, spec.databases), on the new primary ---
+
+/** A session as `user`, to `database`, as an application with that role's password would open it. */
+async function sessionAs(n: InstanceAddress, user: string, secret: string, database = "postgres") {
+  const c = new Client({ host: n.host, port: n.port, user, password: secret, database });
+  c.on("error", () => {});
+  await c.connect();
+  return c;
+}
+
+async function loginWorks(n: InstanceAddress, user: string, secret: string, database?: string) {
+  const c = await sessionAs(n, user, secret, database);
+  try {
+    const [row] = (await c.query("SELECT current_user AS u")).rows;
+    return row?.u === user;
+  } finally {
+    await c.end();
+  }
+}
+
+async function serverLog(n: InstanceAddress): Promise<string> {
+  const { readFileSync } = await import("node:fs");
+  return readFileSync(join(dir, `n${n.id}.log`), "utf8");
+}
+
+const appPassword = `app-pw-${process.pid}-${Date.now()}`;
+const accented = `pässwörd-ü-${process.pid}`;
+
+test("applyRoleChange() creates a marked login role; setRolePassword() lets it log in, with no password in the server's log", {
+  timeout: 30_000,
+}, async () => {
+  const primary = nodeAt(1);
+  const before = await admin.readRoles(primary);
+  const superuser = before.roles.find((r) => r.name === "postgres");
+  assert.deepEqual(
+    superuser && [superuser.superuser, superuser.login, superuser.managed],
+    [true, true, false],
+    "initdb's superuser, not the operator's to drop",
+  );
+  assert.ok(!before.roles.some((r) => r.name.startsWith("pg_")), "PostgreSQL's own roles left out");
+
+  await admin.applyRoleChange(primary, {
+    kind: "createRole",
+    role: "app",
+    login: true,
+    superuser: false,
+  });
+  const [row] = await sql(
+    primary,
+    "SELECT rolcanlogin, rolsuper, shobj_description(oid, 'pg_authid') AS mark FROM pg_authid WHERE rolname = 'app'",
+  );
+  assert.deepEqual(row, { rolcanlogin: true, rolsuper: false, mark: "managed by ballast" });
+
+  await admin.setRolePassword(primary, "app", appPassword);
+  const [stored] = await sql(primary, "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'");
+  assert.match(String(stored?.rolpassword), /^SCRAM-SHA-256\$4096:/, "a verifier made by the port");
+  assert.ok(await loginWorks(primary, "app", appPassword));
+  const matches = async (secret: string) =>
+    (await admin.readRoles(primary, new Map([["app", secret]]))).roles.find((r) => r.name === "app")
+      ?.passwordMatches;
+  assert.equal(await matches(appPassword), true);
+  assert.equal(await matches(`${appPassword}-other`), false);
+
+  // Non-ASCII: hashed by the server (its SASLprep), still read back as the same password.
+  await admin.setRolePassword(primary, "app", accented);
+  assert.ok(await loginWorks(primary, "app", accented));
+  assert.equal(await matches(accented), true);
+  await admin.setRolePassword(primary, "app", appPassword);
+
+  // A failing ALTER ROLE: the statement (and the password) is neither in the error nor logged.
+  const secret = `ghost-pw-ü-${Date.now()}`;
+  await assert.rejects(admin.setRolePassword(primary, "ghost", secret), (err: unknown) => {
+    assert.ok(err instanceof PostgresPortError && err.reason === "error", String(err));
+    assert.equal(err.sqlState, "42704");
+    assert.match(err.message, /role "ghost" does not exist/);
+    assert.ok(!shown(err).includes(secret), shown(err));
+    return true;
+  });
+  const logged = await serverLog(primary);
+  assert.match(logged, /role "ghost" does not exist/, "the error itself is logged");
+  for (const s of [secret, appPassword, accented]) assert.ok(!logged.includes(s), `${s} logged`);
+  assert.ok(!logged.includes("SCRAM-SHA-256$"), "no verifier logged");
+});
+
+test("applyRoleChange() creates a database owned by the role, keeps its grants as asked, hands it to another owner", {
+  timeout: 30_000,
+}, async () => {
+  const primary = nodeAt(1);
+  await admin.applyRoleChange(primary, { kind: "createDatabase", database: "app", owner: "app" });
+  const db = (await admin.readRoles(primary)).databases.find((d) => d.name === "app");
+  assert.deepEqual(db, {
+    name: "app",
+    owner: "app",
+    managed: true,
+    grants: [{ role: "public", privileges: ["CONNECT", "TEMPORARY"] }],
+  });
+  const owner = await sessionAs(primary, "app", appPassword, "app");
+  await owner.query("CREATE TABLE owned (v int)");
+  await owner.end();
+
+  await admin.applyRoleChange(primary, {
+    kind: "createRole",
+    role: "reader",
+    login: true,
+    superuser: false,
+  });
+  await admin.setRolePassword(primary, "reader", `${appPassword}-reader`);
+  await sql(primary, "CREATE ROLE handmade LOGIN PASSWORD 'handmade-pw'");
+  for (const change of [
+    {
+      kind: "revokeDatabase",
+      database: "app",
+      role: "public",
+      privileges: ["CONNECT", "TEMPORARY"],
+    },
+    { kind: "grantDatabase", database: "app", role: "reader", privileges: ["CONNECT"] },
+  ] as const) {
+    await admin.applyRoleChange(primary, change);
+  }
+  const granted = (await admin.readRoles(primary)).databases.find((d) => d.name === "app");
+  assert.deepEqual(granted?.grants, [{ role: "reader", privileges: ["CONNECT"] }]);
+  assert.ok(await loginWorks(primary, "reader", `${appPassword}-reader`, "app"));
+  await assert.rejects(loginWorks(primary, "handmade", "handmade-pw", "app"), /permission denied/);
+
+  // The old owner's entries go to the new owner: neither is listed.
+  await admin.applyRoleChange(primary, { kind: "alterOwner", database: "app", owner: "postgres" });
+  const moved = (await admin.readRoles(primary)).databases.find((d) => d.name === "app");
+  assert.deepEqual(
+    [moved?.owner, moved?.grants],
+    ["postgres", [{ role: "reader", privileges: ["CONNECT"] }]],
+  );
+  await admin.applyRoleChange(primary, { kind: "alterOwner", database: "app", owner: "app" });
+});
+
+test("memberships; dropRole drops only the operator's roles, and PostgreSQL refuses one that objects depend on", {
+  timeout: 30_000,
+}, async () => {
+  const primary = nodeAt(1);
+  const role = async (name: string) =>
+    (await admin.readRoles(primary)).roles.find((r) => r.name === name);
+  await admin.applyRoleChange(primary, {
+    kind: "grantMembership",
+    role: "reader",
+    of: "pg_read_all_data",
+  });
+  assert.deepEqual((await role("reader"))?.memberOf, ["pg_read_all_data"]);
+  await admin.applyRoleChange(primary, {
+    kind: "revokeMembership",
+    role: "reader",
+    of: "pg_read_all_data",
+  });
+  assert.deepEqual((await role("reader"))?.memberOf, []);
+
+  // app owns a table in database app (its database's ownership is not counted: the plan sees it).
+  assert.equal((await role("app"))?.ownsObjects, true);
+  const owner = await sessionAs(primary, "app", appPassword, "app");
+  await owner.query("GRANT SELECT ON owned TO reader");
+  const r = await role("reader");
+  assert.deepEqual([r?.ownsObjects, r?.holdsPrivileges], [false, true]);
+  await assert.rejects(admin.applyRoleChange(primary, { kind: "dropRole", role: "app" }), (err) => {
+    assert.ok(err instanceof PostgresPortError && err.reason === "error", String(err));
+    assert.equal(err.sqlState, "2BP01");
+    return true;
+  });
+  for (const refused of ["postgres", "streaming_replica", "handmade"]) {
+    await assert.rejects(
+      admin.applyRoleChange(primary, { kind: "dropRole", role: refused }),
+      /refused/,
+      refused,
+    );
+  }
+  assert.ok(await role("handmade"), "a role the operator did not create stays");
+
+  await owner.query("DROP TABLE owned");
+  await owner.end();
+  await admin.applyRoleChange(primary, { kind: "alterOwner", database: "app", owner: "postgres" });
+  await admin.applyRoleChange(primary, {
+    kind: "revokeDatabase",
+    database: "app",
+    role: "reader",
+    privileges: ["CONNECT"],
+  });
+  const free = await role("app");
+  assert.deepEqual([free?.ownsObjects, free?.holdsPrivileges], [false, false]);
+  await admin.applyRoleChange(primary, { kind: "dropRole", role: "app" });
+  await admin.applyRoleChange(primary, { kind: "dropRole", role: "reader" });
+  const left = await sql(
+    primary,
+    "SELECT rolname FROM pg_roles WHERE rolname IN ('app', 'reader')",
+  );
+  assert.deepEqual(left, []);
+  assert.ok(
+    (await admin.readRoles(primary)).databases.some((d) => d.name === "app"),
+    "the database stays",
+  );
+});

@@ -7,17 +7,40 @@
  *
  * Statements that take no parameters (`ALTER SYSTEM` is a utility
  * statement: no `$1`) embed their value with `escapeLiteral`, after a
- * local check where PostgreSQL's rule is simple (slot names).
+ * local check where PostgreSQL's rule is simple (slot names); role and
+ * database names (utility statements too) with `escapeIdentifier`.
+ *
+ * Passwords (`setRolePassword`): ASCII ones are sent as a SCRAM-SHA-256
+ * verifier computed here, so the password itself never reaches the
+ * server, its logs or pg_stat_statements (PostgreSQL takes a verifier in
+ * `PASSWORD '…'` as already hashed). PostgreSQL normalises a non-ASCII
+ * password (SASLprep) before hashing it, which is more than is worth
+ * copying here: such a password is sent as it is, for the server to hash
+ * (`password_encryption = 'scram-sha-256'`). Either way the session first
+ * turns off every setting that could write the statement anywhere
+ * (`log_statement`, `log_min_error_statement`, `log_min_duration_statement`,
+ * pg_stat_statements' `track_utility`): even a verifier lets its holder
+ * guess the password offline.
  */
-import { type Client, escapeLiteral } from "pg";
+import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from "node:crypto";
+import { promisify } from "node:util";
+import { type Client, escapeIdentifier, escapeLiteral } from "pg";
 import { readReport, walFileTimeline } from "./_report.ts";
 import {
+  type DatabaseGrant,
+  type DatabasePrivilege,
+  databasePrivileges,
   type InstanceAddress,
   type InstanceReport,
+  isReservedRole,
   isSlotName,
+  managedMark,
   type PostgresPort,
   type PromoteOptions,
   type Promotion,
+  type RoleCommand,
+  type RoleState,
+  type RolesReport,
 } from "./port.ts";
 import { classify, Sessions } from "./session.ts";
 import {
@@ -241,6 +264,86 @@ export class PostgresAdmin implements PostgresPort {
     });
   }
 
+  async readRoles(
+    primary: InstanceAddress,
+    passwords: ReadonlyMap<string, string> = new Map(),
+  ): Promise<RolesReport> {
+    const { roles, databases, verifiers } = await this.#sessions.run(
+      primary,
+      "readRoles",
+      readRoles,
+    );
+    const checked = await Promise.all(
+      roles.map(async (r): Promise<RoleState> => {
+        const password = passwords.get(r.name);
+        if (password === undefined) return r;
+        const verifier = verifiers.get(r.name);
+        return { ...r, passwordMatches: verifier ? await scramMatches(verifier, password) : false };
+      }),
+    );
+    return { roles: checked, databases };
+  }
+
+  async applyRoleChange(primary: InstanceAddress, change: RoleCommand): Promise<void> {
+    const what = `${change.kind} ${"role" in change ? change.role : change.database}`;
+    // CREATE DATABASE copies template1 and waits for a checkpoint-sized
+    // write: the longer bound, as CHECKPOINT has.
+    const long = change.kind === "createDatabase";
+    await this.#sessions.run(
+      primary,
+      what,
+      async (client) => {
+        if (change.kind === "dropRole") await this.#checkDroppable(client, primary, change.role);
+        for (const statement of roleStatements(change)) await client.query(statement);
+      },
+      long ? { statementTimeoutMs: this.#options.checkpointTimeoutMs ?? 60_000 } : {},
+    );
+  }
+
+  async setRolePassword(primary: InstanceAddress, role: string, password: string): Promise<void> {
+    const what = `setRolePassword ${role}`;
+    const value = isAscii(password) ? await scramVerifier(password) : password;
+    await this.#sessions.run(primary, what, async (client) => {
+      await client.query(
+        [
+          "SET log_statement = 'none'",
+          "SET log_min_error_statement = 'panic'",
+          "SET log_min_duration_statement = -1",
+          // A placeholder when pg_stat_statements is not loaded: harmless.
+          "SET pg_stat_statements.track_utility = off",
+          "SET password_encryption = 'scram-sha-256'",
+        ].join("; "),
+      );
+      try {
+        await client.query(`ALTER ROLE ${escapeIdentifier(role)} PASSWORD ${escapeLiteral(value)}`);
+      } catch (err) {
+        // PostgreSQL's message, never the statement (it holds the password
+        // or its verifier); and no `cause`.
+        const { sqlState } = classify(err);
+        const message = [password, value].reduce(
+          (text, secret) => text.replaceAll(secret, "<password>"),
+          err instanceof Error ? err.message : String(err),
+        );
+        throw this.#sessions.error(primary, "error", what, message, sqlState);
+      }
+    });
+  }
+
+  /** The guard of `dropRole`: only a role the operator created, never a reserved one. */
+  async #checkDroppable(client: Client, primary: InstanceAddress, role: string): Promise<void> {
+    const refuse = (why: string) =>
+      this.#sessions.error(primary, "error", `dropRole ${role}`, `refused: ${why}`);
+    if (isReservedRole(role)) throw refuse("a reserved role");
+    const { rows } = await client.query(
+      "SELECT shobj_description(oid, 'pg_authid') AS mark FROM pg_roles WHERE rolname = $1",
+      [role],
+    );
+    if (rows.length > 0 && rows[0]?.mark !== managedMark)
+      throw refuse(
+        `the role does not carry the mark '${managedMark}' (the operator did not create it)`,
+      );
+  }
+
   #checkSlotName(instance: InstanceAddress, what: string, name: string): void {
     if (!isSlotName(name)) {
       throw this.#sessions.error(
@@ -256,4 +359,178 @@ export class PostgresAdmin implements PostgresPort {
 async function inRecovery(client: Client): Promise<boolean> {
   const { rows } = await client.query("SELECT pg_is_in_recovery() AS recovery");
   return rows[0]?.recovery === true;
+}
+
+// --- roles and databases ------------------------------------------------------
+
+/** The role's memberships, marks and dependents; templates and pg_* left out. */
+const rolesQuery = `
+SELECT r.rolname AS name, r.rolcanlogin AS login, r.rolsuper AS superuser,
+  r.rolpassword AS verifier,
+  shobj_description(r.oid, 'pg_authid') IS NOT DISTINCT FROM $1 AS managed,
+  ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+        WHERE m.member = r.oid ORDER BY 1) AS member_of,
+  EXISTS (SELECT 1 FROM pg_shdepend d WHERE d.refclassid = 'pg_authid'::regclass
+          AND d.refobjid = r.oid AND d.deptype = 'o'
+          AND d.classid <> 'pg_database'::regclass) AS owns_objects,
+  EXISTS (SELECT 1 FROM pg_shdepend d WHERE d.refclassid = 'pg_authid'::regclass
+          AND d.refobjid = r.oid AND d.deptype <> 'o'
+          AND d.classid <> 'pg_database'::regclass) AS holds_privileges
+FROM pg_authid r WHERE r.rolname !~ '^pg_' ORDER BY r.rolname`;
+
+// A database never granted anything has a NULL ACL: PostgreSQL's default
+// (acldefault) applies, so it is read as such.
+const databasesQuery = `
+SELECT d.datname AS name, pg_get_userbyid(d.datdba) AS owner,
+  shobj_description(d.oid, 'pg_database') IS NOT DISTINCT FROM $1 AS managed,
+  ARRAY(SELECT DISTINCT (CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END)
+          || ' ' || a.privilege_type
+        FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+        WHERE a.grantee <> d.datdba ORDER BY 1) AS grants
+FROM pg_database d WHERE NOT d.datistemplate ORDER BY d.datname`;
+
+async function readRoles(client: Client): Promise<{
+  roles: RoleState[];
+  databases: RolesReport["databases"];
+  verifiers: Map<string, string>;
+}> {
+  const roleRows = (await client.query(rolesQuery, [managedMark])).rows;
+  const databaseRows = (await client.query(databasesQuery, [managedMark])).rows;
+  const verifiers = new Map<string, string>();
+  const roles = roleRows.map((r): RoleState => {
+    if (typeof r.verifier === "string") verifiers.set(String(r.name), r.verifier);
+    return {
+      name: String(r.name),
+      login: r.login === true,
+      superuser: r.superuser === true,
+      memberOf: (r.member_of as string[]).map(String),
+      managed: r.managed === true,
+      ownsObjects: r.owns_objects === true,
+      holdsPrivileges: r.holds_privileges === true,
+    };
+  });
+  const databases = databaseRows.map((d) => ({
+    name: String(d.name),
+    owner: String(d.owner),
+    managed: d.managed === true,
+    grants: grantsOf(d.grants as string[]),
+  }));
+  return { roles, databases, verifiers };
+}
+
+/** `["public CONNECT", "reader CREATE", …]` by grantee. */
+function grantsOf(entries: readonly string[]): DatabaseGrant[] {
+  const by = new Map<string, DatabasePrivilege[]>();
+  for (const entry of entries) {
+    const [role = "", privilege = ""] = entry.split(" ");
+    const list = by.get(role) ?? [];
+    if ((databasePrivileges as readonly string[]).includes(privilege))
+      list.push(privilege as DatabasePrivilege);
+    by.set(role, list);
+  }
+  return [...by]
+    .map(([role, list]) => ({
+      role,
+      privileges: databasePrivileges.filter((p) => list.includes(p)),
+    }))
+    .filter((g) => g.privileges.length > 0);
+}
+
+/** The statements of one change, every name quoted; PUBLIC is the keyword, not a role. */
+function roleStatements(change: RoleCommand): string[] {
+  const id = escapeIdentifier;
+  const grantee = (role: string) => (role === "public" ? "PUBLIC" : id(role));
+  const mark = escapeLiteral(managedMark);
+  const attributes = (c: { login: boolean; superuser: boolean }) =>
+    `${c.login ? "LOGIN" : "NOLOGIN"} ${c.superuser ? "SUPERUSER" : "NOSUPERUSER"}`;
+  switch (change.kind) {
+    case "createRole":
+      // One query, one transaction: never a role without its mark.
+      return [
+        `CREATE ROLE ${id(change.role)} ${attributes(change)}; COMMENT ON ROLE ${id(change.role)} IS ${mark}`,
+      ];
+    case "alterRole":
+      return [`ALTER ROLE ${id(change.role)} ${attributes(change)}`];
+    case "createDatabase":
+      // CREATE DATABASE runs in no transaction block: the mark follows it,
+      // and a database found without it is marked by the next plan.
+      return [
+        `CREATE DATABASE ${id(change.database)} OWNER ${id(change.owner)}`,
+        `COMMENT ON DATABASE ${id(change.database)} IS ${mark}`,
+      ];
+    case "markDatabase":
+      return [`COMMENT ON DATABASE ${id(change.database)} IS ${mark}`];
+    case "alterOwner":
+      return [`ALTER DATABASE ${id(change.database)} OWNER TO ${id(change.owner)}`];
+    case "grantDatabase":
+      return [
+        `GRANT ${change.privileges.join(", ")} ON DATABASE ${id(change.database)} TO ${grantee(change.role)}`,
+      ];
+    case "revokeDatabase":
+      return [
+        `REVOKE ${change.privileges.join(", ")} ON DATABASE ${id(change.database)} FROM ${grantee(change.role)}`,
+      ];
+    case "grantMembership":
+      return [`GRANT ${id(change.of)} TO ${id(change.role)}`];
+    case "revokeMembership":
+      return [`REVOKE ${id(change.of)} FROM ${id(change.role)}`];
+    case "dropRole":
+      return [`DROP ROLE ${id(change.role)}`];
+  }
+}
+
+// --- SCRAM-SHA-256 (RFC 5802, RFC 7677), as PostgreSQL stores it ---------------
+
+const pbkdf2Async = promisify(pbkdf2);
+const scramIterations = 4096;
+
+function scramKeys(salted: Buffer): { storedKey: Buffer; serverKey: Buffer } {
+  const hmac = (text: string) => createHmac("sha256", salted).update(text).digest();
+  return {
+    storedKey: createHash("sha256").update(hmac("Client Key")).digest(),
+    serverKey: hmac("Server Key"),
+  };
+}
+
+/** `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, what pg_authid.rolpassword holds. */
+async function scramVerifier(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const salted = await pbkdf2Async(prepared(password), salt, scramIterations, 32, "sha256");
+  const { storedKey, serverKey } = scramKeys(salted);
+  const b64 = (b: Buffer) => b.toString("base64");
+  return `SCRAM-SHA-256$${scramIterations}:${b64(salt)}$${b64(storedKey)}:${b64(serverKey)}`;
+}
+
+/** Whether `verifier` is of `password` (false for an md5 hash or anything else). */
+async function scramMatches(verifier: string, password: string): Promise<boolean> {
+  const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier);
+  if (!m) return false;
+  const [, iterations = "", salt = "", stored = "", server = ""] = m;
+  const salted = await pbkdf2Async(
+    prepared(password),
+    Buffer.from(salt, "base64"),
+    Number(iterations),
+    32,
+    "sha256",
+  );
+  const keys = scramKeys(salted);
+  const same = (a: Buffer, b: string) => {
+    const other = Buffer.from(b, "base64");
+    return a.length === other.length && timingSafeEqual(a, other);
+  };
+  return same(keys.storedKey, stored) && same(keys.serverKey, server);
+}
+
+/**
+ * What PostgreSQL hashes: an ASCII password as it is (its SASLprep stops
+ * there); NFKC, SASLprep's main step, for the others, which the server
+ * hashed itself — a password whose SASLprep differs further only ever
+ * reads as changed, and is set again.
+ */
+function prepared(password: string): string {
+  return isAscii(password) ? password : password.normalize("NFKC");
+}
+
+function isAscii(text: string): boolean {
+  return /^\p{ASCII}*$/u.test(text);
 }

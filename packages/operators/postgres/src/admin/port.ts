@@ -20,13 +20,20 @@
  * primary's control file), `ensureSlot`/`dropSlot`,
  * `setSynchronousStandbyNames`, and `terminateClientBackends`.
  *
+ * The roles and databases spec.roles and spec.databases declare, on the
+ * primary: `readRoles` (what it holds: the roles plan's input),
+ * `applyRoleChange` (one of the plan's changes) and `setRolePassword`
+ * (kept apart so a password is never part of a change, which events and
+ * status describe).
+ *
  * What the port cannot do, and why (read before building a failover):
  *
  * - **Fencing is stopping the postmaster**, nothing less. A fenced primary
  *   is one that cannot commit: its postmaster stopped (`pg_ctl stop -m
  *   fast`, or the pod's container killed) or its pod gone. SQL cannot stop
  *   the postmaster (there is no shutdown function), so fencing is an act on
- *   the pod, not a port call. The settings that look like fencing are not:
+ *   the pod, not a port call. (One exception, decided on the pod's side:
+ *   a silent server on a node that stopped reporting, cluster/observe.ts.) The settings that look like fencing are not:
  *   `default_transaction_read_only` is a default that any session overrides
  *   with `SET transaction_read_only = off` (or `BEGIN READ WRITE`), and
  *   sessions opened before the reload keep their old default;
@@ -49,6 +56,7 @@
  * grants in PostgreSQL 15). A password never appears in a report, an error
  * message or an error's properties.
  */
+import { reservedRoles } from "../schema.ts";
 import type { LsnText } from "./lsn.ts";
 import type { TimelineSwitchText } from "./timeline-history.ts";
 
@@ -336,6 +344,121 @@ export interface PostgresPort {
    * how many were ended. Clients reconnect at once: not a fence (see above).
    */
   terminateClientBackends(instance: InstanceAddress): Promise<number>;
+
+  /**
+   * The roles (but PostgreSQL's own `pg_*`) and the databases (but the
+   * templates) `primary` holds, with what the roles plan needs: attributes,
+   * memberships, the operator's mark, what depends on each role, each
+   * database's owner and grants. For each role named in `passwords`,
+   * whether its stored SCRAM verifier is of that password: the verifier
+   * itself never leaves the port.
+   */
+  readRoles(
+    primary: InstanceAddress,
+    passwords?: ReadonlyMap<string, string>,
+  ): Promise<RolesReport>;
+
+  /**
+   * Runs one change of the roles plan. A role is created with the
+   * operator's mark in the same transaction; `dropRole` re-reads the mark
+   * and refuses a role without it, or a reserved one, whatever the caller
+   * planned. Throws (reason `error`, with PostgreSQL's message and detail)
+   * when PostgreSQL refuses, e.g. DROP ROLE of a role objects depend on.
+   */
+  applyRoleChange(primary: InstanceAddress, change: RoleCommand): Promise<void>;
+
+  /**
+   * `ALTER ROLE <role> PASSWORD`, in a session that logs no statement;
+   * admin.ts says how. The password is in no error message.
+   */
+  setRolePassword(primary: InstanceAddress, role: string, password: string): Promise<void>;
+}
+
+/** A database privilege, as `aclexplode` names it. */
+export type DatabasePrivilege = "CONNECT" | "CREATE" | "TEMPORARY";
+
+/** Every database privilege: what `ALL` grants. */
+export const databasePrivileges: readonly DatabasePrivilege[] = ["CONNECT", "CREATE", "TEMPORARY"];
+
+/** What one grantee holds on a database; `public` is PUBLIC (no role can be named public). */
+export interface DatabaseGrant {
+  role: string;
+  privileges: readonly DatabasePrivilege[];
+}
+
+/** What PostgreSQL grants on a new database, to others than its owner: PUBLIC may connect and make temporary tables. */
+export const defaultDatabaseGrants: readonly DatabaseGrant[] = [
+  { role: "public", privileges: ["CONNECT", "TEMPORARY"] },
+];
+
+/** A role as the primary holds it. */
+export interface RoleState {
+  name: string;
+  login: boolean;
+  superuser: boolean;
+  /** The roles it is a member of (`pg_auth_members`), sorted. */
+  memberOf: readonly string[];
+  /** It carries the operator's mark (`COMMENT ON ROLE … IS 'managed by ballast'`): the operator created it. */
+  managed: boolean;
+  /** It owns objects other than databases, in any database (`pg_shdepend`): DROP ROLE would fail. */
+  ownsObjects: boolean;
+  /** It holds privileges on objects other than databases, or a policy names it, in any database. */
+  holdsPrivileges: boolean;
+  /** Whether its password is the one `readRoles` was given for it; absent when none was. */
+  passwordMatches?: boolean;
+}
+
+/** A database as the primary holds it. */
+export interface DatabaseState {
+  name: string;
+  owner: string;
+  /** It carries the operator's mark: spec.databases declared it. */
+  managed: boolean;
+  /** What roles other than the owner hold on it, by grantee, sorted (the defaults when nothing was ever granted). */
+  grants: readonly DatabaseGrant[];
+}
+
+export interface RolesReport {
+  roles: readonly RoleState[];
+  databases: readonly DatabaseState[];
+}
+
+/** One change the roles plan makes (plan/roles.ts); none carries a password, and none drops a database. */
+export type RoleChange =
+  | { kind: "createRole"; role: string; login: boolean; superuser: boolean }
+  | { kind: "alterRole"; role: string; login: boolean; superuser: boolean }
+  /** Set from the role's Secret, through `setRolePassword`. */
+  | { kind: "setPassword"; role: string }
+  | { kind: "createDatabase"; database: string; owner: string }
+  /** Put the operator's mark on a database spec.databases declares that it did not create. */
+  | { kind: "markDatabase"; database: string }
+  | { kind: "alterOwner"; database: string; owner: string }
+  | {
+      kind: "grantDatabase";
+      database: string;
+      role: string;
+      privileges: readonly DatabasePrivilege[];
+    }
+  | {
+      kind: "revokeDatabase";
+      database: string;
+      role: string;
+      privileges: readonly DatabasePrivilege[];
+    }
+  /** GRANT `of` TO `role`. */
+  | { kind: "grantMembership"; role: string; of: string }
+  | { kind: "revokeMembership"; role: string; of: string }
+  | { kind: "dropRole"; role: string };
+
+/** The changes `applyRoleChange` runs: all but the password's. */
+export type RoleCommand = Exclude<RoleChange, { kind: "setPassword" }>;
+
+/** The comment that marks a role or a database as the operator's. */
+export const managedMark = "managed by ballast";
+
+/** Roles nothing of the operator's may alter or drop: PostgreSQL's own (`pg_*`) and the operator's (the superuser, the replication user). */
+export function isReservedRole(name: string): boolean {
+  return name.startsWith("pg_") || (reservedRoles as readonly string[]).includes(name);
 }
 
 /**

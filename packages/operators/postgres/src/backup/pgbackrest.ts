@@ -47,7 +47,7 @@
  *   Every start that is not a restore must override them on the command
  *   line (`recoveryOverrides()`).
  */
-import { paths } from "../resources.ts";
+import { paths } from "../paths.ts";
 
 // ---------------------------------------------------------------------------
 // Where things are in the pod.

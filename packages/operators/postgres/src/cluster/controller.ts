@@ -9,7 +9,10 @@
  * 1. Instance ids (create, add, remove), recorded before any pod for them
  *    exists or goes.
  * 2. The passwords (credentials.ts), before any pod is made (pods read
- *    them from the Secrets) and before PostgreSQL is asked.
+ *    them from the Secrets) and before PostgreSQL is asked. A cluster
+ *    asking for a restore (spec.bootstrap.recovery) stops here, Degraded:
+ *    restore is not built yet, and an initdb would hand back an empty
+ *    cluster in its place.
  * 3. Objects (objects.ts): the ConfigMap, Services, budget, missing claims
  *    and pods — before looking at PostgreSQL, so a cluster whose pods are
  *    gone comes back with its ids and volumes; a fenced instance's pod is
@@ -25,7 +28,14 @@
  * 9. Slots (slots.ts) and synchronous_standby_names (synchronous.ts) on
  *    the primary: before the label, so -rw reaches a new primary only once
  *    it waits for its standbys.
- * 10. Labels and readiness gates (service.ts) from the same observation.
+ * 10. Labels and readiness gates (service.ts) from the same observation;
+ *     then spec.roles and spec.databases (roles.ts) on the serving
+ *     primary, whatever the standbys are doing: after all a new primary
+ *     needs, so a slow CREATE DATABASE delays none of it (its problems
+ *     are Degraded at step 13);
+ *     then, with spec.backup, continuous archiving (backup.ts): the
+ *     credentials rendered, the stanza made once the primary archives —
+ *     never blocking what follows.
  * 11. The roll (roll.ts): standbys, then a switchover, never the primary
  *    while it is primary.
  * 12. Scale (scale.ts): standbys only.
@@ -39,6 +49,7 @@ import {
   syncReportingRejection,
 } from "@ballast/stateful";
 import { PostgresCluster } from "../api.ts";
+import { syncBackup } from "./backup.ts";
 import { recordBootstrap } from "./bootstrap.ts";
 import { loadPasswords } from "./credentials.ts";
 import { failover } from "./failover.ts";
@@ -46,6 +57,7 @@ import { planMembership } from "./membership.ts";
 import { syncObjects } from "./objects.ts";
 import { observe, serving } from "./observe.ts";
 import { rejoin } from "./rejoin.ts";
+import { syncRoles } from "./roles.ts";
 import { roll } from "./roll.ts";
 import { scale } from "./scale.ts";
 import { type PostgresControllerDeps, PostgresScope } from "./scope.ts";
@@ -130,6 +142,18 @@ async function reconcileSteps(s: PostgresScope): Promise<Action> {
     (reason, message) => s.writeStatus({ degraded: { reason, message } }),
   );
   if (loaded !== "continue") return loaded;
+  // 2b. A restore is not built yet: making nothing beats initdb's empty
+  // cluster where the user asked for their data back.
+  if (s.r.spec.bootstrap?.recovery && !s.pg.systemIdentifier) {
+    await s.writeStatus({
+      degraded: {
+        reason: "RestoreNotSupported",
+        message:
+          "spec.bootstrap.recovery: this operator version cannot restore a backup yet (pgBackRest restore is not wired to the start script); nothing was created. Remove spec.bootstrap.recovery to start an empty cluster, or restore by hand with pgbackrest restore",
+      },
+    });
+    return Action.requeueAfter(s.idleMs);
+  }
   // 3.
   const synced = await syncReportingRejection(
     () => syncObjects(s, members),
@@ -155,7 +179,11 @@ async function reconcileSteps(s: PostgresScope): Promise<Action> {
   const syncInPlace = await syncSynchronous(s);
   // 10.
   await followPrimary(s, syncInPlace);
+  // 10a.
+  const roles = await syncRoles(s);
   if (rejoined.result !== "continue") return rejoined.result;
+  // 10b.
+  await syncBackup(s);
   const waiting = [failedOver.waiting, switched.waiting, rejoined.waiting, slotProblem]
     .filter((w) => w !== undefined)
     .join("; ");
@@ -170,7 +198,9 @@ async function reconcileSteps(s: PostgresScope): Promise<Action> {
     ...(waiting ? { waiting } : {}),
     ...(rejoined.foreign
       ? { degraded: { reason: "ForeignInstance", message: rejoined.foreign } }
-      : {}),
+      : roles
+        ? { degraded: roles }
+        : {}),
   });
   const settled =
     !created &&

@@ -42,6 +42,11 @@ export interface StatusUpdate {
   waiting?: string;
   /** Instances being rewound (status.rewinding). */
   rewinding?: readonly { id: number; from: number }[];
+  /** spec.backup's state (cluster/backup.ts): the BackupReady condition, and status.backup (null clears it). */
+  backup?: {
+    condition?: Omit<ConditionUpdate, "type">;
+    record?: PostgresClusterStatus["backup"] | null;
+  };
 }
 
 export interface StatusInputs {
@@ -162,6 +167,11 @@ export function buildStatus(
   }
 
   set(progressingCondition(operation));
+  if (update.backup?.condition) set({ type: "BackupReady", ...update.backup.condition });
+  else if (update.backup?.record === null)
+    conditions = conditions?.filter((c) => c.type !== "BackupReady");
+  const backup =
+    update.backup?.record === undefined ? base.backup : (update.backup.record ?? undefined);
 
   const notReady = active.filter((i) => !i.ready).map((i) => i.id);
   const stuck = startProblems(notReady, pods, (id) => `instance ${id}`);
@@ -197,6 +207,7 @@ export function buildStatus(
     readyInstances,
     ...(instances.length > 0 ? { instances } : {}),
     ...(operation ? { operation } : {}),
+    ...(backup ? { backup } : {}),
   };
   return statusEqual(base, status) ? undefined : status;
 }

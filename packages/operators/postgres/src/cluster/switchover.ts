@@ -15,8 +15,9 @@
  * 3. `promote`: the marker on the target's pod, then `pg_promote`.
  * 4. `promoted`: status names the new primary; the pipeline goes on (the
  *    slots, synchronous_standby_names, the -rw label).
- * 5. `repoint`: new pods for the old primary and the other standbys,
- *    streaming from the new primary (as failover.ts does).
+ * 5. `repoint`: the old primary and the other standbys follow the new
+ *    primary — repointed live where the server answers, a new pod where
+ *    it does not (failover.ts `repoint`).
  * 6. `complete`: the record cleared, and the request annotation removed.
  *    `abort`: the record cleared, nothing irreversible happened; the
  *    request stays and is tried again. `fail-over`: the failover owns it.

@@ -68,7 +68,7 @@ export type FailoverStep =
   /** Record `primary` as status's primary (and clear any election). */
   | { kind: "record"; primary: RecordedPrimary }
   | { kind: "wait"; blockers: readonly Blocker[] }
-  /** Record `election`, then fence `id`: stop its postmaster (or see its pod gone); it restarts only in recovery. */
+  /** Record `election`, then fence `id`: delete its pod (its replacement starts only in recovery); in effect as observe.ts says. */
   | { kind: "fence"; id: InstanceId; election: Election }
   /**
    * Record `election` (phase promoting, to `id`), then `pg_promote` `id`
