@@ -14,6 +14,8 @@ test("loadKinds() has every operator's kinds, each with the operator reconciling
       ["ZooKeeperEnsemble", "zookeeper"],
       ["RedisReplication", "redis"],
       ["RedisCluster", "redis"],
+      ["PostgresCluster", "postgres"],
+      ["Backup", "postgres"],
     ],
   );
 });
@@ -26,6 +28,7 @@ test("loadKinds() rolls only kinds under their operator's restart annotation", (
       ["ZooKeeperEnsemble", "zookeeper.ballast.dev/restart-requested"],
       ["RedisReplication", "redis.ballast.dev/restart-requested"],
       ["RedisCluster", "redis.ballast.dev/restart-requested"],
+      ["PostgresCluster", "postgres.ballast.dev/restart-requested"],
     ],
   );
 });
