@@ -411,7 +411,13 @@ test("a SIGKILLed cluster's rules are removed by the next cluster's start", asyn
     }
   }
   assert.ok(held, "the fixture's cluster came up");
-  const tables = await tablesOf(held.networkOctet);
+  // kube-proxy makes its ip6 table after its ip one, and a loaded machine
+  // can report the cluster up in between: wait for all three.
+  const octet = held.networkOctet;
+  const tables = await eventually("kube-proxy's two tables and ours", async () => {
+    const found = await tablesOf(octet);
+    return found.length === 3 ? found : undefined;
+  });
   assert.equal(tables.length, 3, `kube-proxy's two tables and ours: ${tables.join(", ")}`);
   child.kill("SIGKILL");
   await eventually("the killed cluster's processes gone", () =>

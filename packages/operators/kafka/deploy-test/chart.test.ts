@@ -164,6 +164,7 @@ describe("chart without a cluster", () => {
       (r) => r.metadata.name === "r-ballast-postgres-crds",
     );
     assert.deepEqual(crds && rulesOf(crds).find((r) => r.resourceNames)?.resourceNames, [
+      "backups.ballast.dev",
       "postgresclusters.ballast.dev",
     ]);
   });

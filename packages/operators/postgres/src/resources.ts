@@ -434,7 +434,14 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
           ],
           ports: [{ name: "postgres", containerPort: port }],
           // The port opens before recovery accepts connections; serving is the readiness gate's business.
-          readinessProbe: { tcpSocket: { port }, periodSeconds: 2, failureThreshold: 2 },
+          // A connect that takes over a second on a busy machine is not a server down (the
+          // e2e saw two standbys un-ready at once under CI load with 1 s × 2).
+          readinessProbe: {
+            tcpSocket: { port },
+            periodSeconds: 2,
+            timeoutSeconds: 3,
+            failureThreshold: 3,
+          },
           // SIGTERM is a smart shutdown (it waits for every client): stop fast, cleanly, instead.
           lifecycle: {
             preStop: {
