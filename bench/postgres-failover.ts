@@ -41,7 +41,7 @@
  */
 import { execFile } from "node:child_process";
 import { Resolver } from "node:dns/promises";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,6 +53,7 @@ import { clusterNetworkOf, netnsName } from "../dev/src/node/network.ts";
 import { clusterManifest, Harness, namespace } from "../packages/operators/postgres/e2e/harness.ts";
 import { PostgresCluster } from "../packages/operators/postgres/src/api.ts";
 import { annotations, labels, names } from "../packages/operators/postgres/src/resources.ts";
+import { recordResults } from "./_results.ts";
 import { quantile, round, spread } from "./_stats.ts";
 import { type PgAddress, PlainPostgresPair } from "./postgres-plain.ts";
 
@@ -66,7 +67,6 @@ const intervalMs = Number(process.env.BENCH_PG_INTERVAL_MS ?? 20);
 const timeoutMs = 1000;
 const failoverDelaySeconds = 1;
 const name = "bench";
-const benchDir = import.meta.dirname;
 const run$ = promisify(execFile);
 const log = (msg: string) => process.stderr.write(`[P] ${msg}\n`);
 const clock = (): number => performance.timeOrigin + performance.now();
@@ -106,12 +106,7 @@ try {
   if (wants("P1")) results.P1 = await failovers(password, plain);
   if (wants("P2")) results.P2 = await switchoverRuns(password, plain);
   log(JSON.stringify(results));
-  if (!only) {
-    const file = join(benchDir, "results.json");
-    const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    Object.assign(all, results);
-    writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
-  }
+  if (!only) recordResults(results);
 } finally {
   await plain?.stop();
   rmSync(scratch, { recursive: true, force: true });

@@ -37,7 +37,7 @@
 
 import { execFile } from "node:child_process";
 import { Resolver } from "node:dns/promises";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,6 +52,7 @@ import {
 } from "../packages/operators/redis/e2e/harness.ts";
 import { RedisReplication } from "../packages/operators/redis/src/api.ts";
 import { labels, names, quorum, redisConfig } from "../packages/operators/redis/src/resources.ts";
+import { recordResults } from "./_results.ts";
 import { quantile, round, spread } from "./_stats.ts";
 import { PlainSentinelSet } from "./redis-plain.ts";
 import {
@@ -77,7 +78,6 @@ const failoverTimeoutMs = 20_000;
 /** R1's clients retry every ~50 ms (the issue's); R2's write every 20 ms, for a finer gap. */
 const failoverIntervalMs = Number(process.env.BENCH_REDIS_INTERVAL_MS ?? 50);
 const rollIntervalMs = Number(process.env.BENCH_REDIS_ROLL_INTERVAL_MS ?? 20);
-const benchDir = import.meta.dirname;
 const name = "bench";
 const replicas = 2;
 const sentinels = 3;
@@ -133,12 +133,7 @@ try {
   }
   if (wants("R2")) results.R2 = await switchovers(password);
   log(JSON.stringify(results));
-  if (!only) {
-    const file = join(benchDir, "results.json");
-    const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    Object.assign(all, results);
-    writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
-  }
+  if (!only) recordResults(results);
 } finally {
   await plain?.stop();
   rmSync(scratch, { recursive: true, force: true });
