@@ -433,13 +433,17 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
             ...backup.env,
           ],
           ports: [{ name: "postgres", containerPort: port }],
-          // The port opens before recovery accepts connections; serving is the readiness gate's business.
-          // A connect that takes over a second on a busy machine is not a server down (the
-          // e2e saw two standbys un-ready at once under CI load with 1 s × 2).
+          // The kubelet's own view of the server, which a failover waits for
+          // (docs/failover.md): pg_isready on the socket answers only while the
+          // postmaster accepts connections — an open port passes for a frozen
+          // server. Whether it SERVES is the readiness gate's business. A
+          // connect that takes over a second on a busy machine is not a server
+          // down (the e2e saw two standbys un-ready at once under CI load with
+          // 1 s × 2).
           readinessProbe: {
-            tcpSocket: { port },
+            exec: { command: ["pg_isready", "-q", "-h", paths.run, "-p", String(port), "-t", "3"] },
             periodSeconds: 2,
-            timeoutSeconds: 3,
+            timeoutSeconds: 4,
             failureThreshold: 3,
           },
           // SIGTERM is a smart shutdown (it waits for every client): stop fast, cleanly, instead.

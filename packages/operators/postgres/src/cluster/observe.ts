@@ -29,7 +29,7 @@
  *    that instance; otherwise it is not read).
  */
 import type { PodLike } from "@ballast/stateful";
-import { nodeStoppedReporting, podReady } from "@ballast/stateful";
+import { containersReady, nodeStoppedReporting } from "@ballast/stateful";
 import type { InstanceReport } from "../admin/port.ts";
 import { failoverDelayMs, synchronousOf } from "../api.ts";
 import { parseLsn } from "../plan/lsn.ts";
@@ -59,8 +59,9 @@ export async function observe(
     if (report) s.reports.set(id, report);
     const pod = s.pod(id);
     const key = `${s.key}/${id}`;
-    const base = { id, podReady: pod ? podReady(pod) && !pod.metadata.deletionTimestamp : false };
+    const probed = pod ? containersReady(pod) : false;
     if (report?.reachable) {
+      const base = { id, kubeletReportsUp: probed };
       silence.delete(key);
       instances.push({
         ...base,
@@ -82,6 +83,9 @@ export async function observe(
     } else {
       const since = silence.get(key) ?? nowMs;
       silence.set(key, since);
+      // A stopped node's pods keep their last conditions: ask the node only then.
+      const kubeletReportsUp = pod && probed ? !(await nodeStoppedReporting(s.ctx, pod)) : false;
+      const base = { id, kubeletReportsUp };
       instances.push({ ...base, reachable: false, unreachableForMs: nowMs - since, fenced: false });
     }
   }
@@ -172,7 +176,12 @@ async function primaryHistory(
   }
 }
 
-/** Whether instance `id` serves: THE primary taking writes, or a standby streaming from it. */
+/**
+ * Whether instance `id` serves: THE primary taking writes, or a standby
+ * streaming from it — and the kubelet's own probe passes, so Ready (the
+ * Services' endpoints) and the roll's "back" agree with what users see.
+ * `role` is what the server is, probe or not.
+ */
 export function serving(
   obs: ClusterObservation | undefined,
   id: number,
@@ -182,9 +191,19 @@ export function serving(
   if (!i.reachable) return { serving: false, why: "does not answer" };
   if (i.systemIdentifier !== obs.status.systemIdentifier)
     return { serving: false, why: "holds another cluster's data" };
+  const state = serverState(obs, i);
+  if (state.serving && !i.kubeletReportsUp)
+    return { ...state, serving: false, why: `${state.why}, but its pod's probe has not passed` };
+  return state;
+}
+
+function serverState(
+  obs: ClusterObservation,
+  i: InstanceObservation & { reachable: true },
+): { serving: boolean; role: "primary" | "standby"; why: string } {
   const primary = obs.status.primary?.id;
   if (!i.inRecovery) {
-    return primary === id && !obs.status.election
+    return primary === i.id && !obs.status.election
       ? { serving: true, role: "primary", why: "the primary" }
       : { serving: false, role: "primary", why: "takes writes but is not the primary" };
   }

@@ -1,10 +1,10 @@
-/** isFenced: when a recorded fence is in effect (observe.ts, step 3). */
+/** isFenced: when a recorded fence is in effect (observe.ts, step 3); serving: what Ready and the roll wait for. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PodLike } from "@ballast/stateful";
 import type { InstanceObservation, PostgresStatus } from "../plan/types.ts";
 import { annotations } from "../resources.ts";
-import { isFenced } from "./observe.ts";
+import { isFenced, serving } from "./observe.ts";
 
 const SYSID = "7000000000000000000";
 const electionFrom0: PostgresStatus = {
@@ -16,13 +16,13 @@ const silent: InstanceObservation = {
   id: 0,
   reachable: false,
   unreachableForMs: 60_000,
-  podReady: false,
+  kubeletReportsUp: false,
   fenced: false,
 };
 const writing: InstanceObservation = {
   id: 0,
   reachable: true,
-  podReady: false,
+  kubeletReportsUp: false,
   fenced: false,
   inRecovery: false,
   timeline: 1,
@@ -67,4 +67,19 @@ test("it answers in recovery: fenced, marker or not", () => {
     isFenced(electionFrom0, inRecovery, pod({ marker: true, deleting: true }), "db-0"),
     true,
   );
+});
+
+test("serving: the primary serves once the kubelet's probe passes too, and keeps its role before", () => {
+  const recorded: PostgresStatus = { systemIdentifier: SYSID, primary: { id: 0, timeline: 1 } };
+  const obs = (up: boolean) => ({
+    instances: [{ ...writing, kubeletReportsUp: up }],
+    synchronous: "off" as const,
+    failoverDelayMs: 5000,
+    status: recorded,
+  });
+  const early = serving(obs(false), 0);
+  assert.equal(early.serving, false);
+  assert.equal(early.role, "primary");
+  assert.match(early.why, /probe has not passed/);
+  assert.deepEqual(serving(obs(true), 0), { serving: true, role: "primary", why: "the primary" });
 });

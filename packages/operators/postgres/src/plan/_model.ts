@@ -85,7 +85,7 @@ export function observe(w: World): ClusterObservation {
         id: n.id,
         reachable: false,
         unreachableForMs: 1e9,
-        podReady: n.readyWhileDown ?? false,
+        kubeletReportsUp: n.readyWhileDown ?? false,
         fenced,
       };
     }
@@ -93,7 +93,7 @@ export function observe(w: World): ClusterObservation {
     return {
       id: n.id,
       reachable: true,
-      podReady: true,
+      kubeletReportsUp: true,
       fenced,
       inRecovery: !n.writer,
       timeline: n.timeline,

@@ -20,7 +20,7 @@ export type Blocker =
   /** The primary has not answered for less than spec.failoverDelay. */
   | { kind: "PrimaryUnreachable"; id: InstanceId; forMs: number; delayMs: number }
   /** The operator cannot reach the primary but its pod is Ready: the operator's own view may be cut off. */
-  | { kind: "PrimaryPodReady"; id: InstanceId }
+  | { kind: "PrimaryUpPerKubelet"; id: InstanceId }
   /** The recorded primary answers in recovery and nothing else writes: someone demoted it. */
   | { kind: "PrimaryInRecovery"; id: InstanceId }
   /** Standbys still stream from the old primary: it is alive for them, and their positions still move. */
@@ -108,8 +108,8 @@ export function describeBlocker(b: Blocker): string {
       return "status records no primary yet";
     case "PrimaryUnreachable":
       return `the primary (instance ${b.id}) has not answered for ${Math.round(b.forMs / 1000)}s; failover after ${Math.round(b.delayMs / 1000)}s`;
-    case "PrimaryPodReady":
-      return `the primary (instance ${b.id}) does not answer the operator but its pod is Ready; waiting for the pod to stop being Ready before failing over`;
+    case "PrimaryUpPerKubelet":
+      return `the primary (instance ${b.id}) does not answer the operator but its kubelet reports it up (ContainersReady, node reporting); waiting for the kubelet to agree before failing over`;
     case "PrimaryInRecovery":
       return `the primary (instance ${b.id}) is in recovery and no instance takes writes; the operator does not promote around it`;
     case "StreamingFromOldPrimary":

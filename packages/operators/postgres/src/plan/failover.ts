@@ -129,8 +129,8 @@ function noElection(obs: ClusterObservation, now: Date): FailoverStep {
       blockers: [{ kind: "PrimaryUnreachable", id: recorded.id, forMs, delayMs }],
     };
   }
-  if (p?.podReady)
-    return { kind: "wait", blockers: [{ kind: "PrimaryPodReady", id: recorded.id }] };
+  if (p?.kubeletReportsUp)
+    return { kind: "wait", blockers: [{ kind: "PrimaryUpPerKubelet", id: recorded.id }] };
   const query = { from: recorded.id, timeline: recorded.timeline, allowFrom: false };
   const candidacy = promotionCandidate(obs, query);
   if (candidacy.kind === "none") return { kind: "wait", blockers: candidacy.blockers };

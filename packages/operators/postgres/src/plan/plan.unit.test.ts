@@ -44,7 +44,7 @@ function standby(id: number, lsn: bigint, o: Partial<ReachableInstance> = {}): R
   return {
     id,
     reachable: true,
-    podReady: true,
+    kubeletReportsUp: true,
     fenced: false,
     inRecovery: true,
     timeline: 1,
@@ -59,7 +59,7 @@ function writer(id: number, lsn: bigint, o: Partial<ReachableInstance> = {}): Re
   return {
     id,
     reachable: true,
-    podReady: true,
+    kubeletReportsUp: true,
     fenced: false,
     inRecovery: false,
     timeline: 1,
@@ -74,7 +74,14 @@ function down(
   forMs = 60_000,
   o: Partial<UnreachableInstance> = {},
 ): UnreachableInstance {
-  return { id, reachable: false, unreachableForMs: forMs, podReady: false, fenced: false, ...o };
+  return {
+    id,
+    reachable: false,
+    unreachableForMs: forMs,
+    kubeletReportsUp: false,
+    fenced: false,
+    ...o,
+  };
 }
 
 function cluster(
@@ -167,13 +174,16 @@ test("choosePrimary() recognises the election's own promotion after a kill befor
 
 // --- planFailover -----------------------------------------------------------
 
-test("planFailover() waits for failoverDelay, then for the primary's pod to stop being Ready", () => {
+test("planFailover() waits for failoverDelay, then for the kubelet to stop reporting the primary up", () => {
   const replicas = [standby(1, 90n), standby(2, 95n)];
   const early = planFailover(cluster([down(0, 10_000), ...replicas]), now);
   assert.equal(early.kind, "wait");
   assert.deepEqual(early.kind === "wait" && kinds(early.blockers), ["PrimaryUnreachable"]);
-  const ready = planFailover(cluster([down(0, 60_000, { podReady: true }), ...replicas]), now);
-  assert.deepEqual(ready.kind === "wait" && kinds(ready.blockers), ["PrimaryPodReady"]);
+  const ready = planFailover(
+    cluster([down(0, 60_000, { kubeletReportsUp: true }), ...replicas]),
+    now,
+  );
+  assert.deepEqual(ready.kind === "wait" && kinds(ready.blockers), ["PrimaryUpPerKubelet"]);
 });
 
 test("planFailover() fences the lost primary first, recording the election before acting", () => {
@@ -530,14 +540,14 @@ function instanceArb(id: number, n: number): fc.Arbitrary<InstanceObservation> {
       replayed: fc.option(lsnArb, { nil: undefined }),
       streamingFrom: peer,
       fenced: fc.boolean(),
-      podReady: fc.boolean(),
+      kubeletReportsUp: fc.boolean(),
       checkpoint: fc.option(lsnArb, { nil: undefined }),
     })
     .map((r): InstanceObservation => {
       const i: ReachableInstance = {
         id,
         reachable: true,
-        podReady: r.podReady,
+        kubeletReportsUp: r.kubeletReportsUp,
         // A fence in effect on a writer is a contradiction: never observed.
         fenced: r.fenced && r.inRecovery,
         inRecovery: r.inRecovery,
@@ -557,7 +567,7 @@ function instanceArb(id: number, n: number): fc.Arbitrary<InstanceObservation> {
   const unreachable = fc
     .record({
       forMs: fc.constantFrom(0, 5_000, 29_999, 30_000, 600_000),
-      podReady: fc.boolean(),
+      kubeletReportsUp: fc.boolean(),
       fenced: fc.boolean(),
     })
     .map(
@@ -565,7 +575,7 @@ function instanceArb(id: number, n: number): fc.Arbitrary<InstanceObservation> {
         id,
         reachable: false,
         unreachableForMs: r.forMs,
-        podReady: r.podReady,
+        kubeletReportsUp: r.kubeletReportsUp,
         fenced: r.fenced,
       }),
     );

@@ -223,7 +223,7 @@ function checkpointing(
 
 /** The old primary or the target lost for failoverDelay: the failover takes over. */
 function lost(obs: ClusterObservation, i: InstanceObservation | undefined): boolean {
-  return silentForMs(i) >= obs.failoverDelayMs && !i?.podReady;
+  return silentForMs(i) >= obs.failoverDelayMs && !i?.kubeletReportsUp;
 }
 
 function failOver(obs: ClusterObservation, from: InstanceId, now: Date): SwitchoverStep {

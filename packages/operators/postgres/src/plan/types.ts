@@ -16,8 +16,15 @@ export type InstanceId = MemberId;
 
 interface Observed {
   id: InstanceId;
-  /** The pod's Ready condition: the kubelet's readiness probe sees PostgreSQL serving. */
-  podReady: boolean;
+  /**
+   * The kubelet reports the server up: the pod's ContainersReady (the
+   * kubelet's own probe sees the postmaster accept connections) and, for
+   * an instance the operator cannot reach, the pod's node still reporting
+   * (a stopped node's last report stays True). Not the pod's Ready: that
+   * includes the operator's own serving gate, which drops as soon as the
+   * OPERATOR loses the instance, so it could never disagree with it.
+   */
+  kubeletReportsUp: boolean;
   /**
    * The fence on this instance is IN EFFECT: the fence is recorded in
    * status AND the instance cannot be running as a writer — it answers in
