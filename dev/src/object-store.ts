@@ -110,6 +110,10 @@ export interface ObjectStore {
   createBucket(bucket: string): Promise<void>;
   /** Deletes the pod and waits for its replacement to be Ready (the PVC keeps the data). */
   restart(): Promise<void>;
+  /** Scales the store to no pod and waits until none is left: an object store that is down. */
+  stop(): Promise<void>;
+  /** Scales it back to one pod and waits for it to be Ready (the PVC kept the data). */
+  start(): Promise<void>;
 }
 
 /** The store's pod, as far as waiting for it needs. */
@@ -212,6 +216,14 @@ export async function startObjectStore(
       { timeoutMs, intervalMs: 250 },
     );
   let current = await readyPod();
+  const scale = async (replicas: number) => {
+    const res = await cluster.api(`/apis/apps/v1/namespaces/${namespace}/statefulsets/${name}`, {
+      method: "PATCH",
+      body: { spec: { replicas } },
+      contentType: "application/merge-patch+json",
+    });
+    if (res.status !== 200) throw new Error(`scaling ${namespace}/${name}: ${res.status}`);
+  };
 
   const hostEndpoint = async () => {
     current = await readyPod();
@@ -260,6 +272,18 @@ export async function startObjectStore(
         throw new Error(`deleting pod ${namespace}/${name}-0: ${res.status}`);
       }
       current = await readyPod(before);
+    },
+    async stop() {
+      await scale(0);
+      await eventually(
+        `object store pod ${namespace}/${name}-0 gone`,
+        async () => ((await cluster.api(podPath)).status === 404 ? true : undefined),
+        { timeoutMs, intervalMs: 250 },
+      );
+    },
+    async start() {
+      await scale(1);
+      current = await readyPod();
     },
   };
 }

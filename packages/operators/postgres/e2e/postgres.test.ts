@@ -19,9 +19,15 @@
  * 7. spec.backup turned on against a real S3 server in the cluster
  *    (versitygw): the roll that gives every instance archive_command,
  *    the stanza, and WAL segments in the bucket;
- * 8. a Backup under the writer (and one naming no cluster, which waits;
- *    and a restore asked for, refused in status with nothing made);
- * 9. spec.roles and spec.databases: a role made with a generated Secret
+ * 8. the object store stopped: BackupReady False ArchivingStalled (a
+ *    Warning event, the metrics), commits unaffected; started again, the
+ *    condition clears;
+ * 9. a Backup under the writer (and one naming no cluster, which waits);
+ * 10. a point-in-time restore of that Backup into a new cluster of two
+ *    instances, to a time between two batches of rows, from a source
+ *    whose max_connections the roll raised (and a target before the
+ *    backup, refused in status with nothing made);
+ * 11. spec.roles and spec.databases: a role made with a generated Secret
  *    it logs in with, its database; removed from the spec, it is kept
  *    while it owns objects, then dropped, the data kept.
  *
@@ -35,7 +41,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { eventually, startObjectStore } from "@ballast/dev/testkit";
+import { eventually, type ObjectStore, startObjectStore } from "@ballast/dev/testkit";
 import { condition, startAckedWrites } from "@ballast/e2e-kit";
 import pg from "pg";
 import { ballast } from "../../../cli/src/_test-cli.ts";
@@ -47,6 +53,8 @@ import { onInstance, pgDriver } from "./workload.ts";
 
 const name = "db";
 let h: Harness;
+/** The object store spec.backup archives to (scenario 7 starts it). */
+let store: ObjectStore;
 
 /** Calls `sample` every 250 ms until stopped; keeps the largest value it returned. */
 function sampler(sample: () => Promise<number>) {
@@ -543,7 +551,7 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
   });
 
   test("spec.backup turned on: a roll under the writer gives every instance archive_command, the stanza is made, and WAL reaches the bucket (listed with the S3 API)", async () => {
-    const store = await startObjectStore(h.cluster, { namespace: h.namespace });
+    store = await startObjectStore(h.cluster, { namespace: h.namespace });
     const bucket = "backups";
     await store.createBucket(bucket);
     await putSecret("backup-s3", {
@@ -616,6 +624,86 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
     }
   });
 
+  test("the object store down under the writer: commits go on, BackupReady False ArchivingStalled (event, metrics); the store back, archiving resumes and the condition clears", async () => {
+    const metric = async (series: string) => {
+      const text = await (
+        await fetch(`http://127.0.0.1:${h.operator.metricsPort()}/metrics`)
+      ).text();
+      const line = text
+        .split("\n")
+        .find((l) => l.startsWith(`${series}{`) && l.includes(`cluster="${name}"`));
+      return line === undefined ? undefined : Number(line.split(" ").at(-1));
+    };
+    const archived = await eventuallyOrDump(
+      "status.backup.lastArchivedWal recorded from pg_stat_archiver",
+      async () => (await h.pgc(name)).status?.backup?.lastArchivedWal,
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    assert.equal(await metric("ballast_postgres_archiving_failing"), 0);
+    const age = await metric("ballast_postgres_last_archived_wal_age_seconds");
+    assert.ok(age !== undefined && age >= 0, `last archived WAL age ${age}`);
+    const scenarioStartedAt = Date.now();
+    const switchWal = async () => {
+      const r = await cli(["psql", name], ["-At", "-c", "SELECT pg_walfile_name(pg_switch_wal())"]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const { result } = await underLoad("object store down", async (load) => {
+      await store.stop();
+      const stoppedAt = Date.now();
+      try {
+        // A full segment to archive: pgBackRest's archive-push retries the
+        // refused store for minutes before it fails, so the first verdict
+        // is Stalled (the segment waits a minute); Failing would be right too.
+        const waitingWal = await switchWal();
+        const failing = await eventuallyOrDump(
+          "BackupReady False ArchivingStalled or ArchivingFailing",
+          async () => {
+            const c = await h.pgc(name);
+            const ready = condition(c, "BackupReady");
+            return ready?.status === "False" &&
+              (ready.reason === "ArchivingStalled" || ready.reason === "ArchivingFailing")
+              ? { ready, awaiting: c.status?.backup?.walFilesAwaitingArchive }
+              : undefined;
+          },
+          { timeoutMs: 180_000, intervalMs: 1000 },
+        );
+        assert.match(failing.ready.message ?? "", /spec\.backup\.objectStore/);
+        if (failing.ready.reason === "ArchivingStalled") {
+          assert.match(failing.ready.message ?? "", new RegExp(`${waitingWal} has waited`));
+          assert.ok((failing.awaiting ?? 0) >= 1, `WAL awaiting archive ${failing.awaiting}`);
+          const gauge = await metric("ballast_postgres_wal_files_awaiting_archive");
+          assert.ok((gauge ?? 0) >= 1, `the awaiting-archive gauge ${gauge}`);
+        }
+        assert.equal(await metric("ballast_postgres_archiving_failing"), 1);
+        await load.waitForMore(50);
+        return { verdict: failing.ready.reason, notArchivingAfterMs: Date.now() - stoppedAt };
+      } finally {
+        await store.start();
+      }
+    });
+    const startedAt = Date.now();
+    const healed = await eventuallyOrDump(
+      "BackupReady True again, a newer WAL archived",
+      async () => {
+        const c = await h.pgc(name);
+        const last = c.status?.backup?.lastArchivedWal ?? "";
+        return condition(c, "BackupReady")?.status === "True" && last > archived ? c : undefined;
+      },
+      // PostgreSQL waits up to a minute before it tries a failed segment again.
+      { timeoutMs: 240_000, intervalMs: 1000 },
+    );
+    assert.equal(await metric("ballast_postgres_archiving_failing"), 0);
+    const warned = await eventsWithReason(result.verdict ?? "", scenarioStartedAt);
+    assert.ok(
+      warned.some((e) => e.type === "Warning"),
+      `an ${result.verdict} Warning event (${JSON.stringify(warned)})`,
+    );
+    console.log(
+      `# ${JSON.stringify({ scenario: "object store down", ...result, resumedAfterMs: Date.now() - startedAt, lastArchivedWal: healed.status?.backup?.lastArchivedWal })}`,
+    );
+  });
+
   test("a Backup under the writer: pgBackRest on the primary, Completed with its label, WAL positions and sizes; one naming no cluster waits, saying so", async () => {
     const typo = "backup-of-nothing";
     await h.apply({
@@ -654,32 +742,224 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
     assert.ok((status?.repositoryBytes ?? 0) > 0);
     const c = await h.pgc(name);
     assert.equal(status?.instance, c.status?.primary?.id, "taken on the primary");
-    // A restore is not built yet: a cluster asking for one is refused
-    // in status, with nothing made (no initdb'd empty cluster in its place).
-    const source = await h.pgc(name);
-    await h.apply(
-      clusterManifest("restored", {
-        instances: 1,
-        bootstrap: { recovery: { backup: { name: "first" } } },
-        backup: source.spec.backup,
-      }),
-    );
-    const refused = await eventuallyOrDump(
-      "the restore refused in status",
-      async () => {
-        const c = await h.pgc("restored");
-        return condition(c, "Degraded")?.reason === "RestoreNotSupported" ? c : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-    assert.match(condition(refused, "Degraded")?.message ?? "", /^spec\.bootstrap\.recovery: /);
-    assert.deepEqual(await h.instances("restored"), [], "no pod made for a restore it cannot do");
+    // The restore of this Backup is the next scenario's.
     const waiting = await h.read<Backup>(Backup, typo);
     assert.equal(waiting.status?.phase, "Pending");
     assert.match(
       waiting.status?.message ?? "",
       /^spec\.cluster\.name: PostgresCluster .*no-such-cluster not found/,
     );
+  });
+
+  test("a point-in-time restore of Backup first into a new cluster of two: exactly the rows committed before the target, a standby streaming from the restored primary, writes taken; a target before the backup refused in status with nothing made", async (t) => {
+    const source = await h.pgc(name);
+    const first = await h.read<Backup>(Backup, "first");
+    const restored = "db-restored";
+    const early = "db-too-early";
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const onSource = async <T>(work: (c: pg.Client) => Promise<T>): Promise<T> => {
+      const target = await h.primaryTarget(name);
+      if (!target) throw new Error("no primary");
+      return onInstance(target.host, target.password, work, 10_000);
+    };
+    const clusterPath = (n: string) =>
+      `/apis/ballast.dev/v1alpha1/namespaces/${h.namespace}/postgresclusters/${n}`;
+    // Removed however the scenario ends: the next one shares the nodes.
+    t.after(async () => {
+      for (const n of [early, restored]) await h.cluster.api(clusterPath(n), { method: "DELETE" });
+    });
+    const checkPods = async (n: string) => {
+      const selector = encodeURIComponent(`postgres.ballast.dev/restore-check=${n}`);
+      const res = await h.cluster.api<{ items?: unknown[] }>(
+        `/api/v1/namespaces/${h.namespace}/pods?labelSelector=${selector}`,
+      );
+      return res.body.items ?? [];
+    };
+    const orDump = async <T>(what: () => Promise<T>): Promise<T> => {
+      try {
+        return await what();
+      } catch (err) {
+        for (const n of [early, restored]) {
+          const c = await h.find<PostgresCluster>(PostgresCluster, n);
+          console.log(`# ${n} status ${JSON.stringify(c?.status, null, 1)}`);
+          for (const p of await h.pods(n)) {
+            console.log(`# ${n} pod ${p.metadata.name} ${JSON.stringify(p.status)}`);
+            for (const previous of ["--previous=true", "--previous=false"]) {
+              const logs = await h.cluster.kubectl(
+                "logs",
+                "-n",
+                h.namespace,
+                p.metadata.name ?? "",
+                "-c",
+                "postgres",
+                previous,
+                "--tail=80",
+              );
+              console.log(`# ${p.metadata.name} log ${previous}:\n${logs.stdout}${logs.stderr}`);
+            }
+          }
+        }
+        throw err;
+      }
+    };
+    const recovery = (target: { time: string }) => ({
+      bootstrap: { recovery: { backup: { name: "first" }, target } },
+      backup: source.spec.backup,
+    });
+    const { result } = await underLoad("point-in-time restore", async (load) =>
+      orDump(async () => {
+        // A target before the backup began: refused in status, nothing made.
+        const before = new Date(Date.parse(first.status?.startedAt ?? "") - 60_000).toISOString();
+        await h.apply(clusterManifest(early, { instances: 1, ...recovery({ time: before }) }));
+        const refused = await eventuallyOrDump(
+          "the early target refused in status",
+          async () => {
+            const d = condition(await h.pgc(early), "Degraded");
+            return d?.reason === "RestoreTargetUnreachable" ? d : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 500 },
+        );
+        assert.match(
+          refused.message ?? "",
+          /^spec\.bootstrap\.recovery\.target\.time \S+ is before the end of backup \d{8}-\d{6}F/,
+        );
+        await eventuallyOrDump(
+          "the check pod deleted",
+          async () => ((await checkPods(early)).length === 0 ? true : undefined),
+          { timeoutMs: 60_000, intervalMs: 500 },
+        );
+        assert.deepEqual(
+          await h.instances(early),
+          [],
+          "no instance pod for a target it cannot reach",
+        );
+        assert.equal(await h.claimExists(h.claimOf(early, 0)), false, "no claim either");
+
+        // Batch A, the target, batch B; then the WAL past the target archived.
+        await onSource((c) =>
+          c.query("CREATE TABLE pitr (batch text NOT NULL, n integer NOT NULL)"),
+        );
+        await onSource((c) =>
+          c.query("INSERT INTO pitr SELECT 'A', g FROM generate_series(1, 100) g"),
+        );
+        await sleep(1500);
+        const target = new Date().toISOString();
+        await sleep(1500);
+        await onSource((c) =>
+          c.query("INSERT INTO pitr SELECT 'B', g FROM generate_series(1, 100) g"),
+        );
+        const segment = await onSource(
+          async (c) =>
+            (await c.query<{ w: string }>("SELECT pg_walfile_name(pg_switch_wal()) AS w")).rows[0]
+              ?.w ?? "",
+        );
+        await eventuallyOrDump(
+          `WAL segment ${segment} archived`,
+          async () => {
+            const last = await onSource(
+              async (c) =>
+                (
+                  await c.query<{ w: string | null }>(
+                    "SELECT last_archived_wal AS w FROM pg_stat_archiver",
+                  )
+                ).rows[0]?.w,
+            );
+            return last && last >= segment ? last : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 1000 },
+        );
+
+        const askedAt = Date.now();
+        await h.apply(clusterManifest(restored, { instances: 2, ...recovery({ time: target }) }));
+        const c = await eventuallyOrDump(
+          `${restored} Ready with both instances serving`,
+          async () => {
+            const c = await h.pgc(restored);
+            return condition(c, "Ready")?.status === "True" &&
+              (c.status?.instances ?? []).filter((i) => i.ready).length === 2
+              ? c
+              : undefined;
+          },
+          { timeoutMs: 420_000, intervalMs: 1000 },
+        );
+        const readyAfterMs = Date.now() - askedAt;
+        await load.waitForMore(50);
+        return { readyAfterMs, target, cluster: c };
+      }),
+    );
+    console.log(
+      `# ${JSON.stringify({ scenario: "point-in-time restore", readyAfterMs: result.readyAfterMs, target: result.target, timeline: result.cluster.status?.primary?.timeline })}`,
+    );
+    await orDump(async () => {
+      assert.equal(
+        result.cluster.status?.systemIdentifier,
+        source.status?.systemIdentifier,
+        "a restore keeps the source's system identifier",
+      );
+      const states = await h.recoveryStates(restored);
+      assert.deepEqual([...states.values()].sort(), ["primary", "standby"]);
+      const primary = await h.primaryTarget(restored);
+      assert.ok(primary, "the restored cluster's -rw has its primary");
+      const batches = await onInstance(
+        primary.host,
+        primary.password,
+        async (c) =>
+          (
+            await c.query<{ batch: string; n: number }>(
+              "SELECT batch, count(*)::int AS n FROM pitr GROUP BY batch ORDER BY batch",
+            )
+          ).rows,
+      );
+      assert.deepEqual(batches, [{ batch: "A", n: 100 }], "all of A, none of B");
+      // The roll scenario raised the source's max_connections; the restored
+      // cluster has the default, lower one, which only a recovery with
+      // hot_standby off accepts (docs/restore.md, step 5).
+      const maxConnections = (c: pg.Client) =>
+        c
+          .query<{ max_connections: string }>("SHOW max_connections")
+          .then((r) => Number(r.rows[0]?.max_connections));
+      const restoredMax = await onInstance(primary.host, primary.password, maxConnections);
+      const sourceMax = await onSource(maxConnections);
+      assert.ok(restoredMax < sourceMax, `restored ${restoredMax} < source ${sourceMax}`);
+      await onInstance(primary.host, primary.password, (c) =>
+        c.query("INSERT INTO pitr VALUES ('C', 1)"),
+      );
+      const standby = (await h.instances(restored)).find(
+        (p) => p.metadata.labels?.[labels.role] === "standby",
+      );
+      const standbyIp = standby?.status?.podIP;
+      assert.ok(standbyIp, "a standby pod");
+      await eventuallyOrDump(
+        "the write reaches the standby (it streams from the restored primary)",
+        async () =>
+          onInstance(standbyIp, primary.password, async (c) =>
+            (await c.query("SELECT 1 FROM pitr WHERE batch = 'C'")).rowCount === 1
+              ? true
+              : undefined,
+          ).catch(() => undefined),
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      const left = await onInstance(
+        standbyIp,
+        primary.password,
+        async (c) =>
+          (await c.query<{ recovery_target_time: string }>("SHOW recovery_target_time")).rows[0]
+            ?.recovery_target_time,
+      );
+      assert.equal(left, "", "the standby does not inherit the restore's target");
+      // Its own archive: the stanza made in its own path, never the source's.
+      const archiving = await eventuallyOrDump(
+        `${restored} archives into its own repository`,
+        async () => {
+          const c = await h.pgc(restored);
+          return condition(c, "BackupReady")?.status === "True" && c.status?.backup
+            ? c.status.backup
+            : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 1000 },
+      );
+      assert.equal(archiving.repoPath, `/${h.namespace}/${restored}`);
+    });
   });
 
   test("spec.roles and spec.databases under the writer: the app role logs in with its generated Secret and owns db app; removed from the spec, it is kept while it owns objects, then dropped, the data kept", async () => {
@@ -828,11 +1108,19 @@ async function putSecret(secretName: string, data: Record<string, string>): Prom
 
 /** The messages of the cluster's WalDiscarded events made since `sinceMs`. */
 async function discardEvents(sinceMs: number): Promise<string[]> {
+  return (await eventsWithReason("WalDiscarded", sinceMs)).map((e) => e.message ?? "");
+}
+
+/** The namespace's events with `reason`, made since `sinceMs` (a second of clock skew allowed). */
+async function eventsWithReason(
+  reason: string,
+  sinceMs: number,
+): Promise<{ message?: string; type?: string }[]> {
   const res = await h.cluster.api<{
-    items: { message?: string; metadata: { creationTimestamp?: string } }[];
-  }>(`/api/v1/namespaces/${h.namespace}/events?fieldSelector=reason%3DWalDiscarded`);
+    items: { message?: string; type?: string; metadata: { creationTimestamp?: string } }[];
+  }>(`/api/v1/namespaces/${h.namespace}/events?fieldSelector=reason%3D${reason}`);
   assert.equal(res.status, 200, `list events: ${res.status}`);
-  return res.body.items
-    .filter((e) => Date.parse(e.metadata.creationTimestamp ?? "") >= sinceMs - 1000)
-    .map((e) => e.message ?? "");
+  return res.body.items.filter(
+    (e) => Date.parse(e.metadata.creationTimestamp ?? "") >= sinceMs - 1000,
+  );
 }

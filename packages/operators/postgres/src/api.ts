@@ -251,6 +251,30 @@ export const PostgresCluster = defineResource({
             description:
               "When pgBackRest's stanza-create and check succeeded there (RFC 3339): WAL reaches the bucket from then on.",
           }),
+          lastArchivedWal: Type.Optional(
+            Type.String({
+              description: "The WAL file the primary last archived (pg_stat_archiver).",
+            }),
+          ),
+          lastArchivedAt: Type.Optional(
+            Type.String({ description: "When it was archived (RFC 3339)." }),
+          ),
+          lastFailedWal: Type.Optional(
+            Type.String({
+              description:
+                "The WAL file archive_command last failed on; archiving fails now when this is newer than the last archived.",
+            }),
+          ),
+          lastFailedAt: Type.Optional(
+            Type.String({ description: "When archive_command last failed (RFC 3339)." }),
+          ),
+          walFilesAwaitingArchive: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description:
+                "WAL files the primary has completed and not archived yet (.ready in pg_wal/archive_status); one waiting over a minute makes BackupReady False, ArchivingStalled.",
+            }),
+          ),
         },
         {
           description:

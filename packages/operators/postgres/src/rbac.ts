@@ -25,6 +25,12 @@ export const namespacedRules: DeclaredRule[] = [
   },
   {
     apiGroups: [ballast],
+    resources: ["backups"],
+    verbs: ["get"],
+    why: "cluster/restore.ts: the Backup spec.bootstrap.recovery.backup names, read fresh (its phase, label and repository)",
+  },
+  {
+    apiGroups: [ballast],
     resources: ["backups/status"],
     verbs: ["patch"],
     why: "backup/controller.ts writeStatus (server-side apply of status)",
@@ -45,7 +51,7 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [""],
     resources: ["pods"],
     verbs: ["list", "watch", "create", "delete", "patch"],
-    why: "owned-pod informer; cluster/objects.ts create; cluster/failover.ts, switchover.ts, rejoin.ts, roll.ts, scale.ts delete (fence, repoint, rewind, restart; stateful deleteMemberPod); cluster/scope.ts patch: the primary marker; cluster/service.ts patch: the role label the -rw and -ro Services select on",
+    why: "owned-pod informer; cluster/objects.ts create; cluster/failover.ts, switchover.ts, rejoin.ts, roll.ts, scale.ts delete (fence, repoint, rewind, restart; stateful deleteMemberPod); cluster/scope.ts patch: the primary marker; cluster/service.ts patch: the role label the -rw and -ro Services select on; cluster/restore.ts create and delete: the short-lived pod a restore's target is checked in",
   },
   {
     apiGroups: [""],
@@ -69,7 +75,7 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [""],
     resources: ["pods/exec"],
     verbs: ["get", "create"],
-    why: "cluster/backup.ts and backup/controller.ts via runtime exec: pgBackRest's stanza-create, check, backup and info in the primary's container (pgBackRest reads PGDATA from the pod's disk); a WebSocket exec is a GET the API server also authorizes as create",
+    why: "cluster/backup.ts and backup/controller.ts via runtime exec: pgBackRest's stanza-create, check, backup and info in the primary's container (pgBackRest reads PGDATA from the pod's disk); cluster/restore.ts: pgBackRest's info of a restore's source in the check pod, and psql in a restored first instance (promoted? then this cluster's passwords); a WebSocket exec is a GET the API server also authorizes as create",
   },
   {
     apiGroups: [""],

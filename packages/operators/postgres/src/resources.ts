@@ -91,6 +91,7 @@
  */
 import type { ApplyObject, KubeObject } from "@ballast/runtime";
 import {
+  controllerReference,
   templateHash as hashOf,
   headlessService as headless,
   memberClaim,
@@ -105,6 +106,7 @@ import {
   wellKnownLabels,
 } from "@ballast/stateful";
 import type { PostgresCluster } from "./api.ts";
+import { recoveryOverrides, shellCommand } from "./backup/pgbackrest.ts";
 import { backupPodParts, backupWiring } from "./backup/wiring.ts";
 import { paths } from "./paths.ts";
 import type { InstanceId } from "./plan/types.ts";
@@ -124,6 +126,8 @@ export const labels = {
    * and -ro Services select on it. Set by the operator.
    */
   role: "postgres.ballast.dev/role",
+  /** On a restore's check pod only: the cluster it checks for (cluster/restore.ts). */
+  restoreCheck: "postgres.ballast.dev/restore-check",
 } as const;
 
 export const annotations = {
@@ -178,6 +182,8 @@ export const names = {
   superuserSecret: (r: Pg) => `${r.metadata.name}-superuser`,
   replicationSecret: (r: Pg) => `${r.metadata.name}-replication`,
   budget: (r: Pg) => `${r.metadata.name}-postgres`,
+  /** The short-lived pod a restore's target is checked in (cluster/restore.ts). */
+  restoreCheck: (r: Pg) => `${r.metadata.name}-restore-check`,
   /** The physical slot on the primary for this standby (slot names take no hyphen). */
   slot: (id: InstanceId) => `instance_${id}`,
 };
@@ -220,9 +226,21 @@ function confValue(v: string | number): string {
     : `'${v.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
 }
 
+/**
+ * With spec.backup: a WAL segment is archived only once full, so a quiet
+ * cluster's last commits could stay out of the bucket for hours. A switch
+ * at least every 5 minutes bounds what a restore can miss (and what a
+ * point-in-time target can reach); the user may set another value.
+ */
+export const archivingDefaults: Readonly<Record<string, string>> = { archive_timeout: "5min" };
+
 /** The shared postgresql.conf: the operator's defaults, then the user's parameters (the schema refuses owned keys). */
 export function postgresqlConf(r: Pg): string {
-  const all = { ...defaultParameters, ...(r.spec.postgresql?.parameters ?? {}) };
+  const all = {
+    ...defaultParameters,
+    ...(r.spec.backup ? archivingDefaults : {}),
+    ...(r.spec.postgresql?.parameters ?? {}),
+  };
   const lines = Object.keys(all)
     .sort()
     .map((k) => `${k} = ${confValue(all[k] as string | number)}`);
@@ -294,10 +312,18 @@ export function startScript(): string {
     `[ "$upstream" != "$INSTANCE_HOST" ] || upstream=`,
     `conninfo="port=${port} user=${users.replication} passfile=${run}/passfile application_name=$POD_NAME"`,
     // Half-made copies from a start that was killed.
-    `rm -rf "$PGDATA.init" "$PGDATA.clone"`,
+    `rm -rf "$PGDATA.init" "$PGDATA.clone" "$PGDATA.restore"`,
     `if [ ! -s "$PGDATA/PG_VERSION" ]; then`,
     `  if [ -d "$PGDATA" ] && ! rmdir "$PGDATA" 2>/dev/null; then echo "$PGDATA holds files but no PG_VERSION: leaving it for a human" >&2; exit 1; fi`,
-    `  if [ "\${BOOTSTRAP:-no}" = yes ] && [ "$marker" = "$POD_NAME" ]; then`,
+    `  if [ "\${BOOTSTRAP:-no}" = yes ] && [ "$marker" = "$POD_NAME" ] && [ -n "\${RESTORE:-}" ]; then`,
+    // spec.bootstrap.recovery: pgBackRest restores beside PGDATA and the
+    // directory is renamed only once whole; the server then replays to
+    // the target and promotes (recovery.signal, left by the restore).
+    `    echo "bootstrap: pgbackrest restore"`,
+    `    mkdir -p ${run}/pgbackrest/log ${run}/pgbackrest/lock`,
+    `    eval "$RESTORE"`,
+    `    mv "$PGDATA.restore" "$PGDATA"`,
+    `  elif [ "\${BOOTSTRAP:-no}" = yes ] && [ "$marker" = "$POD_NAME" ]; then`,
     `    echo "bootstrap: initdb"`,
     `    initdb -D "$PGDATA.init" --username=${users.superuser} --pwfile=${secrets}/superuser/password --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --data-checksums`,
     // The statement reaches single-user mode on stdin: the password is in no argv.
@@ -321,6 +347,23 @@ export function startScript(): string {
     `  printf '%s' "$POD_UID" > "$PGDATA.rewound"`,
     `fi`,
     `set -- -D "$PGDATA" -c config_file=${config}/postgresql.conf -c hba_file=${config}/pg_hba.conf -c ident_file=${config}/pg_ident.conf -c port=${port} -c "listen_addresses=*" -c unix_socket_directories=${run} -c "cluster_name=$POD_NAME" -c wal_level=replica -c hot_standby=on -c wal_log_hints=on -c full_page_writes=on`,
+    // A restore leaves restore_command and recovery_target_* in
+    // postgresql.auto.conf, which every clone copies: only the restore's
+    // own recovery (the primary's marker, recovery.signal still there)
+    // may read them; every other start overrides them.
+    // With hot_standby off, as here: PostgreSQL then does not require
+    // max_connections, max_worker_processes, max_wal_senders,
+    // max_prepared_transactions and max_locks_per_transaction to be at
+    // least the source's (recovery aborts otherwise: a source whose
+    // max_connections was raised could never be restored with the
+    // defaults). Nothing reads a restoring server; once promoted it
+    // starts its own history with its own settings, which its standbys share.
+    `if [ "$marker" = "$POD_NAME" ] && [ -f "$PGDATA/recovery.signal" ]; then`,
+    `  echo "recovering from the restored backup to its target (hot_standby off: no reads until it promotes)"`,
+    `  set -- "$@" -c hot_standby=off`,
+    `else`,
+    `  set -- "$@" ${shellCommand(recoveryOverrides())}`,
+    `fi`,
     // spec.backup: archive_mode=on archives only while not in recovery,
     // so every instance carries it and a promoted standby archives at once.
     `if [ -n "\${ARCHIVE_COMMAND:-}" ]; then`,
@@ -367,6 +410,12 @@ export interface PodOptions {
   primary?: boolean;
   /** The pod is made for a rewind from this instance (the primary). */
   rewindFrom?: InstanceId;
+  /**
+   * With `bootstrap`: the `pgbackrest restore` command line its start
+   * script runs instead of initdb (spec.bootstrap.recovery, cluster/restore.ts).
+   * Not in the template hash, like BOOTSTRAP.
+   */
+  restore?: string;
   /**
    * The uid of the image's postgres user (initdb refuses a uid with no
    * passwd entry). The local postgres image runs the host's Debian user.
@@ -426,6 +475,9 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
             { name: "PRIMARY_HINT", value: instanceHost(r, options.hint) },
             { name: "SLOT", value: names.slot(id) },
             { name: "BOOTSTRAP", value: options.bootstrap ? "yes" : "no" },
+            ...(options.bootstrap && options.restore
+              ? [{ name: "RESTORE", value: options.restore }]
+              : []),
             { name: "PGDATA", value: paths.pgdata },
             // psql, pg_ctl and pg_isready in the container find the server's socket.
             { name: "PGHOST", value: paths.run },
@@ -508,6 +560,56 @@ export function pod(r: Pg, id: InstanceId, options: PodOptions): KubeObject & { 
             ],
           },
         },
+        { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+        ...backup.volumes,
+      ],
+    },
+  };
+}
+
+/**
+ * The pod a restore's target is checked in before any instance exists
+ * (cluster/restore.ts): the cluster's image, its pgbackrest.conf and
+ * credentials as an instance mounts them, and nothing else — no claim, no
+ * password, and none of the labels the Services and the budget select on,
+ * so nothing routes to it. It sleeps; the operator runs `pgbackrest info`
+ * in it by exec, then deletes it.
+ */
+export function restoreCheckPod(r: Pg, uid = officialUid): KubeObject & { spec: unknown } {
+  const backup = backupPodParts(backupWiring(r));
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: names.restoreCheck(r),
+      namespace: namespaceOf(r),
+      labels: { [labels.managedBy]: managedBy, [labels.restoreCheck]: r.metadata.name ?? "" },
+      ownerReferences: [controllerReference(r)],
+    },
+    spec: {
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 1,
+      activeDeadlineSeconds: 900,
+      securityContext: restrictedPodSecurityContext(uid),
+      containers: [
+        {
+          name: "check",
+          image: image(r),
+          command: [
+            "/bin/sh",
+            "-c",
+            `mkdir -p ${paths.run}/pgbackrest/log ${paths.run}/pgbackrest/lock && exec sleep 600`,
+          ],
+          securityContext: restrictedContainerSecurityContext(),
+          volumeMounts: [
+            { name: "config", mountPath: paths.config, readOnly: true },
+            { name: "run", mountPath: paths.run },
+            ...backup.mounts,
+          ],
+        },
+      ],
+      volumes: [
+        { name: "config", configMap: { name: names.config(r) } },
         { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
         ...backup.volumes,
       ],

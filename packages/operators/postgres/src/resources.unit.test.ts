@@ -301,6 +301,59 @@ test("an empty bootstrap pod without the marker does not initdb; a clone that fa
   assert.match(alone.output, /no data and no upstream/);
 });
 
+test("a restore's bootstrap pod runs its RESTORE instead of initdb, into PGDATA.restore renamed after; only that recovery keeps the restore's targets", async () => {
+  const i = instanceDir({ marker: "pg-0" });
+  // pgBackRest's stand-in: a data directory with recovery.signal where --pg1-path says.
+  writeFileSync(
+    join(i.dir, "bin/pgbackrest"),
+    `#!/bin/sh
+${record}
+for a in "$@"; do case "$a" in --pg1-path=*) dir=\${a#--pg1-path=};; esac; done
+mkdir -p "$dir"; echo 15 > "$dir/PG_VERSION"; touch "$dir/recovery.signal"
+`,
+  );
+  chmodSync(join(i.dir, "bin/pgbackrest"), 0o755);
+  const restore = `pgbackrest --stanza=src '--pg1-path=${paths.pgdata}.restore' '--recovery-option=restore_command=pgbackrest archive-get %f "%p"' restore`;
+  const envWith = (options: Parameters<typeof pod>[2]) => {
+    const out: Record<string, string> = {};
+    const spec = pod(r, 0, options).spec as {
+      containers: { env: { name: string; value?: string }[] }[];
+    };
+    for (const e of spec.containers[0]?.env ?? []) if (e.value !== undefined) out[e.name] = e.value;
+    return out;
+  };
+  assert.equal(envWith({ hint: 0, restore }).RESTORE, undefined, "RESTORE only with bootstrap");
+  const out = await run(i, envWith({ hint: 0, bootstrap: true, primary: true, restore }));
+  assert.ok(out.exited, out.output);
+  assert.doesNotMatch(out.argv, /^initdb/m);
+  assert.match(
+    out.argv,
+    /^pgbackrest --stanza=src --pg1-path=\S+\/data\/pgdata\.restore .*restore$/m,
+  );
+  assert.match(out.argv, /restore_command=pgbackrest archive-get %f "%p"/);
+  assert.ok(existsSync(join(i.dir, "data/pgdata/recovery.signal")));
+  assert.ok(!existsSync(join(i.dir, "data/pgdata.restore")));
+  const server = (text: string) => text.split("\n").filter((l) => l.startsWith("postgres -D"));
+  assert.doesNotMatch(server(out.argv)[0] ?? "", /recovery_target=/, "the restore's own recovery");
+  assert.match(out.output, /POSTGRES: as primary/);
+  // Promoted (recovery.signal gone): the next start overrides what the restore left.
+  rmSync(join(i.dir, "data/pgdata/recovery.signal"));
+  const after = await run(i, envWith({ hint: 0, bootstrap: true, primary: true, restore }));
+  assert.ok(after.exited, after.output);
+  assert.equal(after.argv.match(/^pgbackrest /gm)?.length, 1, "restored once");
+  assert.match(
+    server(after.argv)[1] ?? "",
+    / -c recovery_target= -c recovery_target_time= -c recovery_target_lsn= -c recovery_target_xid= -c recovery_target_name= -c restore_command=( |$)/,
+  );
+  // A standby's start overrides them too, even with a recovery.signal a copy brought.
+  const standby = instanceDir({ upstream: host(0), data: {} });
+  writeFileSync(join(standby.dir, "data/pgdata/recovery.signal"), "");
+  const s = await run(standby, envOf(1, 0, false));
+  assert.ok(s.exited, s.output);
+  assert.match(server(s.argv)[0] ?? "", / -c recovery_target_time= /);
+  assert.match(s.output, /POSTGRES: in recovery/);
+});
+
 test("the instance pod: readiness gate, restricted security context with the image's uid, its claim, passwords only as Secret files", () => {
   const p = pod(r, 2, { hint: 0, uid: 101 }) as {
     metadata: { name: string; annotations: Record<string, string> };
@@ -351,4 +404,21 @@ test("the instance pod: readiness gate, restricted security context with the ima
       ["pg-ro", "standby"],
     ],
   );
+});
+
+test("with spec.backup, postgresql.conf switches WAL segments at least every 5 minutes, unless the user says otherwise", () => {
+  const conf = (spec: Record<string, unknown>) =>
+    (
+      configMap({ ...r, spec: { ...r.spec, ...spec } } as PostgresCluster) as unknown as {
+        data: Record<string, string>;
+      }
+    ).data["postgresql.conf"] ?? "";
+  const backup = {
+    backup: { objectStore: { endpoint: "https://s3:7070", bucket: "b", credentialsSecret: "s" } },
+  };
+  assert.doesNotMatch(conf({}), /archive_timeout/);
+  assert.match(conf(backup), /^archive_timeout = '5min'$/m);
+  const own = conf({ ...backup, postgresql: { parameters: { archive_timeout: "60s" } } });
+  assert.match(own, /^archive_timeout = '60s'$/m);
+  assert.doesNotMatch(own, /5min/);
 });

@@ -3,8 +3,8 @@
  * with the keys the operator owns refused, how a cluster is born
  * (`bootstrap`), where its backups go (`backup`), and the roles and
  * databases it declares. Acted on by cluster/roles.ts (roles, databases,
- * initdb's database and owner), cluster/backup.ts and backup/ (backup);
- * `bootstrap.recovery` is refused in status until restore is built.
+ * initdb's database and owner), cluster/backup.ts and backup/ (backup),
+ * cluster/restore.ts (`bootstrap.recovery`).
  *
  * The status records of the failover and the switchover are the plans'
  * own types (plan/types.ts), checked against these schemas at compile
@@ -50,7 +50,6 @@ export const ownedParameters = [
   "archive_mode",
   "archive_command",
   "archive_library",
-  "archive_timeout",
   "archive_cleanup_command",
   "restore_command",
   "recovery_end_command",
@@ -130,7 +129,8 @@ export function Bootstrap() {
             backup: Type.Object(
               {
                 name: Type.String({
-                  description: "The Backup, in this namespace, to restore.",
+                  description:
+                    "The Backup, in this namespace, to restore: its status records the repository path and stanza it is in. The cluster waits (Degraded says so) while it is missing or not Completed.",
                   minLength: 1,
                   maxLength: 253,
                 }),
@@ -177,7 +177,7 @@ export function Bootstrap() {
           },
           {
             description:
-              "Start from a backup in object storage, to the end of its WAL or to a point in time.",
+              "Start from a backup in object storage, to the end of its WAL or to a point in time: the first instance runs pgbackrest restore, replays the source's archived WAL to the target and promotes; the others clone it. Needs spec.backup naming the Backup's endpoint and bucket, with credentials that can read it: the source's repository is read through it, and the restored cluster archives there under its own path. A target outside what the repository can reach is Degraded, with nothing made.",
           },
         ),
       ),

@@ -7,6 +7,7 @@
  */
 import type { Client } from "pg";
 import type {
+  ArchiverStats,
   ConnectedReplica,
   InstanceAddress,
   PrimaryReport,
@@ -64,8 +65,22 @@ SELECT
   (extract(epoch FROM pg_last_xact_replay_timestamp()) * 1000)::float8 AS last_replay_ms,
   (extract(epoch FROM pg_postmaster_start_time()) * 1000)::float8 AS started_ms,
   current_setting('synchronous_standby_names') AS synchronous_standby_names,
-  current_setting('default_transaction_read_only')::bool AS default_transaction_read_only
-FROM r`;
+  current_setting('default_transaction_read_only')::bool AS default_transaction_read_only,
+  a.archived_count::float8 AS archived_count,
+  a.last_archived_wal,
+  (extract(epoch FROM a.last_archived_time) * 1000)::float8 AS last_archived_ms,
+  a.failed_count::float8 AS failed_count,
+  a.last_failed_wal,
+  (extract(epoch FROM a.last_failed_time) * 1000)::float8 AS last_failed_ms,
+  w.waiting::float8 AS archive_waiting,
+  w.oldest AS archive_oldest_waiting,
+  w.oldest_age_s::float8 AS archive_oldest_waiting_s
+FROM r, pg_stat_archiver a, LATERAL (
+  SELECT count(*) AS waiting,
+    (array_agg(left(name, -6) ORDER BY modification))[1] AS oldest,
+    extract(epoch FROM now() - min(modification)) AS oldest_age_s
+  FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'
+) w`;
 
 /** Standbys streaming from this server. The LSN and lag columns need superuser or pg_read_all_stats. */
 export const replicasQuery = `
@@ -149,6 +164,20 @@ export function receiverRow(row: Row): WalReceiver {
   };
 }
 
+export function archiverOf(row: Row): ArchiverStats {
+  return {
+    archivedCount: num(row, "archived_count") ?? 0,
+    ...opt("lastArchivedWal", text(row, "last_archived_wal")),
+    ...opt("lastArchivedAt", iso(num(row, "last_archived_ms"))),
+    failedCount: num(row, "failed_count") ?? 0,
+    ...opt("lastFailedWal", text(row, "last_failed_wal")),
+    ...opt("lastFailedAt", iso(num(row, "last_failed_ms"))),
+    waitingCount: num(row, "archive_waiting") ?? 0,
+    ...opt("oldestWaitingWal", text(row, "archive_oldest_waiting")),
+    ...opt("oldestWaitingSeconds", num(row, "archive_oldest_waiting_s")),
+  };
+}
+
 /** The timeline in a WAL file name: its first 8 hex digits (`000000020000000000000003` → 2). */
 export function walFileTimeline(walFile: string): number {
   const timeline = Number.parseInt(walFile.slice(0, 8), 16);
@@ -194,6 +223,7 @@ export function buildReport(address: InstanceAddress, rows: Rows): PrimaryReport
       inRecovery: false,
       timeline: walFileTimeline(walFile),
       currentLsn,
+      archiver: archiverOf(row),
     };
   }
   const receiver = rows.receiver ? receiverRow(rows.receiver) : undefined;

@@ -20,13 +20,19 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { chownSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { inspect } from "node:util";
 import { eventually, freePort } from "@ballast/dev/testkit";
 import { Client } from "pg";
-import { asPostgres as asPostgresUser, mustRunAsPostgres, postgresIds } from "./_test-servers.ts";
+import {
+  asPostgres as asPostgresUser,
+  mustRunAsPostgres,
+  postgresIds,
+  runAsPostgres,
+} from "./_test-servers.ts";
 import { PostgresAdmin } from "./admin.ts";
 import { compareLsnText as compareLsn, walLsnDiff } from "./lsn.ts";
 import {
@@ -270,6 +276,8 @@ test("report() of a primary and its standby: one system on timeline 1, the stand
     assert.equal(r.synchronousStandbyNames, "");
     assert.equal(r.defaultTransactionReadOnly, false);
   }
+  // No archive_mode here: pg_stat_archiver is read, and says nothing was archived or failed.
+  assert.deepEqual(p.archiver, { archivedCount: 0, failedCount: 0, waitingCount: 0 });
   assert.match(p.systemIdentifier, /^\d{15,20}$/);
   assert.equal(s.systemIdentifier, p.systemIdentifier, "a base backup keeps the system identifier");
 
@@ -549,7 +557,7 @@ test("the old primary, crashed and rewound with pg_rewind, streams from the new 
   );
 });
 
-test("failures are classified: nothing listening, a wrong password, a frozen server; no password in any of them", {
+test("failures are classified: nothing listening, a wrong password, a frozen server (whose TCP port still connects; pg_isready sees it); no password in any of them", {
   timeout: 30_000,
 }, async () => {
   const [replica, primary] = [nodeAt(0), nodeAt(1)];
@@ -595,6 +603,28 @@ test("failures are classified: nothing listening, a wrong password, a frozen ser
     assert.equal(!stuck.reachable && stuck.error.reason, "timeout", inspect(stuck));
     assert.ok(Date.now() - started < 2000);
     seen.push(stuck);
+    // Why the pods' readiness probe is pg_isready, not a TCP connect: the
+    // kernel completes a frozen postmaster's handshake; pg_isready waits for
+    // the server itself (resources.ts, docs/failover.md).
+    await new Promise<void>((resolve, reject) => {
+      const socket = tcpConnect(replica.port, replica.host, () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on("error", reject);
+    });
+    const probe = await runAsPostgres(
+      "pg_isready",
+      ["-q", "-h", replica.host, "-p", String(replica.port), "-t", "2"],
+      { cwd: dir },
+    );
+    assert.equal(probe.code, 2, "pg_isready: no response from a frozen server");
+    const live = await runAsPostgres(
+      "pg_isready",
+      ["-q", "-h", primary.host, "-p", String(primary.port), "-t", "2"],
+      { cwd: dir },
+    );
+    assert.equal(live.code, 0, "the same probe passes on a live server");
   } finally {
     frozen.kill("SIGCONT");
   }

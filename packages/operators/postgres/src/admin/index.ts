@@ -2,6 +2,7 @@
 export { PostgresAdmin, type PostgresAdminOptions } from "./admin.ts";
 export { compareLsnText, type LsnText, walLsnDiff } from "./lsn.ts";
 export {
+  type ArchiverStats,
   type ConnectedReplica,
   endpoint,
   type Failure,

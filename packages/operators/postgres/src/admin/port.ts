@@ -210,6 +210,32 @@ export interface PrimaryReport extends Answered {
   inRecovery: false;
   /** `pg_current_wal_lsn()`: the end of WAL written so far. */
   currentLsn: LsnText;
+  /** What archive_command did (`pg_stat_archiver`). */
+  archiver: ArchiverStats;
+}
+
+/**
+ * `pg_stat_archiver`: archive_command's successes and failures since the
+ * server's statistics were last reset (a crash resets them). Times ISO 8601.
+ */
+export interface ArchiverStats {
+  archivedCount: number;
+  /** The WAL file (or history file) last archived. */
+  lastArchivedWal?: string;
+  lastArchivedAt?: string;
+  failedCount: number;
+  lastFailedWal?: string;
+  lastFailedAt?: string;
+  /**
+   * WAL files complete and not archived yet (`.ready` in
+   * pg_wal/archive_status, `pg_ls_archive_statusdir()`). An archive_command
+   * that hangs (pgBackRest retries an unreachable store for minutes before
+   * it fails) shows only here.
+   */
+  waitingCount: number;
+  /** The one waiting longest, and for how many seconds (the server's clock). */
+  oldestWaitingWal?: string;
+  oldestWaitingSeconds?: number;
 }
 
 export interface ReplicaReport extends Answered {

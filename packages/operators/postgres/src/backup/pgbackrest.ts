@@ -525,6 +525,11 @@ function shellWord(word: string): string {
   return /^[A-Za-z0-9_%+=:,./@-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** An argv as one sh command line (each word `shellWord`): what a start script can `eval`. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map(shellWord).join(" ");
+}
+
 const rfc3339 =
   /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|z|[+-]\d{2}:\d{2}|[+-]\d{4}|[+-]\d{2})$/;
 

@@ -21,12 +21,22 @@
  *    (what failed and the fix, secrets redacted) into the condition, and
  *    tried again on the next busy requeue.
  *
+ * 5. Once the stanza is recorded, every reconcile: the primary's
+ *    `pg_stat_archiver` and the WAL files waiting to be archived (in its
+ *    report) into status.backup and the condition (`backup/archiver.ts`):
+ *    archive_command failing now is BackupReady False `ArchivingFailing`,
+ *    a WAL file waiting over a minute (a command that hangs) is
+ *    `ArchivingStalled`, each with a Warning event once, so a broken
+ *    object store is never silent while pg_wal fills.
+ *
  * Nothing here stops or delays the rest of the pipeline: a cluster whose
  * object store is down keeps serving; PostgreSQL keeps the WAL it could
  * not archive and retries (docs/backup.md says what that costs).
  */
 import { exec, isNotFound } from "@ballast/runtime";
 import { ownedMeta } from "@ballast/stateful";
+import type { PostgresClusterStatus } from "../api.ts";
+import { archivingHealth } from "../backup/archiver.ts";
 import {
   checkArgs,
   classifyPgbackrestFailure,
@@ -38,6 +48,7 @@ import {
 import { type BackupWiring, backupWiring } from "../backup/wiring.ts";
 import { identity } from "../resources.ts";
 import type { PostgresScope } from "./scope.ts";
+import { definedOnly } from "./status.ts";
 
 interface SecretObject {
   apiVersion: "v1";
@@ -74,7 +85,7 @@ export async function syncBackup(s: PostgresScope): Promise<void> {
   if (s.pg.election || s.pg.switchover) return;
   const repoPath = repoPathOf(s.r);
   if (s.status.backup?.repoPath === repoPath) {
-    await ready(s, `WAL is archived to ${repoPath} (stanza ${w.stanza})`);
+    await archiverHealth(s, s.status.backup, `${repoPath} (stanza ${w.stanza})`);
     return;
   }
   const primary = s.pg.primary?.id;
@@ -119,6 +130,59 @@ export async function syncBackup(s: PostgresScope): Promise<void> {
         status: "True",
         reason: "Archiving",
         message: `WAL is archived to ${repoPath} (stanza ${w.stanza})`,
+      },
+    },
+  });
+}
+
+/** BackupReady's reason for each verdict of `archivingHealth()`. */
+const archivingReasons = {
+  working: "Archiving",
+  idle: "Archiving",
+  failing: "ArchivingFailing",
+  stalled: "ArchivingStalled",
+} as const;
+
+/** Step 5. */
+async function archiverHealth(
+  s: PostgresScope,
+  record: NonNullable<PostgresClusterStatus["backup"]>,
+  where: string,
+): Promise<void> {
+  const primary = s.pg.primary?.id;
+  const report = primary === undefined ? undefined : s.reports.get(primary);
+  if (report?.role !== "primary") return; // nothing new to say: keep what status says
+  const a = report.archiver;
+  const health = archivingHealth(a, where);
+  const was = s.status.conditions?.find((c) => c.type === "BackupReady")?.reason;
+  const reason = archivingReasons[health.kind];
+  if (health.kind === "failing" || health.kind === "stalled") {
+    if (was !== reason) s.event(reason, "Backup", health.message, "Warning");
+  }
+  const {
+    lastArchivedWal,
+    lastArchivedAt,
+    lastFailedWal,
+    lastFailedAt,
+    walFilesAwaitingArchive: _,
+    ...kept
+  } = record;
+  await s.writeStatus({
+    backup: {
+      record: {
+        ...kept,
+        ...definedOnly({
+          lastArchivedWal: a.lastArchivedWal ?? lastArchivedWal,
+          lastArchivedAt: a.lastArchivedAt ?? lastArchivedAt,
+          lastFailedWal: a.lastFailedWal ?? lastFailedWal,
+          lastFailedAt: a.lastFailedAt ?? lastFailedAt,
+        }),
+        walFilesAwaitingArchive: a.waitingCount,
+      },
+      condition: {
+        status: health.kind === "failing" || health.kind === "stalled" ? "False" : "True",
+        reason,
+        message: health.message,
       },
     },
   });
@@ -184,10 +248,6 @@ async function readSecret(s: PostgresScope, name: string): Promise<SecretObject 
     if (isNotFound(err)) return undefined;
     throw err;
   }
-}
-
-async function ready(s: PostgresScope, message: string): Promise<void> {
-  await s.writeStatus({ backup: { condition: { status: "True", reason: "Archiving", message } } });
 }
 
 async function notReady(s: PostgresScope, reason: string, message: string): Promise<void> {

@@ -1,9 +1,12 @@
 /**
  * Bootstrap: the first instance's pod is made with the marker and
- * `BOOTSTRAP=yes` (objects.ts), so its start script runs initdb. Once it
- * answers as a primary, its system identifier and its timeline are
- * recorded: from then on an instance with another identifier is another
- * cluster's data, and the other instances' pods are made (they clone it).
+ * `BOOTSTRAP=yes` (objects.ts), so its start script runs initdb — or,
+ * with spec.bootstrap.recovery, the restore step's `pgbackrest restore`
+ * (restore.ts). Once it answers as a primary, its system identifier (a
+ * restore's is the source's) and its timeline (a restore's is a new one)
+ * are recorded: from then on an instance with another identifier is
+ * another cluster's data, and the other instances' pods are made (they
+ * clone it).
  */
 
 import { Action } from "@ballast/runtime";
@@ -15,7 +18,9 @@ export async function recordBootstrap(s: PostgresScope): Promise<StepResult> {
   const first = s.members()?.[0]?.id;
   const report = first === undefined ? undefined : s.reports.get(first);
   if (first === undefined || !report?.reachable || report.role !== "primary") {
-    await s.writeStatus({ waiting: `instance ${first} is being initialised (initdb)` });
+    await s.writeStatus({
+      waiting: s.restore?.summary ?? `instance ${first} is being initialised (initdb)`,
+    });
     return Action.requeueAfter(s.busyMs);
   }
   await s.recordPg({
@@ -26,7 +31,7 @@ export async function recordBootstrap(s: PostgresScope): Promise<StepResult> {
   s.event(
     "Bootstrapped",
     "Bootstrap",
-    `instance ${first} initialised the cluster (system identifier ${report.systemIdentifier})`,
+    `instance ${first} ${s.restore ? "restored" : "initialised"} the cluster (system identifier ${report.systemIdentifier}, timeline ${report.timeline})`,
   );
   return "continue";
 }

@@ -9,17 +9,21 @@
  * 1. Instance ids (create, add, remove), recorded before any pod for them
  *    exists or goes.
  * 2. The passwords (credentials.ts), before any pod is made (pods read
- *    them from the Secrets) and before PostgreSQL is asked. A cluster
- *    asking for a restore (spec.bootstrap.recovery) stops here, Degraded:
- *    restore is not built yet, and an initdb would hand back an empty
- *    cluster in its place.
+ *    them from the Secrets) and before PostgreSQL is asked. Then, for a
+ *    cluster born from a backup (spec.bootstrap.recovery) not yet
+ *    bootstrapped, the restore (restore.ts): the Backup and the target
+ *    checked before the first pod is made, so a bad target makes nothing
+ *    (and never an initdb'd empty cluster in the restore's place).
  * 3. Objects (objects.ts): the ConfigMap, Services, budget, missing claims
  *    and pods — before looking at PostgreSQL, so a cluster whose pods are
  *    gone comes back with its ids and volumes; a fenced instance's pod is
  *    made without the marker.
  * 4. Observe every instance (observe.ts): `pg_is_in_recovery()` on each.
+ *    A restore's first server is asked in its container whether it has
+ *    promoted, and given this cluster's passwords (restore.ts), before
+ *    anything relies on them.
  * 5. Bootstrap (bootstrap.ts): the system identifier and first primary
- *    recorded once initdb's server answers.
+ *    recorded once initdb's (or the restore's) server answers.
  * 6. Failover (failover.ts): fence, promote, repoint. First of the plans,
  *    so nothing below acts on a primary that is lost.
  * 7. Switchover (switchover.ts), when asked or under way.
@@ -57,6 +61,7 @@ import { planMembership } from "./membership.ts";
 import { syncObjects } from "./objects.ts";
 import { observe, serving } from "./observe.ts";
 import { rejoin } from "./rejoin.ts";
+import { restore, restoredPrimary } from "./restore.ts";
 import { syncRoles } from "./roles.ts";
 import { roll } from "./roll.ts";
 import { scale } from "./scale.ts";
@@ -142,18 +147,9 @@ async function reconcileSteps(s: PostgresScope): Promise<Action> {
     (reason, message) => s.writeStatus({ degraded: { reason, message } }),
   );
   if (loaded !== "continue") return loaded;
-  // 2b. A restore is not built yet: making nothing beats initdb's empty
-  // cluster where the user asked for their data back.
-  if (s.r.spec.bootstrap?.recovery && !s.pg.systemIdentifier) {
-    await s.writeStatus({
-      degraded: {
-        reason: "RestoreNotSupported",
-        message:
-          "spec.bootstrap.recovery: this operator version cannot restore a backup yet (pgBackRest restore is not wired to the start script); nothing was created. Remove spec.bootstrap.recovery to start an empty cluster, or restore by hand with pgbackrest restore",
-      },
-    });
-    return Action.requeueAfter(s.idleMs);
-  }
+  // 2b.
+  const restoring = await restore(s);
+  if (restoring !== "continue") return restoring;
   // 3.
   const synced = await syncReportingRejection(
     () => syncObjects(s, members),
@@ -163,6 +159,9 @@ async function reconcileSteps(s: PostgresScope): Promise<Action> {
   const created = synced.synced;
   // 4.
   s.observation = await observe(s, ids);
+  // 4b.
+  const promoted = await restoredPrimary(s);
+  if (promoted !== "continue") return promoted;
   // 5.
   const bootstrapped = await recordBootstrap(s);
   if (bootstrapped !== "continue") return bootstrapped;

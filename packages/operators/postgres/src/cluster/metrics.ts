@@ -3,7 +3,9 @@
  * controller metrics: what an on-call engineer asks of a cluster (does
  * every instance answer, who is primary, how far behind is each standby,
  * is a failover under way, how often has the primary moved), labelled by
- * namespace and cluster, and by instance where it is per instance.
+ * namespace and cluster, and by instance where it is per instance; and
+ * whether WAL archiving works (how long since the last archived WAL,
+ * whether it fails or is stalled now, how many WAL files wait for it).
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { PostgresClusterStatus } from "../api.ts";
@@ -23,6 +25,10 @@ export class PostgresMetrics {
   readonly #failover: Gauge<C>;
   readonly #moves: Counter<C>;
   readonly #discarded: Counter<C>;
+  readonly #archivingFailing: Gauge<C>;
+  readonly #awaitingArchive: Gauge<C>;
+  /** When each cluster's primary last archived a WAL file (epoch ms), for the age at scrape time. */
+  readonly #lastArchived = new Map<string, { labels: Record<C, string>; ms: number }>();
   /** Instance ids with series, per cluster, to drop those of instances that left. */
   readonly #instances = new Map<string, Set<string>>();
   /** The primary each cluster had when last recorded (lost with the process). */
@@ -60,6 +66,29 @@ export class PostgresMetrics {
     this.#failover = gauge(
       "ballast_postgres_failover_in_progress",
       "1 while a failover (an election) is recorded in status.",
+      clusterLabels,
+    );
+    const lastArchived = this.#lastArchived;
+    new Gauge<C>({
+      name: "ballast_postgres_last_archived_wal_age_seconds",
+      help: "Seconds since the primary last archived a WAL file (pg_stat_archiver), at scrape time; absent before the first.",
+      labelNames: clusterLabels,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const { labels, ms } of lastArchived.values())
+          this.set(labels, Math.max(0, (now - ms) / 1000));
+      },
+    });
+    this.#archivingFailing = gauge(
+      "ballast_postgres_archiving_failing",
+      "1 while WAL is not being archived: archive_command fails (its last failure is newer than its last success) or a completed WAL file has waited over a minute (BackupReady False); WAL piles up in pg_wal. Absent without spec.backup.",
+      clusterLabels,
+    );
+    this.#awaitingArchive = gauge(
+      "ballast_postgres_wal_files_awaiting_archive",
+      "WAL files the primary has completed and not archived yet (.ready in pg_wal/archive_status). Absent without spec.backup.",
       clusterLabels,
     );
     this.#moves = new Counter<C>({
@@ -108,6 +137,21 @@ export class PostgresMetrics {
     this.#ready.set(base, status.readyInstances ?? 0);
     this.#desired.set(base, desired);
     this.#failover.set(base, status.election ? 1 : 0);
+    const archivedAt = status.backup?.lastArchivedAt;
+    if (archivedAt) this.#lastArchived.set(key, { labels: base, ms: Date.parse(archivedAt) });
+    else this.#lastArchived.delete(key);
+    const backupReady = status.conditions?.find((c) => c.type === "BackupReady");
+    if (status.backup) {
+      const failing =
+        backupReady?.reason === "ArchivingFailing" || backupReady?.reason === "ArchivingStalled";
+      this.#archivingFailing.set(base, failing ? 1 : 0);
+      const awaiting = status.backup.walFilesAwaitingArchive;
+      if (awaiting === undefined) this.#awaitingArchive.remove(base);
+      else this.#awaitingArchive.set(base, awaiting);
+    } else {
+      this.#archivingFailing.remove(base);
+      this.#awaitingArchive.remove(base);
+    }
     const before = this.#lastPrimary.get(key);
     if (primary !== undefined) {
       if (before !== undefined && before !== primary) this.#moves.inc(base);
@@ -121,8 +165,17 @@ export class PostgresMetrics {
     const key = `${namespace}/${cluster}`;
     for (const instance of this.#instances.get(key) ?? [])
       this.#removeInstance({ ...base, instance });
-    for (const g of [this.#primary, this.#timeline, this.#ready, this.#desired, this.#failover])
+    for (const g of [
+      this.#primary,
+      this.#timeline,
+      this.#ready,
+      this.#desired,
+      this.#failover,
+      this.#archivingFailing,
+      this.#awaitingArchive,
+    ])
       g.remove(base);
+    this.#lastArchived.delete(key);
     this.#moves.remove(base);
     this.#discarded.remove(base);
     this.#instances.delete(key);

@@ -8,8 +8,9 @@
  *    running pod and has none, with what the operator decided for it
  *    (`podOptions`):
  *    - before bootstrap (no primary recorded) only the first instance's
- *      pod, which may initdb and carries the marker; the others wait for
- *      a primary to clone;
+ *      pod, which may initdb (or, with spec.bootstrap.recovery, run the
+ *      restore step's checked `pgbackrest restore`) and carries the
+ *      marker; the others wait for a primary to clone;
  *    - the marker only on THE primary's pod, or on the instance a handover
  *      is promoting — never on an instance a fence is recorded for;
  *    - `rewindFrom` for an instance status records as being rewound;
@@ -37,7 +38,13 @@ import type { PostgresScope } from "./scope.ts";
 export async function syncObjects(s: PostgresScope, members: readonly Member[]): Promise<boolean> {
   const pg = s.pg;
   const first = members[0]?.id;
-  const eligible = pg.primary ? members : members.filter((m) => m.id === first);
+  // A restore's first pod only with the checked restore: never an initdb in its place.
+  const restoreUnchecked = !pg.primary && s.r.spec.bootstrap?.recovery && !s.restore?.command;
+  const eligible = pg.primary
+    ? members
+    : restoreUnchecked
+      ? []
+      : members.filter((m) => m.id === first);
   await ensureSlotsForNewPods(s, eligible);
   return syncMembers(s.ctx, {
     shared: [
@@ -53,7 +60,7 @@ export async function syncObjects(s: PostgresScope, members: readonly Member[]):
     operation: s.operation,
     claim: (m) => claim(s.r, m.id),
     pod: (m) => {
-      const options = podOptions(pg, s.status.rewinding ?? [], m.id, first);
+      const options = podOptions(pg, s.status.rewinding ?? [], m.id, first, s.restore?.command);
       const uid = s.deps.postgresUid;
       return pod(s.r, m.id, uid === undefined ? options : { ...options, uid });
     },
@@ -66,9 +73,12 @@ export function podOptions(
   rewinding: readonly { id: number; from: number }[],
   id: number,
   first: number | undefined,
+  restore?: string,
 ): Omit<PodOptions, "uid"> {
-  if (!pg.primary)
-    return { hint: id, bootstrap: !pg.systemIdentifier && id === first, primary: true };
+  if (!pg.primary) {
+    const bootstrap = !pg.systemIdentifier && id === first;
+    return { hint: id, bootstrap, primary: true, ...(bootstrap && restore ? { restore } : {}) };
+  }
   const fenced = fencedId(pg);
   const handoverTo =
     pg.election && pg.election.phase !== "fencing"

@@ -52,6 +52,12 @@ export class PostgresScope extends MemberSetScope<
   reports = new Map<number, InstanceReport>();
   /** The plans' view of this reconcile (the observe step). */
   observation: ClusterObservation | undefined;
+  /**
+   * spec.bootstrap.recovery, once the restore step has planned it
+   * (cluster/restore.ts): the `pgbackrest restore` command line the first
+   * instance's pod is made with, and what status says of it.
+   */
+  restore: { command: string; summary: string } | undefined;
   #port: PostgresPort | undefined;
 
   constructor(

@@ -216,9 +216,10 @@ function removing(m: Member): { removing?: true } {
   return m.removing ? { removing: true } : {};
 }
 
-type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
+export type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
 
-function definedOnly<T extends Record<string, unknown>>(o: T): Defined<T> {
+/** `o` without its undefined values (exactOptionalPropertyTypes). */
+export function definedOnly<T extends Record<string, unknown>>(o: T): Defined<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Defined<T>;
 }
 
