@@ -33,7 +33,7 @@
  * object store is down keeps serving; PostgreSQL keeps the WAL it could
  * not archive and retries (docs/backup.md says what that costs).
  */
-import { exec, isNotFound } from "@ballast/runtime";
+import { exec } from "@ballast/runtime";
 import { ownedMeta } from "@ballast/stateful";
 import type { PostgresClusterStatus } from "../api.ts";
 import { archivingHealth } from "../backup/archiver.ts";
@@ -207,7 +207,7 @@ async function renderCredentials(
 ): Promise<string | undefined> {
   const field = "spec.backup.objectStore.credentialsSecret";
   const source = s.r.spec.backup?.objectStore.credentialsSecret ?? "";
-  const user = await readSecret(s, source);
+  const user = await s.read<SecretObject>(SecretType, source);
   if (!user)
     return `${field}: Secret ${s.namespace}/${source} not found; create it with keys ${credentialKeys.accessKeyId} and ${credentialKeys.secretAccessKey}`;
   const value = (key: string) => Buffer.from(user.data?.[key] ?? "", "base64").toString("utf8");
@@ -223,7 +223,7 @@ async function renderCredentials(
     return `${field}: ${(err as Error).message}`;
   }
   const encoded = Buffer.from(conf).toString("base64");
-  const rendered = await readSecret(s, w.credentialsSecret);
+  const rendered = await s.read<SecretObject>(SecretType, w.credentialsSecret);
   if (rendered?.data?.[credentialsKey] === encoded) return undefined;
   await s.ctx.client.apply(
     {
@@ -235,19 +235,6 @@ async function renderCredentials(
     { force: true, signal: s.ctx.signal },
   );
   return undefined;
-}
-
-async function readSecret(s: PostgresScope, name: string): Promise<SecretObject | undefined> {
-  try {
-    return await s.ctx.client.get<SecretObject>(
-      SecretType,
-      { namespace: s.namespace, name },
-      { signal: s.ctx.signal },
-    );
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }
 
 async function notReady(s: PostgresScope, reason: string, message: string): Promise<void> {

@@ -77,7 +77,7 @@ export async function restore(s: PostgresScope): Promise<StepResult> {
   const recovery = s.r.spec.bootstrap?.recovery;
   if (!recovery || s.pg.systemIdentifier) return "continue";
   // 1.
-  const backup = await readBackup(s, recovery.backup.name);
+  const backup = await s.read<Backup>(Backup, recovery.backup.name);
   const plan = planRestore(
     {
       namespace: s.namespace,
@@ -313,17 +313,4 @@ export async function restoredPrimary(s: PostgresScope): Promise<StepResult> {
   // Asked again with the passwords the server now has: bootstrap.ts reads it.
   s.observation = await observe(s, ids);
   return "continue";
-}
-
-async function readBackup(s: PostgresScope, name: string): Promise<Backup | undefined> {
-  try {
-    return await s.ctx.client.get<Backup>(
-      Backup,
-      { namespace: s.namespace, name },
-      { signal: s.ctx.signal },
-    );
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
 }

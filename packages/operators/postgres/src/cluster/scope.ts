@@ -6,7 +6,12 @@
  * view of it (`ClusterObservation`). Each step of the pipeline is a
  * function in its own file taking this scope; the scope decides nothing.
  */
-import type { ControllerContext, EventRecorder } from "@ballast/runtime";
+import {
+  type ControllerContext,
+  type EventRecorder,
+  isNotFound,
+  type KubeObject,
+} from "@ballast/runtime";
 import {
   deleteMemberPod,
   type Member,
@@ -137,6 +142,23 @@ export class PostgresScope extends MemberSetScope<
    * this reconcile's steps read them: the observation's status and the
    * fences it implies follow.
    */
+  /** An object of this namespace read fresh from the API server; undefined when there is none. */
+  async read<T extends KubeObject>(
+    type: { apiVersion: string; kind: string },
+    name: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.ctx.client.get<T>(
+        type,
+        { namespace: this.namespace, name },
+        { signal: this.ctx.signal },
+      );
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   async recordPg(pg: PostgresStatus, extra: Omit<StatusUpdate, "pg"> = {}): Promise<void> {
     await this.writeStatus({ ...extra, pg });
     const obs = this.observation;
