@@ -16,6 +16,7 @@ test("loadKinds() has every operator's kinds, each with the operator reconciling
       ["RedisCluster", "redis"],
       ["PostgresCluster", "postgres"],
       ["Backup", "postgres"],
+      ["ScheduledBackup", "postgres"],
     ],
   );
 });

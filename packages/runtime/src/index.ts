@@ -310,6 +310,11 @@ export {
   type BackoffOptions,
   backoffDelay,
   type Clock,
+  CronParseError,
+  type CronSchedule,
+  latestCronTime,
+  nextCronTime,
+  parseCron,
   systemClock,
   type TimerHandle,
 } from "./time/index.ts";

@@ -166,6 +166,7 @@ describe("chart without a cluster", () => {
     assert.deepEqual(crds && rulesOf(crds).find((r) => r.resourceNames)?.resourceNames, [
       "backups.ballast.dev",
       "postgresclusters.ballast.dev",
+      "scheduledbackups.ballast.dev",
     ]);
   });
 

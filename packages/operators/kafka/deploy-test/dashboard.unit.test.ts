@@ -3,15 +3,16 @@
  * named in a panel or variable query is one that the runtime's
  * MetricsRegistry (controller, work queue, leader election and process
  * metrics), the Kafka operator's KafkaMetrics, the ZooKeeper operator's
- * ZooKeeperMetrics or the Redis operator's RedisMetrics and
- * RedisClusterMetrics puts on /metrics; and every operator metric is
- * charted.
+ * ZooKeeperMetrics, the Redis operator's RedisMetrics and
+ * RedisClusterMetrics or the PostgreSQL operator's PostgresMetrics puts on
+ * /metrics; and every operator metric is charted.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { MetricsRegistry } from "@ballast/runtime";
+import { PostgresMetrics } from "../../postgres/src/cluster/metrics.ts";
 import { RedisClusterMetrics } from "../../redis/src/cluster/metrics.ts";
 import { RedisMetrics } from "../../redis/src/replication/metrics.ts";
 import { ZooKeeperMetrics } from "../../zookeeper/src/ensemble/metrics.ts";
@@ -20,8 +21,10 @@ import { KafkaMetrics } from "../src/cluster/metrics.ts";
 const repoRoot = join(import.meta.dirname, "../../../..");
 
 interface Panel {
+  id: number;
   title?: string;
   type: string;
+  gridPos: { h: number; w: number; x: number; y: number };
   targets?: { expr?: string }[];
   panels?: Panel[];
 }
@@ -42,6 +45,7 @@ async function registeredSeries(): Promise<Set<string>> {
   new ZooKeeperMetrics(metrics.registry);
   new RedisMetrics(metrics.registry);
   new RedisClusterMetrics(metrics.registry);
+  new PostgresMetrics(metrics.registry);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
@@ -173,7 +177,65 @@ test("the dashboard charts every Redis metric, of both kinds", async () => {
   for (const name of [...replication, ...cluster]) assert.ok(used.has(name), `${name} is charted`);
 });
 
-test("the namespace variable spans Kafka, ZooKeeper and both Redis kinds; cluster, ensemble, replication and rediscluster come from each one's metrics", () => {
+/** Seconds since the newest completed base backup (namespace, cluster): the "Last base backup age" panel. */
+const lastBackupAge = "ballast_postgres_last_backup_age_seconds";
+
+/** The panels from the row titled `title` to the next row. */
+function rowPanels(title: string): Panel[] {
+  const start = dashboard.panels.findIndex((p) => p.type === "row" && p.title === title);
+  assert.ok(start >= 0, `a ${title} row`);
+  const end = dashboard.panels.findIndex((p, i) => i > start && p.type === "row");
+  return dashboard.panels.slice(start + 1, end < 0 ? undefined : end);
+}
+
+test("the dashboard charts every PostgreSQL metric in its row, and the last base backup's age", async () => {
+  const row = rowPanels("PostgreSQL clusters");
+  const used = new Set(
+    row.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNames(t.expr ?? ""))),
+  );
+  const postgres = [...(await registeredSeries())].filter((n) => n.startsWith("ballast_postgres_"));
+  assert.ok(postgres.length >= 12);
+  for (const name of [...postgres, lastBackupAge])
+    assert.ok(used.has(name), `${name} is charted in the PostgreSQL row`);
+  const backup = row.find((p) => p.title === "Last base backup age");
+  assert.deepEqual(
+    backup?.targets?.map((t) => t.expr),
+    [`${lastBackupAge}{namespace=~"$namespace", cluster=~"$pgcluster"}`],
+  );
+  assert.equal(
+    (backup as { fieldConfig?: { defaults?: { unit?: string } } }).fieldConfig?.defaults?.unit,
+    "s",
+  );
+});
+
+test("panel ids are unique and no two panels overlap", () => {
+  const all: Panel[] = [];
+  const walk = (panels: Panel[]) => {
+    for (const p of panels) {
+      all.push(p);
+      walk(p.panels ?? []);
+    }
+  };
+  walk(dashboard.panels);
+  const ids = all.map((p) => p.id);
+  assert.deepEqual(
+    ids.filter((id, i) => ids.indexOf(id) !== i),
+    [],
+  );
+  const overlaps: string[] = [];
+  for (const [i, a] of dashboard.panels.entries()) {
+    const g = a.gridPos;
+    assert.ok(g.x >= 0 && g.x + g.w <= 24, `panel ${a.id} fits the 24 columns`);
+    for (const b of dashboard.panels.slice(i + 1)) {
+      const h = b.gridPos;
+      if (g.x < h.x + h.w && h.x < g.x + g.w && g.y < h.y + h.h && h.y < g.y + g.h)
+        overlaps.push(`${a.id} "${a.title}" and ${b.id} "${b.title}"`);
+    }
+  }
+  assert.deepEqual(overlaps, []);
+});
+
+test("the namespace variable spans Kafka, ZooKeeper, both Redis kinds and PostgreSQL; cluster, ensemble, replication, rediscluster and pgcluster come from each one's metrics", () => {
   const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
   const namespace = vars.get("namespace")?.definition ?? "";
   assert.match(namespace, /^label_values\(\{__name__=~"[\w|]+"\}, namespace\)$/);
@@ -194,6 +256,10 @@ test("the namespace variable spans Kafka, ZooKeeper and both Redis kinds; cluste
     sources.some((n) => n.startsWith("ballast_redis_cluster_")),
     namespace,
   );
+  assert.ok(
+    sources.some((n) => n.startsWith("ballast_postgres_")),
+    namespace,
+  );
   assert.match(
     vars.get("cluster")?.definition ?? "",
     /^label_values\(ballast_kafka_\w+\{namespace=~"\$namespace"\}, cluster\)$/,
@@ -209,5 +275,9 @@ test("the namespace variable spans Kafka, ZooKeeper and both Redis kinds; cluste
   assert.match(
     vars.get("rediscluster")?.definition ?? "",
     /^label_values\(ballast_redis_cluster_\w+\{namespace=~"\$namespace"\}, cluster\)$/,
+  );
+  assert.match(
+    vars.get("pgcluster")?.definition ?? "",
+    /^label_values\(ballast_postgres_\w+\{namespace=~"\$namespace"\}, cluster\)$/,
   );
 });

@@ -22,12 +22,16 @@
  * 8. the object store stopped: BackupReady False ArchivingStalled (a
  *    Warning event, the metrics), commits unaffected; started again, the
  *    condition clears;
- * 9. a Backup under the writer (and one naming no cluster, which waits);
+ * 9. a ScheduledBackup's immediate Backup under the writer (and an
+ *    impossible schedule, and a Backup naming no cluster, which wait);
  * 10. a point-in-time restore of that Backup into a new cluster of two
  *    instances, to a time between two batches of rows, from a source
  *    whose max_connections the roll raised (and a target before the
  *    backup, refused in status with nothing made);
- * 11. spec.roles and spec.databases: a role made with a generated Secret
+ * 11. retention: a ScheduledBackup firing every minute, with
+ *    spec.backup.retention '2 full': the oldest set leaves the bucket and
+ *    its Backup turns Expired;
+ * 12. spec.roles and spec.databases: a role made with a generated Secret
  *    it logs in with, its database; removed from the spec, it is kept
  *    while it owns objects, then dropped, the data kept.
  *
@@ -47,6 +51,7 @@ import pg from "pg";
 import { ballast } from "../../../cli/src/_test-cli.ts";
 import { PostgresCluster } from "../src/api.ts";
 import { Backup } from "../src/backup/api.ts";
+import { ScheduledBackup } from "../src/backup/scheduled-api.ts";
 import { annotations, labels } from "../src/resources.ts";
 import { clusterManifest, Harness } from "./harness.ts";
 import { onInstance, pgDriver } from "./workload.ts";
@@ -55,6 +60,38 @@ const name = "db";
 let h: Harness;
 /** The object store spec.backup archives to (scenario 7 starts it). */
 let store: ObjectStore;
+/** The Backup scenario 9's schedule made, which scenario 10 restores. */
+let firstBackup = "";
+
+/** The operator's sample of `series` for the cluster, as Prometheus scrapes it; undefined when absent. */
+async function operatorMetric(series: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${h.operator.metricsPort()}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`${series}{`) && l.includes(`cluster="${name}"`));
+  return line === undefined ? undefined : Number(line.split(" ").at(-1));
+}
+
+/** A ScheduledBackup of the cluster. */
+function schedule(scheduleName: string, spec: Record<string, unknown>) {
+  return {
+    apiVersion: ScheduledBackup.apiVersion,
+    kind: ScheduledBackup.kind,
+    metadata: { name: scheduleName, namespace: h.namespace },
+    spec: { cluster: { name }, ...spec },
+  };
+}
+
+/** The Backups ScheduledBackup `scheduleName` made, oldest first, with their phases. */
+async function scheduledRuns(scheduleName: string): Promise<Backup[]> {
+  const selector = encodeURIComponent(`ballast.dev/scheduled-backup=${scheduleName}`);
+  const res = await h.cluster.api<{ items?: Backup[] }>(
+    `/apis/ballast.dev/v1alpha1/namespaces/${h.namespace}/backups?labelSelector=${selector}`,
+  );
+  return (res.body.items ?? []).sort((a, b) =>
+    (a.metadata.name ?? "") < (b.metadata.name ?? "") ? -1 : 1,
+  );
+}
 
 /** Calls `sample` every 250 ms until stopped; keeps the largest value it returned. */
 function sampler(sample: () => Promise<number>) {
@@ -570,7 +607,8 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
               credentialsSecret: "backup-s3",
               caSecret: store.credentialsSecret,
             },
-            retention: "7d",
+            // Counted, so the retention scenario sees pgBackRest expire a set.
+            retention: "2 full",
           },
         },
       });
@@ -625,22 +663,13 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
   });
 
   test("the object store down under the writer: commits go on, BackupReady False ArchivingStalled (event, metrics); the store back, archiving resumes and the condition clears", async () => {
-    const metric = async (series: string) => {
-      const text = await (
-        await fetch(`http://127.0.0.1:${h.operator.metricsPort()}/metrics`)
-      ).text();
-      const line = text
-        .split("\n")
-        .find((l) => l.startsWith(`${series}{`) && l.includes(`cluster="${name}"`));
-      return line === undefined ? undefined : Number(line.split(" ").at(-1));
-    };
     const archived = await eventuallyOrDump(
       "status.backup.lastArchivedWal recorded from pg_stat_archiver",
       async () => (await h.pgc(name)).status?.backup?.lastArchivedWal,
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
-    assert.equal(await metric("ballast_postgres_archiving_failing"), 0);
-    const age = await metric("ballast_postgres_last_archived_wal_age_seconds");
+    assert.equal(await operatorMetric("ballast_postgres_archiving_failing"), 0);
+    const age = await operatorMetric("ballast_postgres_last_archived_wal_age_seconds");
     assert.ok(age !== undefined && age >= 0, `last archived WAL age ${age}`);
     const scenarioStartedAt = Date.now();
     const switchWal = async () => {
@@ -672,10 +701,10 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
         if (failing.ready.reason === "ArchivingStalled") {
           assert.match(failing.ready.message ?? "", new RegExp(`${waitingWal} has waited`));
           assert.ok((failing.awaiting ?? 0) >= 1, `WAL awaiting archive ${failing.awaiting}`);
-          const gauge = await metric("ballast_postgres_wal_files_awaiting_archive");
+          const gauge = await operatorMetric("ballast_postgres_wal_files_awaiting_archive");
           assert.ok((gauge ?? 0) >= 1, `the awaiting-archive gauge ${gauge}`);
         }
-        assert.equal(await metric("ballast_postgres_archiving_failing"), 1);
+        assert.equal(await operatorMetric("ballast_postgres_archiving_failing"), 1);
         await load.waitForMore(50);
         return { verdict: failing.ready.reason, notArchivingAfterMs: Date.now() - stoppedAt };
       } finally {
@@ -693,7 +722,7 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
       // PostgreSQL waits up to a minute before it tries a failed segment again.
       { timeoutMs: 240_000, intervalMs: 1000 },
     );
-    assert.equal(await metric("ballast_postgres_archiving_failing"), 0);
+    assert.equal(await operatorMetric("ballast_postgres_archiving_failing"), 0);
     const warned = await eventsWithReason(result.verdict ?? "", scenarioStartedAt);
     assert.ok(
       warned.some((e) => e.type === "Warning"),
@@ -704,26 +733,33 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
     );
   });
 
-  test("a Backup under the writer: pgBackRest on the primary, Completed with its label, WAL positions and sizes; one naming no cluster waits, saying so", async () => {
+  test("a ScheduledBackup with immediate under the writer: its Backup, pgBackRest on the primary, Completed with its label, WAL positions and sizes, in the cluster's status; an impossible schedule and a Backup naming no cluster are reported, making nothing", async () => {
     const typo = "backup-of-nothing";
+    const dailyHour = (new Date().getUTCHours() + 12) % 24;
     await h.apply({
       apiVersion: Backup.apiVersion,
       kind: Backup.kind,
       metadata: { name: typo, namespace: h.namespace },
       spec: { cluster: { name: "no-such-cluster" }, type: "full" },
     });
-    const { result } = await underLoad("backup", async (load) => {
+    await h.apply(schedule("never", { schedule: "0 0 30 2 *" }));
+    const { result } = await underLoad("scheduled backup", async (load) => {
       const askedAt = Date.now();
-      await h.apply({
-        apiVersion: Backup.apiVersion,
-        kind: Backup.kind,
-        metadata: { name: "first", namespace: h.namespace },
-        spec: { cluster: { name }, type: "full" },
-      });
-      const b = await eventuallyOrDump(
-        "Backup first Completed",
+      // Daily, 12 hours from now: within the test, only the immediate run fires.
+      await h.apply(schedule("nightly", { schedule: `0 ${dailyHour} * * *`, immediate: true }));
+      const sb = await eventuallyOrDump(
+        "ScheduledBackup nightly made its immediate Backup",
         async () => {
-          const b = await h.read<Backup>(Backup, "first");
+          const sb = await h.read<ScheduledBackup>(ScheduledBackup, "nightly");
+          return sb.status?.lastBackup ? sb : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      firstBackup = sb.status?.lastBackup ?? "";
+      const b = await eventuallyOrDump(
+        `Backup ${firstBackup} Completed`,
+        async () => {
+          const b = await h.read<Backup>(Backup, firstBackup);
           if (b.status?.phase === "Failed") throw new Error(`backup failed: ${b.status.message}`);
           return b.status?.phase === "Completed" ? b : undefined;
         },
@@ -731,17 +767,51 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
       );
       const completedAfterMs = Date.now() - askedAt;
       await load.waitForMore(50);
-      return { completedAfterMs, status: b.status };
+      return { completedAfterMs, schedule: sb.status, backup: b };
     });
-    console.log(`# ${JSON.stringify({ scenario: "backup", ...result })}`);
-    const status = result.status;
+    console.log(
+      `# ${JSON.stringify({ scenario: "scheduled backup", completedAfterMs: result.completedAfterMs, status: result.backup.status })}`,
+    );
+    const { backup, schedule: sbStatus } = result;
+    assert.match(firstBackup, /^nightly-\d{12}$/, "named after its scheduled minute");
+    assert.equal(backup.metadata.labels?.["ballast.dev/scheduled-backup"], "nightly");
+    assert.equal(
+      backup.metadata.ownerReferences,
+      undefined,
+      "not owned: deleting the schedule keeps it",
+    );
+    assert.equal(backup.spec.cluster.name, name);
+    const next = sbStatus?.nextScheduleTime ?? "";
+    const hh = String(dailyHour).padStart(2, "0");
+    assert.match(
+      next,
+      new RegExp(`T${hh}:00:00(\\.000)?Z$`),
+      `the next run is ${hh}:00 UTC: ${next}`,
+    );
+    assert.equal(condition({ status: sbStatus ?? {} }, "Ready")?.status, "True");
+    const status = backup.status;
     assert.match(status?.label ?? "", /^\d{8}-\d{6}F$/);
     assert.equal(status?.type, "full");
     assert.match(status?.startLsn ?? "", /^[0-9A-F]+\/[0-9A-F]+$/);
     assert.ok((status?.databaseBytes ?? 0) > 1_000_000, "a whole database was copied");
     assert.ok((status?.repositoryBytes ?? 0) > 0);
-    const c = await h.pgc(name);
+    const c = await eventuallyOrDump(
+      "the cluster's status.backup.lastBackup names it",
+      async () => {
+        const c = await h.pgc(name);
+        return c.status?.backup?.lastBackup?.name === firstBackup ? c : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.equal(c.status?.backup?.lastBackup?.label, status?.label);
     assert.equal(status?.instance, c.status?.primary?.id, "taken on the primary");
+    const age = await operatorMetric("ballast_postgres_last_backup_age_seconds");
+    assert.ok(age !== undefined && age >= 0 && age < 600, `last backup age ${age}`);
+    const shown = await cli(["status", `postgrescluster/${name}`]);
+    assert.match(
+      shown.stdout,
+      new RegExp(`Last backup\\s+${firstBackup} \\(full ${status?.label}\\)`),
+    );
     // The restore of this Backup is the next scenario's.
     const waiting = await h.read<Backup>(Backup, typo);
     assert.equal(waiting.status?.phase, "Pending");
@@ -749,11 +819,17 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
       waiting.status?.message ?? "",
       /^spec\.cluster\.name: PostgresCluster .*no-such-cluster not found/,
     );
+    const never = await h.read<ScheduledBackup>(ScheduledBackup, "never");
+    const invalid = condition(never, "Ready");
+    assert.equal(invalid?.status, "False");
+    assert.equal(invalid?.reason, "InvalidSchedule");
+    assert.match(invalid?.message ?? "", /^spec\.schedule "0 0 30 2 \*": /);
+    assert.deepEqual(await scheduledRuns("never"), [], "an impossible schedule makes nothing");
   });
 
   test("a point-in-time restore of Backup first into a new cluster of two: exactly the rows committed before the target, a standby streaming from the restored primary, writes taken; a target before the backup refused in status with nothing made", async (t) => {
     const source = await h.pgc(name);
-    const first = await h.read<Backup>(Backup, "first");
+    const first = await h.read<Backup>(Backup, firstBackup);
     const restored = "db-restored";
     const early = "db-too-early";
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -803,7 +879,7 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
       }
     };
     const recovery = (target: { time: string }) => ({
-      bootstrap: { recovery: { backup: { name: "first" }, target } },
+      bootstrap: { recovery: { backup: { name: firstBackup }, target } },
       backup: source.spec.backup,
     });
     const { result } = await underLoad("point-in-time restore", async (load) =>
@@ -960,6 +1036,108 @@ describe("PostgresCluster on real PostgreSQL 15", { timeout: 1_800_000 }, () => 
       );
       assert.equal(archiving.repoPath, `/${h.namespace}/${restored}`);
     });
+  });
+
+  test("retention under the writer: a ScheduledBackup firing every minute, spec.backup.retention '2 full': the oldest full set expires, its Backup record turns Expired and its files leave the bucket (listed with the S3 API), exactly two sets kept", async () => {
+    const first = await h.read<Backup>(Backup, firstBackup);
+    const firstLabel = first.status?.label ?? "";
+    const setsPrefix = `${h.namespace}/${name}/backup/${name}/`;
+    const s3 = await store.client();
+    /** The full sets in the bucket (their labels) and how many objects one label holds. */
+    const setsInBucket = async () => {
+      const listed = await s3.send(
+        new ListObjectsV2Command({ Bucket: "backups", Prefix: setsPrefix, Delimiter: "/" }),
+      );
+      return (listed.CommonPrefixes ?? [])
+        .map((p) => (p.Prefix ?? "").slice(setsPrefix.length, -1))
+        .filter((l) => /^\d{8}-\d{6}F$/.test(l))
+        .sort();
+    };
+    const objectsOf = async (label: string) =>
+      (
+        await s3.send(
+          new ListObjectsV2Command({ Bucket: "backups", Prefix: `${setsPrefix}${label}/` }),
+        )
+      ).KeyCount ?? 0;
+    try {
+      assert.deepEqual(await setsInBucket(), [firstLabel], "one set before the schedule runs");
+      assert.ok((await objectsOf(firstLabel)) > 0);
+      const { result } = await underLoad("retention", async (load) => {
+        await h.apply(schedule("frequent", { schedule: "* * * * *" }));
+        await eventuallyOrDump(
+          "two runs of the every-minute schedule Completed",
+          async () => {
+            const done = (await scheduledRuns("frequent")).filter(
+              (b) => b.status?.phase === "Completed" || b.status?.phase === "Expired",
+            );
+            return done.length >= 2 ? done : undefined;
+          },
+          { timeoutMs: 300_000, intervalMs: 2000 },
+        );
+        await h.mergePatch(ScheduledBackup, "frequent", { spec: { suspend: true } });
+        // A third run may have started before the suspend: it ends before the count.
+        const runs = await eventuallyOrDump(
+          "no run of the schedule Pending or Running",
+          async () => {
+            const all = await scheduledRuns("frequent");
+            return all.every(
+              (b) => b.status?.phase === "Completed" || b.status?.phase === "Expired",
+            )
+              ? all
+              : undefined;
+          },
+          { timeoutMs: 300_000, intervalMs: 2000 },
+        );
+        const expired = await eventuallyOrDump(
+          `Backup ${firstBackup} Expired`,
+          async () => {
+            const b = await h.read<Backup>(Backup, firstBackup);
+            return b.status?.phase === "Expired" ? b : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000 },
+        );
+        await load.waitForMore(50);
+        return { runs, expired };
+      });
+      const runs = result.runs.map((b) => ({
+        name: b.metadata.name,
+        phase: b.status?.phase,
+        label: b.status?.label,
+      }));
+      console.log(
+        `# ${JSON.stringify({ scenario: "retention", runs, expired: result.expired.status?.message })}`,
+      );
+      assert.match(
+        result.expired.status?.message ?? "",
+        /^retention \(spec\.backup\.retention 2 full\) removed set /,
+      );
+      assert.equal(await objectsOf(firstLabel), 0, `nothing of set ${firstLabel} left`);
+      // The records agree with the bucket: the Completed ones are the two sets kept.
+      const inBucket = await setsInBucket();
+      const completed = result.runs
+        .filter((b) => b.status?.phase === "Completed")
+        .map((b) => b.status?.label ?? "")
+        .sort();
+      assert.deepEqual(inBucket, completed, "Completed records = sets in the bucket");
+      assert.equal(inBucket.length, 2, "retention keeps two full sets");
+      for (const b of result.runs.filter((r) => r.status?.phase === "Expired"))
+        assert.equal(await objectsOf(b.status?.label ?? ""), 0, `${b.metadata.name}'s set is gone`);
+      const sb = await h.read<ScheduledBackup>(ScheduledBackup, "frequent");
+      assert.equal(condition(sb, "Ready")?.reason, "Suspended");
+      assert.equal(sb.status?.nextScheduleTime, undefined, "suspended: no next run");
+      const newest = result.runs.filter((b) => b.status?.phase === "Completed").at(-1);
+      const c = await eventuallyOrDump(
+        "status.backup.lastBackup is the newest run",
+        async () => {
+          const c = await h.pgc(name);
+          return c.status?.backup?.lastBackup?.name === newest?.metadata.name ? c : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      assert.equal(c.status?.backup?.lastBackup?.label, newest?.status?.label);
+    } finally {
+      s3.destroy();
+    }
   });
 
   test("spec.roles and spec.databases under the writer: the app role logs in with its generated Secret and owns db app; removed from the spec, it is kept while it owns objects, then dropped, the data kept", async () => {

@@ -11,6 +11,7 @@ import { before, test } from "node:test";
 import type { TestCluster } from "@ballast/dev/testkit";
 import { type Admission, admission } from "@ballast/e2e-kit";
 import { PostgresCluster } from "./api.ts";
+import { ScheduledBackup } from "./backup/scheduled-api.ts";
 import * as resources from "./resources.ts";
 
 const ns = "postgres-api-admission";
@@ -19,7 +20,7 @@ let api: Admission;
 
 before(async () => {
   // No operator descriptor yet (operator.ts): the one kind, installed directly.
-  api = await admission(ns, [PostgresCluster]);
+  api = await admission(ns, [PostgresCluster, ScheduledBackup]);
   k8s = api.k8s;
 });
 
@@ -132,6 +133,41 @@ test("a point-in-time recovery with two targets is refused", async () => {
       },
     },
     /spec\.bootstrap\.recovery\.target takes exactly one of time, lsn or xid/,
+  );
+});
+
+test("retention is days, weeks or a count of full backups; anything else is refused, naming the field", async () => {
+  const backup = (retention: string) => ({
+    backup: {
+      objectStore: { endpoint: "https://s3:9000", bucket: "pg-backups", credentialsSecret: "s3" },
+      retention,
+    },
+  });
+  for (const ok of ["30d", "4w", "2 full"]) {
+    const result = await dryRun("create", cluster(backup(ok)));
+    assert.equal(result.code, 0, `${ok}: ${result.stderr}`);
+  }
+  for (const bad of ["30", "2 fulls", "0 full", "1m"])
+    await refused(backup(bad), /spec\.backup\.retention in body should match/);
+});
+
+test("a ScheduledBackup with a six-field (seconds) schedule or a name too long for its runs is refused, saying what to do", async () => {
+  const sb = (schedule: string, name = "nightly") => ({
+    apiVersion: ScheduledBackup.apiVersion,
+    kind: ScheduledBackup.kind,
+    metadata: { name, namespace: ns },
+    spec: { cluster: { name: "db" }, schedule },
+  });
+  await api.accepted(sb("0 2 * * *"));
+  await api.accepted(sb("@daily"));
+  await api.refused(
+    sb("0 0 2 * * *"),
+    /spec\.schedule is five cron fields in UTC .*a schedule with a seconds field .* drop the seconds/,
+  );
+  await api.refused(sb("0 2 * *"), /spec\.schedule is five cron fields/);
+  await api.refused(
+    sb("0 2 * * *", `n${"a".repeat(240)}`),
+    /metadata\.name must be at most 240 characters: each run is a Backup named <name>-<yyyymmddhhmm>/,
   );
 });
 

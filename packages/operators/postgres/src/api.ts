@@ -15,8 +15,8 @@
  * (any), the ConfigMap `<name>-config`, the Secrets `<name>-superuser` and
  * `<name>-replication`.
  *
- * No controller serves it yet (no operator.ts): this is the schema and the
- * objects it will make.
+ * operator.ts serves it (cluster/controller.ts); `backup/api.ts` and
+ * `backup/scheduled-api.ts` declare the Backup kinds beside it.
  */
 import { Conditions, defineResource, type ResourceOf } from "@ballast/runtime";
 import {
@@ -274,6 +274,20 @@ export const PostgresCluster = defineResource({
               description:
                 "WAL files the primary has completed and not archived yet (.ready in pg_wal/archive_status); one waiting over a minute makes BackupReady False, ArchivingStalled.",
             }),
+          ),
+          lastBackup: Type.Optional(
+            Type.Object(
+              {
+                name: Type.String({ description: "The Backup record's name." }),
+                label: Type.String({ description: "pgBackRest's label of the set." }),
+                type: Type.String({ description: "full, diff or incr." }),
+                completedAt: Type.String({ description: "When it completed (RFC 3339)." }),
+              },
+              {
+                description:
+                  "The newest Completed Backup of this cluster's repository: the base backup a restore of now would start from.",
+              },
+            ),
           ),
         },
         {

@@ -1,9 +1,9 @@
 /**
  * The PostgreSQL operator as a descriptor (`postgres`): its CRDs
- * (PostgresCluster, Backup), RBAC,
+ * (PostgresCluster, Backup, ScheduledBackup), RBAC,
  * lease and field manager, restart annotation and entry point, and
- * `build`, which makes one PostgresCluster and one Backup controller per
- * watched namespace, reaching PostgreSQL over its protocol (`PostgresAdmin`: one
+ * `build`, which makes one PostgresCluster, one Backup and one
+ * ScheduledBackup controller per watched namespace, reaching PostgreSQL over its protocol (`PostgresAdmin`: one
  * short session per call) as the superuser, at each instance's pod IP.
  * `runOperator(postgres)` (main.ts) runs it.
  */
@@ -14,12 +14,14 @@ import type { PostgresPort } from "./admin/port.ts";
 import { PostgresCluster } from "./api.ts";
 import { Backup } from "./backup/api.ts";
 import { backupController } from "./backup/controller.ts";
+import { scheduledBackupController } from "./backup/scheduled.ts";
+import { ScheduledBackup } from "./backup/scheduled-api.ts";
 import { postgresClusterController } from "./cluster/controller.ts";
 import { PostgresMetrics } from "./cluster/metrics.ts";
 import { clusterRules, namespacedRules } from "./rbac.ts";
 import { annotations, officialUid, users } from "./resources.ts";
 
-export const crds = [PostgresCluster, Backup];
+export const crds = [PostgresCluster, Backup, ScheduledBackup];
 
 export interface PostgresBuildOptions {
   /** How PostgreSQL is reached, given the superuser's password (tests may wrap it). @default PostgresAdmin */
@@ -75,6 +77,11 @@ export const postgres = defineOperator<PostgresBuildOptions>({
           client,
           { events },
           { ...(namespace ? { namespace } : {}), name: `backup${suffix}` },
+        ),
+        scheduledBackupController(
+          client,
+          { events },
+          { ...(namespace ? { namespace } : {}), name: `scheduledbackup${suffix}` },
         ),
       ]),
     };

@@ -21,7 +21,25 @@ export const namespacedRules: DeclaredRule[] = [
     apiGroups: [ballast],
     resources: ["backups"],
     verbs: ["list", "watch"],
-    why: "backup/controller.ts: the Backup informer",
+    why: "backup/controller.ts: the Backup informer (also watched by cluster/controller.ts and backup/scheduled.ts); backup/controller.ts and cluster/backup.ts list the namespace's records (the sets retention removed, the newest Completed)",
+  },
+  {
+    apiGroups: [ballast],
+    resources: ["backups"],
+    verbs: ["create", "delete"],
+    why: "backup/scheduled.ts: the Backup of each scheduled run; the Failed and Expired records beyond the history limits",
+  },
+  {
+    apiGroups: [ballast],
+    resources: ["scheduledbackups"],
+    verbs: ["list", "watch"],
+    why: "backup/scheduled.ts: the ScheduledBackup informer",
+  },
+  {
+    apiGroups: [ballast],
+    resources: ["scheduledbackups/status"],
+    verbs: ["patch"],
+    why: "backup/scheduled.ts writeStatus (server-side apply of status)",
   },
   {
     apiGroups: [ballast],

@@ -239,8 +239,8 @@ export function Backup() {
       ),
       retention: Type.String({
         description:
-          "How long full backups are kept, in days or weeks, e.g. 30d or 4w; the WAL they need is kept with them.",
-        pattern: "^[1-9][0-9]{0,3}[dw]$",
+          "Which full backups are kept: for days or weeks (30d, 4w), or the newest N ('3 full'). The differential and incremental backups on a kept full, and the WAL they need, are kept with it; pgBackRest expires the rest as each backup ends, and their Backup records turn Expired.",
+        pattern: "^[1-9][0-9]{0,3}([dw]| full)$",
       }),
     },
     {

@@ -3,7 +3,8 @@
  * (`.status` and the switchover request annotation): is it serving, which
  * instance is the primary and on which timeline, which standbys commits
  * wait for, a failover or a switchover under way and its phase, a
- * switchover asked for and not begun, what is Degraded and why, each
+ * switchover asked for and not begun, what is Degraded and why, whether
+ * WAL archiving works and which base backup is the newest, each
  * instance's role, WAL position and lag, and what the operator is doing
  * and waiting for.
  */
@@ -81,6 +82,31 @@ function requestLine(r: PostgresCluster): string | undefined {
   const v = value.trim();
   const to = v === "any" || v === "" ? "the most advanced standby" : `instance ${v}`;
   return `to ${to} (${annotations.switchoverTo}=${value}), not begun yet`;
+}
+
+/** spec.backup's WAL archiving: the BackupReady verdict and the last WAL archived. */
+function archivingLine(r: PostgresCluster, style: Style, now: Date): string | undefined {
+  if (!r.spec.backup) return undefined;
+  const c = r.status?.conditions?.find((x) => x.type === "BackupReady");
+  const b = r.status?.backup;
+  const last = b?.lastArchivedWal
+    ? `, last ${b.lastArchivedWal}${b.lastArchivedAt ? ` ${ago(b.lastArchivedAt, now) ?? b.lastArchivedAt}` : ""}`
+    : "";
+  const waiting = b?.walFilesAwaitingArchive
+    ? `, ${b.walFilesAwaitingArchive} WAL files waiting`
+    : "";
+  if (!c) return paint(style, "yellow", "not set up yet");
+  const verdict = c.status === "True" ? c.reason : `${c.reason}: ${c.message}`;
+  return paintStatus(style, `${verdict}${last}${waiting}`, c.status === "True");
+}
+
+/** The newest Completed Backup (status.backup.lastBackup). */
+function lastBackupLine(r: PostgresCluster, style: Style, now: Date): string | undefined {
+  if (!r.spec.backup) return undefined;
+  const l = r.status?.backup?.lastBackup;
+  if (!l) return paint(style, "yellow", "none yet");
+  const when = ago(l.completedAt, now);
+  return `${l.name} (${l.type} ${l.label}), completed ${l.completedAt}${when ? `, ${when}` : ""}`;
 }
 
 function degradedLine(status: PostgresClusterStatus, style: Style): string | undefined {
@@ -166,6 +192,8 @@ export function renderPostgresCluster(r: PostgresCluster, options: StatusViewOpt
       ],
       ["Switchover asked", requestLine(r)],
       ["Degraded", degradedLine(status, style)],
+      ["Archiving", archivingLine(r, style, now)],
+      ["Last backup", lastBackupLine(r, style, now)],
       [
         "Services",
         `${names.readWrite(r)} (primary), ${names.readOnly(r)} (standbys), ${names.read(r)} (any)`,

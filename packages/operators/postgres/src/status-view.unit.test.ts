@@ -162,6 +162,62 @@ test("the PostgreSQL status view says off without spec.synchronous, and leaves o
   assert.equal(postgresStatusView({ ...r, kind: "RedisCluster" }, options), undefined);
 });
 
+test("the PostgreSQL status view shows archiving and the newest base backup with spec.backup, nothing of them without", () => {
+  const backedUp = cluster({
+    backup: {
+      repoPath: "/data/main",
+      stanzaCreatedAt: at,
+      lastArchivedWal: "000000020000000000000007",
+      lastArchivedAt: at,
+      lastBackup: {
+        name: "nightly-202612010900",
+        label: "20261201-090000F",
+        type: "full",
+        completedAt: "2026-12-01T09:00:30Z",
+      },
+    },
+    conditions: [
+      {
+        type: "BackupReady",
+        status: "True",
+        reason: "Archiving",
+        message: "WAL is archived",
+        lastTransitionTime: at,
+      },
+    ],
+  });
+  (backedUp.spec as Record<string, unknown>).backup = {
+    objectStore: { endpoint: "https://s3:9000", bucket: "b", credentialsSecret: "s3" },
+    retention: "2 full",
+  };
+  const text = postgresStatusView(backedUp, options) ?? "";
+  assert.match(text, /Archiving\s+Archiving, last 000000020000000000000007 30s ago/);
+  assert.match(
+    text,
+    /Last backup\s+nightly-202612010900 \(full 20261201-090000F\), completed 2026-12-01T09:00:30Z, 1h ago/,
+  );
+  const stalled = cluster({
+    backup: { repoPath: "/data/main", stanzaCreatedAt: at, walFilesAwaitingArchive: 3 },
+    conditions: [
+      {
+        type: "BackupReady",
+        status: "False",
+        reason: "ArchivingStalled",
+        message: "a WAL file has waited 2m",
+        lastTransitionTime: at,
+      },
+    ],
+  });
+  (stalled.spec as Record<string, unknown>).backup = (
+    backedUp.spec as Record<string, unknown>
+  ).backup;
+  const bad = postgresStatusView(stalled, options) ?? "";
+  assert.match(bad, /Archiving\s+ArchivingStalled: a WAL file has waited 2m, 3 WAL files waiting/);
+  assert.match(bad, /Last backup\s+none yet/);
+  const none = postgresStatusView(cluster({}), options) ?? "";
+  assert.doesNotMatch(none, /Archiving|Last backup/);
+});
+
 test("formatBytes() keeps small counts exact and scales the rest", () => {
   assert.equal(formatBytes(0), "0 B");
   assert.equal(formatBytes(1023), "1023 B");

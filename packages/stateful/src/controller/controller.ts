@@ -26,6 +26,7 @@ import {
   type ObjectRef,
   type ResourceDefinition,
   type ResourceOf,
+  type ResourceType,
 } from "@ballast/runtime";
 import { ObjectRejectedError, rejectedRetryMs, withRejection } from "../sync/rejected.ts";
 
@@ -44,6 +45,12 @@ export interface MemberSetControllerSpec<O extends KubeObject> {
   reconcile(live: O, ctx: ControllerContext<O>): Promise<Action>;
   /** The object is gone: forget what was kept for it (connections, metric series). */
   deleted?(ref: ObjectRef): Promise<void> | void;
+  /** Other kinds whose changes concern a member set, and which set each names (e.g. a backup record → its cluster). */
+  watches?: readonly {
+    type: ResourceType;
+    // biome-ignore lint/suspicious/noExplicitAny: each watch maps its own kind
+    map: (object: any) => Iterable<ObjectRef>;
+  }[];
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: any definition; ResourceOf gives the object type
@@ -55,6 +62,7 @@ export function memberSetController<D extends ResourceDefinition<string, string,
 ) {
   let builder = controller(client, kind);
   for (const owned of memberSetOwnedKinds) builder = builder.owns(owned);
+  for (const w of spec.watches ?? []) builder = builder.watches(w.type, w.map);
   return builder
     .withOptions({ name: spec.name, maxConcurrentReconciles: 2, ...options })
     .build(async (ref, ctx) => {

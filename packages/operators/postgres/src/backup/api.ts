@@ -10,6 +10,20 @@
 import { Conditions, defineResource, type ResourceOf } from "@ballast/runtime";
 import Type from "typebox";
 
+/** spec.cluster of both backup kinds: the PostgresCluster, in the same namespace. */
+export function ClusterRef() {
+  return Type.Object(
+    {
+      name: Type.String({
+        description: "The PostgresCluster, in this namespace, to back up.",
+        minLength: 1,
+        maxLength: 63,
+      }),
+    },
+    { description: "Which cluster." },
+  );
+}
+
 export const Backup = defineResource({
   group: "ballast.dev",
   version: "v1alpha1",
@@ -22,16 +36,7 @@ export const Backup = defineResource({
     "A base backup of a PostgresCluster (in this namespace) into its spec.backup object store, taken once by pgBackRest on the primary.",
   spec: Type.Object(
     {
-      cluster: Type.Object(
-        {
-          name: Type.String({
-            description: "The PostgresCluster, in this namespace, to back up.",
-            minLength: 1,
-            maxLength: 63,
-          }),
-        },
-        { description: "Which cluster." },
-      ),
+      cluster: ClusterRef(),
       type: Type.Union([Type.Literal("full"), Type.Literal("diff"), Type.Literal("incr")], {
         description:
           "full: every file; diff: what changed since the last full; incr: since the last backup of any type. A diff or incr with no full before it is taken as a full (pgBackRest's rule).",
@@ -57,10 +62,11 @@ export const Backup = defineResource({
           Type.Literal("Running"),
           Type.Literal("Completed"),
           Type.Literal("Failed"),
+          Type.Literal("Expired"),
         ],
         {
           description:
-            "Pending (waiting, the message says for what), Running, Completed or Failed.",
+            "Pending (waiting, the message says for what), Running, Completed, Failed, or Expired: it completed, and the cluster's retention has since removed its set from the repository (nothing left to restore).",
         },
       ),
     ),
@@ -71,6 +77,12 @@ export const Backup = defineResource({
       Type.String({ description: "When the operator started pgBackRest (RFC 3339)." }),
     ),
     completedAt: Type.Optional(Type.String({ description: "When it ended (RFC 3339)." })),
+    expiredAt: Type.Optional(
+      Type.String({
+        description:
+          "When the operator saw its set gone from the repository (RFC 3339): at the end of a later backup, when pgBackRest applies retention.",
+      }),
+    ),
     instance: Type.Optional(
       Type.Integer({ minimum: 0, description: "The instance backed up (the primary then)." }),
     ),

@@ -3,7 +3,8 @@
  * in the primary's container (exec: pgBackRest reads PGDATA from the
  * pod's disk and talks to the server over its socket). Steps, per Backup:
  *
- * 1. Completed or Failed: nothing, ever again (a Backup is a record).
+ * 1. Completed, Failed or Expired: nothing, ever again (a Backup is a
+ *    record; only step 7 of a later backup turns Completed to Expired).
  * 2. The cluster must be ready for it, else Pending with what it waits
  *    for: the PostgresCluster exists (spec.cluster.name), has spec.backup,
  *    archives (status.backup, BackupReady True: a base backup is useless
@@ -23,6 +24,10 @@
  * 6. `info`, and the newest backup that started at or after startedAt
  *    (`backupStartedSince`): Completed with its label, type, WAL positions
  *    and sizes.
+ * 7. The same `info` lists every set the repository still holds, after
+ *    pgBackRest applied retention: the other Completed records of this
+ *    repository whose set it no longer lists (`expiredRecords`) turn
+ *    Expired, so the records never offer a restore of a set that is gone.
  */
 import {
   Action,
@@ -33,7 +38,6 @@ import {
   exec,
   isNotFound,
   type KubeClient,
-  statusEqual,
 } from "@ballast/runtime";
 import { PostgresCluster } from "../api.ts";
 import { names } from "../resources.ts";
@@ -48,6 +52,8 @@ import {
   type StanzaInfo,
   stanzaOf,
 } from "./pgbackrest.ts";
+import { expiredRecords } from "./records.ts";
+import { writeStatusOf } from "./status-write.ts";
 
 export interface BackupControllerDeps {
   events?: EventRecorder;
@@ -86,7 +92,7 @@ async function takeBackup(
   deps: BackupControllerDeps,
 ): Promise<Action> {
   const phase = b.status?.phase;
-  if (phase === "Completed" || phase === "Failed") return Action.done();
+  if (phase === "Completed" || phase === "Failed" || phase === "Expired") return Action.done();
   const now = () => deps.now?.() ?? new Date();
   const namespace = b.metadata.namespace ?? "default";
   const pendingMs = deps.pendingRequeueMs ?? 10_000;
@@ -119,7 +125,7 @@ async function takeBackup(
     const done = await findTaken(run, stanza, startedAt);
     if (done)
       return complete(ctx, b, deps, {
-        taken: done,
+        ...done,
         startedAt,
         instance: b.status?.instance ?? primary,
         cluster,
@@ -163,7 +169,7 @@ async function takeBackup(
     return Action.done();
   }
   return complete(ctx, b, deps, {
-    taken,
+    ...taken,
     startedAt: started,
     instance: primary,
     cluster,
@@ -178,10 +184,12 @@ async function findTaken(
   ) => Promise<{ exitCode: number; stdout: string; stderr: string }>,
   stanza: string,
   startedAt: string,
-): Promise<BackupRecord | undefined> {
-  const info = await run(infoArgs({ stanza }), 120_000);
-  if (info.exitCode !== 0) return undefined;
-  return backupStartedSince(parseInfo(info.stdout, stanza), startedAt);
+): Promise<{ taken: BackupRecord; info: StanzaInfo } | undefined> {
+  const result = await run(infoArgs({ stanza }), 120_000);
+  if (result.exitCode !== 0) return undefined;
+  const info = parseInfo(result.stdout, stanza);
+  const taken = backupStartedSince(info, startedAt);
+  return taken ? { taken, info } : undefined;
 }
 
 async function complete(
@@ -190,13 +198,14 @@ async function complete(
   deps: BackupControllerDeps,
   done: {
     taken: BackupRecord;
+    info: StanzaInfo;
     startedAt: string;
     instance: number;
     cluster: PostgresCluster;
     at: Date;
   },
 ): Promise<Action> {
-  const { taken, startedAt, instance, cluster, at } = done;
+  const { taken, info, startedAt, instance, cluster, at } = done;
   const store = cluster.spec.backup?.objectStore;
   await writeStatus(ctx, b, {
     phase: "Completed",
@@ -226,7 +235,41 @@ async function complete(
     action: "Backup",
     note: `${taken.type} backup ${taken.label} of instance ${instance}: consistent at ${taken.stopLsn}, ${taken.repoBytes} bytes in the bucket`,
   });
+  // 7.
+  if (store) await markExpired(ctx, b, deps, cluster, info, { label: taken.label, startedAt, at });
   return Action.done();
+}
+
+async function markExpired(
+  ctx: ControllerContext<Backup>,
+  b: Backup,
+  deps: BackupControllerDeps,
+  cluster: PostgresCluster,
+  info: StanzaInfo,
+  justTaken: { label: string; startedAt: string; at: Date },
+): Promise<void> {
+  const namespace = b.metadata.namespace ?? "default";
+  const store = cluster.spec.backup?.objectStore;
+  if (!store) return;
+  const repo = { bucket: store.bucket, path: repoPathOf(cluster), stanza: stanzaOf(cluster) };
+  const { items } = await ctx.client.listAll<Backup>(Backup, { namespace, signal: ctx.signal });
+  const labels = info.backups.map((r) => r.label);
+  const retention = cluster.spec.backup?.retention;
+  for (const gone of expiredRecords(items, repo, labels, justTaken)) {
+    const message = `retention (spec.backup.retention ${retention}) removed set ${gone.status?.label} from ${repo.path} when backup ${justTaken.label} (Backup ${namespace}/${b.metadata.name}) ended`;
+    await writeStatus(ctx, gone, {
+      ...gone.status,
+      phase: "Expired",
+      expiredAt: justTaken.at.toISOString(),
+      message,
+    });
+    deps.events?.event(gone, {
+      type: "Normal",
+      reason: "BackupExpired",
+      action: "Expire",
+      note: message,
+    });
+  }
 }
 
 async function readCluster(
@@ -246,24 +289,10 @@ async function readCluster(
   }
 }
 
-async function writeStatus(
+function writeStatus(
   ctx: ControllerContext<Backup>,
   b: Backup,
   status: BackupStatus,
 ): Promise<void> {
-  const full: BackupStatus = {
-    ...(b.metadata.generation !== undefined ? { observedGeneration: b.metadata.generation } : {}),
-    ...status,
-  };
-  if (statusEqual(b.status, full)) return;
-  await ctx.client.applyStatus(
-    {
-      apiVersion: Backup.apiVersion,
-      kind: Backup.kind,
-      metadata: { name: b.metadata.name ?? "", namespace: b.metadata.namespace ?? "default" },
-      status: full,
-    },
-    { force: true, signal: ctx.signal },
-  );
-  b.status = full;
+  return writeStatusOf(ctx, Backup, b, status);
 }

@@ -92,7 +92,7 @@ export interface ObjectStoreLocation {
   verifyTls?: boolean;
 }
 
-/** How long full backups are kept: a count (what the tests use) or days (spec.backup.retention). */
+/** Which full backups are kept: the newest N, or those younger than N days (spec.backup.retention). */
 export type Retention = { type: "count"; full: number } | { type: "time"; days: number };
 
 /** A value that would break the file it goes in: an error naming the field, never the value of a secret. */
@@ -258,15 +258,16 @@ export function credentialsConf(credentials: {
   ].join("\n");
 }
 
-/** spec.backup.retention (`30d`, `4w`) as pgBackRest's time-based retention of full backups. */
+/** spec.backup.retention as pgBackRest's retention of full backups: by age (`30d`, `4w`) or by count (`3 full`). */
 export function retentionOf(text: string): Retention {
-  const match = /^([1-9][0-9]{0,3})([dw])$/.exec(text);
+  const match = /^([1-9][0-9]{0,3})([dw]| full)$/.exec(text);
   if (!match) {
     throw new PgbackrestConfigError(
-      `spec.backup.retention ${JSON.stringify(text)} must be days or weeks, e.g. 30d or 4w`,
+      `spec.backup.retention ${JSON.stringify(text)} must be days or weeks (30d, 4w) or a number of full backups (3 full)`,
     );
   }
   const n = Number(match[1]);
+  if (match[2] === " full") return { type: "count", full: n };
   return { type: "time", days: match[2] === "w" ? n * 7 : n };
 }
 

@@ -182,10 +182,22 @@ test("credentialsConf() is the key and secret alone; a bad value is refused with
   );
 });
 
-test("retentionOf() reads spec.backup.retention as days", () => {
+test("retentionOf() reads spec.backup.retention as days or as a count of full backups", () => {
   assert.deepEqual(retentionOf("30d"), { type: "time", days: 30 });
   assert.deepEqual(retentionOf("4w"), { type: "time", days: 28 });
-  for (const bad of ["0d", "30", "1m", "d", "10000d", " 3d"]) {
+  assert.deepEqual(retentionOf("3 full"), { type: "count", full: 3 });
+  for (const bad of [
+    "0d",
+    "30",
+    "1m",
+    "d",
+    "10000d",
+    " 3d",
+    "0 full",
+    "3full",
+    "3 fulls",
+    "full",
+  ]) {
     assert.throws(() => retentionOf(bad), /spec\.backup\.retention/, bad);
   }
 });

@@ -83,6 +83,13 @@ export function planRestore(req: RestoreRequest, backup: BackupView | undefined)
       message: `${field}: ${where} Failed (${status.message ?? "no message"}), there is nothing to restore: delete this PostgresCluster and create it again naming a Completed Backup`,
     };
   }
+  if (status?.phase === "Expired") {
+    return {
+      kind: "refuse",
+      reason: "RestoreBackupExpired",
+      message: `${field}: ${where} Expired (${status.message ?? "no message"}): its set is no longer in the repository; delete this PostgresCluster and create it again naming a Completed Backup (and lengthen the source's spec.backup.retention if it keeps too few)`,
+    };
+  }
   if (status?.phase !== "Completed") {
     return {
       kind: "wait",

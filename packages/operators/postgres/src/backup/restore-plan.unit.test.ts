@@ -74,6 +74,13 @@ test("planRestore() refuses what the user must fix, naming the field", () => {
       /Failed \(boom\).*naming a Completed Backup/,
     ],
     [
+      "an Expired Backup",
+      request(),
+      { status: { ...completed.status, phase: "Expired", message: "retention removed it" } },
+      "RestoreBackupExpired",
+      /Expired \(retention removed it\).*no longer in the repository.*naming a Completed Backup/,
+    ],
+    [
       "no repository recorded",
       request(),
       { status: { phase: "Completed", label: "20261203-090000F" } },

@@ -27,7 +27,10 @@
  *    archive_command failing now is BackupReady False `ArchivingFailing`,
  *    a WAL file waiting over a minute (a command that hangs) is
  *    `ArchivingStalled`, each with a Warning event once, so a broken
- *    object store is never silent while pg_wal fills.
+ *    object store is never silent while pg_wal fills. With them, the
+ *    newest Completed Backup of the repository (`latestCompleted`, from
+ *    a list of the namespace's records: the controller watches them, so a
+ *    backup that completes is seen at once) as status.backup.lastBackup.
  *
  * Nothing here stops or delays the rest of the pipeline: a cluster whose
  * object store is down keeps serving; PostgreSQL keeps the WAL it could
@@ -36,6 +39,7 @@
 import { exec } from "@ballast/runtime";
 import { ownedMeta } from "@ballast/stateful";
 import type { PostgresClusterStatus } from "../api.ts";
+import { Backup } from "../backup/api.ts";
 import { archivingHealth } from "../backup/archiver.ts";
 import {
   checkArgs,
@@ -44,7 +48,9 @@ import {
   credentialsKey,
   repoPathOf,
   stanzaCreateArgs,
+  stanzaOf,
 } from "../backup/pgbackrest.ts";
+import { latestCompleted } from "../backup/records.ts";
 import { type BackupWiring, backupWiring } from "../backup/wiring.ts";
 import { identity } from "../resources.ts";
 import type { PostgresScope } from "./scope.ts";
@@ -165,8 +171,10 @@ async function archiverHealth(
     lastFailedWal,
     lastFailedAt,
     walFilesAwaitingArchive: _,
+    lastBackup: __,
     ...kept
   } = record;
+  const lastBackup = await lastBackupOf(s);
   await s.writeStatus({
     backup: {
       record: {
@@ -178,6 +186,7 @@ async function archiverHealth(
           lastFailedAt: a.lastFailedAt ?? lastFailedAt,
         }),
         walFilesAwaitingArchive: a.waitingCount,
+        ...(lastBackup ? { lastBackup } : {}),
       },
       condition: {
         status: health.kind === "failing" || health.kind === "stalled" ? "False" : "True",
@@ -186,6 +195,28 @@ async function archiverHealth(
       },
     },
   });
+}
+
+/** Step 5's status.backup.lastBackup. */
+async function lastBackupOf(
+  s: PostgresScope,
+): Promise<NonNullable<PostgresClusterStatus["backup"]>["lastBackup"]> {
+  const store = s.r.spec.backup?.objectStore;
+  if (!store) return undefined;
+  const { items } = await s.ctx.client.listAll<Backup>(Backup, {
+    namespace: s.namespace,
+    signal: s.ctx.signal,
+  });
+  const repo = { bucket: store.bucket, path: repoPathOf(s.r), stanza: stanzaOf(s.r) };
+  const latest = latestCompleted(items, repo);
+  const st = latest?.status;
+  if (!latest || !st?.label || !st.completedAt) return undefined;
+  return {
+    name: latest.metadata.name ?? "",
+    label: st.label,
+    type: st.type ?? "full",
+    completedAt: st.completedAt,
+  };
 }
 
 /** Whether the pod was made with this wiring's archive_command (its env). */

@@ -53,6 +53,7 @@ import {
   syncReportingRejection,
 } from "@ballast/stateful";
 import { PostgresCluster } from "../api.ts";
+import { Backup } from "../backup/api.ts";
 import { syncBackup } from "./backup.ts";
 import { recordBootstrap } from "./bootstrap.ts";
 import { loadPasswords } from "./credentials.ts";
@@ -92,6 +93,15 @@ export function postgresClusterController(
     PostgresCluster,
     {
       name: "postgrescluster",
+      // A Backup that completes or expires changes status.backup.lastBackup (backup.ts, step 5).
+      watches: [
+        {
+          type: Backup,
+          map: (b: Backup) => [
+            { namespace: b.metadata.namespace ?? "default", name: b.spec.cluster.name },
+          ],
+        },
+      ],
       deleted: (ref) => deps.metrics?.forget(ref.namespace ?? "default", ref.name),
       reconcile: async (live, ctx) => {
         const scope = new PostgresScope(live, ctx, { ...deps, silence });

@@ -5,7 +5,8 @@
  * is a failover under way, how often has the primary moved), labelled by
  * namespace and cluster, and by instance where it is per instance; and
  * whether WAL archiving works (how long since the last archived WAL,
- * whether it fails or is stalled now, how many WAL files wait for it).
+ * whether it fails or is stalled now, how many WAL files wait for it),
+ * and how old the newest base backup is.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { PostgresClusterStatus } from "../api.ts";
@@ -29,6 +30,8 @@ export class PostgresMetrics {
   readonly #awaitingArchive: Gauge<C>;
   /** When each cluster's primary last archived a WAL file (epoch ms), for the age at scrape time. */
   readonly #lastArchived = new Map<string, { labels: Record<C, string>; ms: number }>();
+  /** When each cluster's newest Completed Backup completed (epoch ms), likewise. */
+  readonly #lastBackup = new Map<string, { labels: Record<C, string>; ms: number }>();
   /** Instance ids with series, per cluster, to drop those of instances that left. */
   readonly #instances = new Map<string, Set<string>>();
   /** The primary each cluster had when last recorded (lost with the process). */
@@ -68,19 +71,33 @@ export class PostgresMetrics {
       "1 while a failover (an election) is recorded in status.",
       clusterLabels,
     );
-    const lastArchived = this.#lastArchived;
-    new Gauge<C>({
-      name: "ballast_postgres_last_archived_wal_age_seconds",
-      help: "Seconds since the primary last archived a WAL file (pg_stat_archiver), at scrape time; absent before the first.",
-      labelNames: clusterLabels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        const now = Date.now();
-        for (const { labels, ms } of lastArchived.values())
-          this.set(labels, Math.max(0, (now - ms) / 1000));
-      },
-    });
+    const ageGauge = (
+      name: string,
+      help: string,
+      since: Map<string, { labels: Record<C, string>; ms: number }>,
+    ) =>
+      new Gauge<C>({
+        name,
+        help,
+        labelNames: clusterLabels,
+        registers: [registry],
+        collect() {
+          this.reset();
+          const now = Date.now();
+          for (const { labels, ms } of since.values())
+            this.set(labels, Math.max(0, (now - ms) / 1000));
+        },
+      });
+    ageGauge(
+      "ballast_postgres_last_archived_wal_age_seconds",
+      "Seconds since the primary last archived a WAL file (pg_stat_archiver), at scrape time; absent before the first.",
+      this.#lastArchived,
+    );
+    ageGauge(
+      "ballast_postgres_last_backup_age_seconds",
+      "Seconds since the newest Completed Backup of the cluster's repository completed (status.backup.lastBackup), at scrape time; absent before the first.",
+      this.#lastBackup,
+    );
     this.#archivingFailing = gauge(
       "ballast_postgres_archiving_failing",
       "1 while WAL is not being archived: archive_command fails (its last failure is newer than its last success) or a completed WAL file has waited over a minute (BackupReady False); WAL piles up in pg_wal. Absent without spec.backup.",
@@ -140,6 +157,9 @@ export class PostgresMetrics {
     const archivedAt = status.backup?.lastArchivedAt;
     if (archivedAt) this.#lastArchived.set(key, { labels: base, ms: Date.parse(archivedAt) });
     else this.#lastArchived.delete(key);
+    const backedUpAt = status.backup?.lastBackup?.completedAt;
+    if (backedUpAt) this.#lastBackup.set(key, { labels: base, ms: Date.parse(backedUpAt) });
+    else this.#lastBackup.delete(key);
     const backupReady = status.conditions?.find((c) => c.type === "BackupReady");
     if (status.backup) {
       const failing =
@@ -176,6 +196,7 @@ export class PostgresMetrics {
     ])
       g.remove(base);
     this.#lastArchived.delete(key);
+    this.#lastBackup.delete(key);
     this.#moves.remove(base);
     this.#discarded.remove(base);
     this.#instances.delete(key);

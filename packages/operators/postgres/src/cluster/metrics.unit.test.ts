@@ -84,3 +84,24 @@ test("the last archived WAL's age is computed at scrape time; archiving_failing 
   m.forget("shop", "db");
   assert.equal(await sampleMetric(registry, "ballast_postgres_archiving_failing", base), undefined);
 });
+
+test("the last backup's age is computed at scrape time from status.backup.lastBackup, absent without one and once forgotten", async () => {
+  const registry = new Registry();
+  const m = new PostgresMetrics(registry);
+  const name = "ballast_postgres_last_backup_age_seconds";
+  m.record("shop", "db", 3, status({}));
+  assert.equal(await sampleMetric(registry, name, base), undefined, "no backup yet: no age");
+  const withBackup = status({});
+  if (withBackup.backup)
+    withBackup.backup.lastBackup = {
+      name: "nightly-202612040100",
+      label: "20261204-010000F",
+      type: "full",
+      completedAt: new Date(Date.now() - 3600_000).toISOString(),
+    };
+  m.record("shop", "db", 3, withBackup);
+  const age = await sampleMetric(registry, name, base);
+  assert.ok(age !== undefined && age >= 3600 && age < 3610, String(age));
+  m.forget("shop", "db");
+  assert.equal(await sampleMetric(registry, name, base), undefined);
+});
