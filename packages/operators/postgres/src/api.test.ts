@@ -166,8 +166,8 @@ test("a ScheduledBackup with a six-field (seconds) schedule or a name too long f
   );
   await api.refused(sb("0 2 * *"), /spec\.schedule is five cron fields/);
   await api.refused(
-    sb("0 2 * * *", `n${"a".repeat(240)}`),
-    /metadata\.name must be at most 240 characters: each run is a Backup named <name>-<yyyymmddhhmm>/,
+    sb("0 2 * * *", `n${"a".repeat(63)}`),
+    /metadata\.name must be at most 63 characters: its Backups carry it as a label value/,
   );
 });
 
@@ -215,5 +215,26 @@ test("the objects resources.ts makes for a cluster are accepted by the API serve
     const { ownerReferences: _none, ...metadata } = object.metadata as Record<string, unknown>;
     const result = await dryRun("create", { ...object, metadata });
     assert.equal(result.code, 0, `${object.kind} ${metadata.name}: ${result.stderr}`);
+  }
+});
+
+test("storage cannot shrink once the cluster exists; it can grow, in any unit", async () => {
+  const name = "sized";
+  const created = await k8s.kubectlInput(
+    cluster({ storage: { size: "2Gi" } }, name),
+    "create",
+    "-f",
+    "-",
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const shrunk = await dryRun("apply", cluster({ storage: { size: "1500Mi" } }, name));
+  assert.notEqual(shrunk.code, 0, "storage shrunk");
+  assert.match(
+    shrunk.stderr,
+    /storage\.size cannot shrink once the cluster exists \(a volume cannot be made smaller\): set it back to at least its current size/,
+  );
+  for (const size of ["2048Mi", "3Gi"]) {
+    const grown = await dryRun("apply", cluster({ storage: { size } }, name));
+    assert.equal(grown.code, 0, `${size}: ${grown.stderr}`);
   }
 });

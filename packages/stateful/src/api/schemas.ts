@@ -2,7 +2,9 @@
  * CRD schema pieces every member set's spec has, with the descriptions
  * `kubectl explain` shows: a Kubernetes quantity, compute resources, and the
  * members' data volume (whose StorageClass cannot change once claims exist:
- * a new class would leave every existing claim on the old one).
+ * a new class would leave every existing claim on the old one; and whose
+ * size cannot shrink: no volume can, and a member made on a smaller claim
+ * than its peers' data would fail to clone them).
  */
 import Type from "typebox";
 
@@ -37,7 +39,9 @@ export function ComputeResources(description: string) {
 export function MemberStorage(options: { size: string; description: string; what: string }) {
   return Type.Object(
     {
-      size: Quantity(options.size),
+      size: Quantity(
+        `${options.size} Cannot shrink; a larger size applies to the claims made from then on (existing claims are not expanded).`,
+      ),
       storageClassName: Type.Optional(
         Type.String({
           description: "StorageClass of the data volumes. @default the cluster's default",
@@ -52,6 +56,10 @@ export function MemberStorage(options: { size: string; description: string; what
         {
           rule: "!has(oldSelf.storageClassName) ? !has(self.storageClassName) : has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName",
           message: `storage.storageClassName cannot change once ${options.what} exists`,
+        },
+        {
+          rule: "quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0",
+          message: `storage.size cannot shrink once ${options.what} exists (a volume cannot be made smaller): set it back to at least its current size`,
         },
       ],
     },

@@ -13,8 +13,8 @@ import { Conditions, defineResource, type ResourceOf } from "@ballast/runtime";
 import Type from "typebox";
 import { ClusterRef } from "./api.ts";
 
-/** `<name>-<yyyymmddhhmm>`: 13 characters after the name, within a name's 253. */
-export const scheduledNameMax = 253 - 13;
+/** The name is the value of the label on its Backups (`ballast.dev/scheduled-backup`), at most 63 characters. */
+export const scheduledNameMax = 63;
 
 export const ScheduledBackup = defineResource({
   group: "ballast.dev",
@@ -94,7 +94,7 @@ export const ScheduledBackup = defineResource({
   validations: [
     {
       rule: `size(self.metadata.name) <= ${scheduledNameMax}`,
-      message: `metadata.name must be at most ${scheduledNameMax} characters: each run is a Backup named <name>-<yyyymmddhhmm>`,
+      message: `metadata.name must be at most ${scheduledNameMax} characters: its Backups carry it as a label value (ballast.dev/scheduled-backup), and are named <name>-<yyyymmddhhmm>`,
     },
   ],
 });
