@@ -90,7 +90,9 @@ chmodSync(scratch, 0o755);
 const logDir =
   process.env.BENCH_PG_LOG_DIR ?? mkdtempSync(join(tmpdir(), "ballast-bench-pg-logs-"));
 mkdirSync(logDir, { recursive: true });
-log(`logs of failed runs in ${logDir}`);
+/** A run slower than this keeps the operator's log, as a failed one does. */
+const slowMs = 5000;
+log(`logs of failed runs, and of runs over ${slowMs} ms, in ${logDir}`);
 let plain: PlainPostgresPair | undefined;
 const results: Record<string, unknown> = {};
 try {
@@ -295,6 +297,8 @@ async function failovers(password: string, ref: PlainPostgresPair) {
         else pl = await killPlainPrimary(password, ref);
         const r = what === "operator" ? op : pl;
         log(`P1 run ${run + 1}: ${what} ${r?.first_write_ms} ms ${JSON.stringify(r?.timeline)}`);
+        if (what === "operator" && (r?.first_write_ms ?? 0) > slowMs)
+          keepLogs(`P1-run-${run + 1}-slow`);
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         failed.push({ run: run + 1, what, error });
@@ -418,6 +422,8 @@ async function switchoverRuns(password: string, ref: PlainPostgresPair) {
             : await plainSwitchover(password, ref);
         (what === "operator" ? operator : reference).push(r);
         log(`P2 run ${run + 1}: ${what} gap ${r.gap_ms} ms ${JSON.stringify(r.timeline)}`);
+        // A slow run passed but is what needs explaining: its operator log too.
+        if (what === "operator" && r.gap_ms > slowMs) keepLogs(`P2-run-${run + 1}-slow`);
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         failed.push({ run: run + 1, what, error });

@@ -23,7 +23,7 @@ import {
 } from "@ballast/stateful";
 import type { InstanceReport } from "../admin/port.ts";
 import type { InstanceStatus, PostgresCluster, PostgresClusterStatus } from "../api.ts";
-import { lsnDistance, parseLsn } from "../plan/lsn.ts";
+import { parseLsn, replayLag } from "../plan/lsn.ts";
 import type { ClusterObservation, PostgresStatus } from "../plan/types.ts";
 import { names } from "../resources.ts";
 import { planMembership } from "./membership.ts";
@@ -109,7 +109,7 @@ export function buildStatus(
       report.role === "primary" ? report.currentLsn : (report.receivedLsn ?? report.replayedLsn);
     const lag =
       report.role === "replica" && primaryLsn !== undefined && report.replayedLsn
-        ? lsnDistance(primaryLsn, parseLsn(report.replayedLsn))
+        ? replayLag(primaryLsn, parseLsn(report.replayedLsn))
         : undefined;
     return {
       id: m.id,

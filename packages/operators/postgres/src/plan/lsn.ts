@@ -58,3 +58,15 @@ export function maxLsn(...lsns: readonly (Lsn | undefined)[]): Lsn | undefined {
 export function lsnDistance(ahead: Lsn, behind: Lsn): bigint {
   return ahead - behind;
 }
+
+/**
+ * How far a standby's replay is behind the primary, never below 0: the
+ * instances are asked one after another, so a standby asked after the
+ * primary can have replayed past the position the primary reported (a
+ * negative lag, -104 bytes in the bench, which status's schema refuses:
+ * the whole status write failed and a switchover stalled on it).
+ */
+export function replayLag(primary: Lsn, replayed: Lsn): bigint {
+  const d = primary - replayed;
+  return d > 0n ? d : 0n;
+}

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { compareLsn, formatLsn, LsnSyntaxError, lsnDistance, maxLsn, parseLsn } from "./lsn.ts";
+import {
+  compareLsn,
+  formatLsn,
+  LsnSyntaxError,
+  lsnDistance,
+  maxLsn,
+  parseLsn,
+  replayLag,
+} from "./lsn.ts";
 
 const lsn = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn });
 /** Positions near the 32-bit boundaries, where string order and number order part. */
@@ -92,4 +100,24 @@ test("parseLsn() refuses what is not X/Y, naming the value", () => {
   }
   assert.throws(() => formatLsn(-1n), RangeError);
   assert.throws(() => formatLsn(1n << 64n), RangeError);
+});
+
+test("replayLag() is the bytes a standby's replay is behind, 0 when it is past the primary's (earlier) reading", () => {
+  assert.equal(replayLag(parseLsn("0/3000100"), parseLsn("0/3000000")), 256n);
+  assert.equal(
+    replayLag(parseLsn("0/3000000"), parseLsn("0/3000068")),
+    0n,
+    "asked after the primary",
+  );
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      (p, r) => {
+        const lag = replayLag(p, r);
+        assert.ok(lag >= 0n);
+        assert.equal(lag, p >= r ? lsnDistance(p, r) : 0n);
+      },
+    ),
+  );
 });
