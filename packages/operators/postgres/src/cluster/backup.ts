@@ -29,8 +29,10 @@
  *    `ArchivingStalled`, each with a Warning event once, so a broken
  *    object store is never silent while pg_wal fills. With them, the
  *    newest Completed Backup of the repository (`latestCompleted`, from
- *    a list of the namespace's records: the controller watches them, so a
- *    backup that completes is seen at once) as status.backup.lastBackup.
+ *    a list of the namespace's records, made only when the controller's
+ *    Backup watch saw one of this cluster's change: a backup that
+ *    completes is seen at once, and a settled cluster lists nothing) as
+ *    status.backup.lastBackup.
  *
  * Nothing here stops or delays the rest of the pipeline: a cluster whose
  * object store is down keeps serving; PostgreSQL keeps the WAL it could
@@ -171,10 +173,11 @@ async function archiverHealth(
     lastFailedWal,
     lastFailedAt,
     walFilesAwaitingArchive: _,
-    lastBackup: __,
+    lastBackup: known,
     ...kept
   } = record;
-  const lastBackup = await lastBackupOf(s);
+  const listed = await lastBackupOf(s);
+  const lastBackup = listed ? listed.latest : known;
   await s.writeStatus({
     backup: {
       record: {
@@ -197,25 +200,42 @@ async function archiverHealth(
   });
 }
 
-/** Step 5's status.backup.lastBackup. */
-async function lastBackupOf(
-  s: PostgresScope,
-): Promise<NonNullable<PostgresClusterStatus["backup"]>["lastBackup"]> {
+type LastBackup = NonNullable<PostgresClusterStatus["backup"]>["lastBackup"];
+
+/**
+ * Step 5's status.backup.lastBackup, from a list of the namespace's
+ * Backups; undefined (keep what status says) unless one of this cluster's
+ * Backups changed since the last list, or this process never listed them:
+ * a reconcile runs every 250 ms in a handover, a list each time would be
+ * load for nothing.
+ */
+async function lastBackupOf(s: PostgresScope): Promise<{ latest: LastBackup } | undefined> {
   const store = s.r.spec.backup?.objectStore;
-  if (!store) return undefined;
-  const { items } = await s.ctx.client.listAll<Backup>(Backup, {
-    namespace: s.namespace,
-    signal: s.ctx.signal,
-  });
+  if (!store) return { latest: undefined };
+  const key = `${s.namespace}/${s.r.metadata.name}`;
+  const changed = s.deps.backupsChanged;
+  if (changed && !changed.take(key)) return undefined;
+  let items: Backup[];
+  try {
+    ({ items } = await s.ctx.client.listAll<Backup>(Backup, {
+      namespace: s.namespace,
+      signal: s.ctx.signal,
+    }));
+  } catch (err) {
+    changed?.mark(key); // not listed after all: the next reconcile tries again
+    throw err;
+  }
   const repo = { bucket: store.bucket, path: repoPathOf(s.r), stanza: stanzaOf(s.r) };
   const latest = latestCompleted(items, repo);
   const st = latest?.status;
-  if (!latest || !st?.label || !st.completedAt) return undefined;
+  if (!latest || !st?.label || !st.completedAt) return { latest: undefined };
   return {
-    name: latest.metadata.name ?? "",
-    label: st.label,
-    type: st.type ?? "full",
-    completedAt: st.completedAt,
+    latest: {
+      name: latest.metadata.name ?? "",
+      label: st.label,
+      type: st.type ?? "full",
+      completedAt: st.completedAt,
+    },
   };
 }
 

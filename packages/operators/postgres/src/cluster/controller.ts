@@ -66,7 +66,7 @@ import { restore, restoredPrimary } from "./restore.ts";
 import { syncRoles } from "./roles.ts";
 import { roll } from "./roll.ts";
 import { scale } from "./scale.ts";
-import { type PostgresControllerDeps, PostgresScope } from "./scope.ts";
+import { BackupsChanged, type PostgresControllerDeps, PostgresScope } from "./scope.ts";
 import { followPrimary } from "./service.ts";
 import { syncSlots } from "./slots.ts";
 import { switchover } from "./switchover.ts";
@@ -88,6 +88,7 @@ export function postgresClusterController(
   options: ControllerOptions = {},
 ): Controller<PostgresCluster> {
   const silence = deps.silence ?? new Map<string, number>();
+  const backupsChanged = deps.backupsChanged ?? new BackupsChanged();
   return memberSetController(
     client,
     PostgresCluster,
@@ -97,14 +98,19 @@ export function postgresClusterController(
       watches: [
         {
           type: Backup,
-          map: (b: Backup) => [
-            { namespace: b.metadata.namespace ?? "default", name: b.spec.cluster.name },
-          ],
+          map: (b: Backup) => {
+            const ref = { namespace: b.metadata.namespace ?? "default", name: b.spec.cluster.name };
+            backupsChanged.mark(`${ref.namespace}/${ref.name}`);
+            return [ref];
+          },
         },
       ],
-      deleted: (ref) => deps.metrics?.forget(ref.namespace ?? "default", ref.name),
+      deleted: (ref) => {
+        deps.metrics?.forget(ref.namespace ?? "default", ref.name);
+        backupsChanged.forget(`${ref.namespace ?? "default"}/${ref.name}`);
+      },
       reconcile: async (live, ctx) => {
-        const scope = new PostgresScope(live, ctx, { ...deps, silence });
+        const scope = new PostgresScope(live, ctx, { ...deps, silence, backupsChanged });
         try {
           return await reconcileCluster(scope);
         } finally {

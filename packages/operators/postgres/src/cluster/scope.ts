@@ -43,7 +43,32 @@ export interface PostgresControllerDeps {
   metrics?: PostgresMetrics;
   /** Since when each instance has not answered, by "namespace/name/id": kept across reconciles. */
   silence?: Map<string, number>;
+  /**
+   * Clusters ("namespace/name") whose Backups changed since status.backup.lastBackup
+   * was last worked out, marked by the controller's Backup watch (backup.ts, step 5).
+   */
+  backupsChanged?: BackupsChanged;
   now?: () => Date;
+}
+
+/** Which clusters must list their Backups again: marked by the watch, cleared before each list. */
+export class BackupsChanged {
+  readonly #changed = new Set<string>();
+  readonly #listed = new Set<string>();
+  mark(key: string): void {
+    this.#changed.add(key);
+  }
+  /** True (and cleared) when `key`'s Backups changed, or were never listed by this process. */
+  take(key: string): boolean {
+    const due = this.#changed.has(key) || !this.#listed.has(key);
+    this.#changed.delete(key);
+    this.#listed.add(key);
+    return due;
+  }
+  forget(key: string): void {
+    this.#changed.delete(key);
+    this.#listed.delete(key);
+  }
 }
 
 export class PostgresScope extends MemberSetScope<
