@@ -1,9 +1,58 @@
 /** Port selection on 127.0.0.1: free ports for a new cluster, checks for explicit ones. */
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { DevClusterError } from "./errors.ts";
 
-/** Asks the kernel for a free port. Another process could take it before we bind it; the control plane retries on that. */
-export function freePort(): Promise<number> {
+/** The kernel's range for the source ports of outgoing connections. */
+export function ephemeralRange(
+  text = readProcRange(),
+): { first: number; last: number } | undefined {
+  const match = /^\s*(\d+)\s+(\d+)\s*$/.exec(text ?? "");
+  if (!match) return undefined;
+  const first = Number(match[1]);
+  const last = Number(match[2]);
+  return first <= last && last <= 65535 ? { first, last } : undefined;
+}
+
+function readProcRange(): string | undefined {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where {@link freePort} draws from: below the ephemeral range, above the well-known servers. */
+export function listenRange(
+  ephemeral: { first: number; last: number } | undefined,
+): { first: number; last: number } | undefined {
+  const first = 10_000;
+  if (!ephemeral || ephemeral.first - first < 4096) return undefined;
+  return { first, last: ephemeral.first - 1 };
+}
+
+/**
+ * A free port for a component that listens, drawn from below the kernel's
+ * ephemeral range. A component stopped and started again (a node restart, an
+ * API server restart in a test) binds the same port it was given, and a port
+ * from the ephemeral range can meanwhile become the source port of any
+ * outgoing connection on the host: that made a ZooKeeper e2e node restart
+ * fail with EADDRINUSE. Outside that range only an explicit bind can take it.
+ * Another process could still take it before we bind it; the control plane
+ * retries on that.
+ */
+export async function freePort(): Promise<number> {
+  const range = listenRange(ephemeralRange());
+  if (range) {
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const port = range.first + Math.floor(Math.random() * (range.last - range.first + 1));
+      if (await isPortFree(port)) return port;
+    }
+  }
+  return kernelChosenPort();
+}
+
+function kernelChosenPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -5,7 +5,13 @@
  * 1. Drain: the system moves data off the members being removed (`drain`
  *    hook, asked every reconcile until it says finished). Their pods are
  *    kept running meanwhile (and recreated if something deletes one), since
- *    the data can only leave from a running member.
+ *    the data can only leave from a running member. A drain that finds it
+ *    cannot finish without losing data (Kafka: a topic that needs more
+ *    brokers than would stay, created or first seen after the removal was
+ *    recorded) refuses: the removal is called off, members kept, operation
+ *    cleared. Nothing has stopped yet, so that loses nothing; the next
+ *    reconcile plans the membership again, and the system's own start check
+ *    reports why the scale-down is refused.
  * 2. Record `drained: true` in the operation, before any pod is stopped: a
  *    restarted operator must not mistake a stopped member for a drained one,
  *    or a drained one for one still holding data.
@@ -29,9 +35,22 @@ import type { StepResult } from "../roll/roll.ts";
 import { type DataMoves, movesProgress } from "./data-moves.ts";
 import type { MemberSetIO } from "./membership-change.ts";
 
+/** The drain cannot finish without losing data; `message` says what is in the way. */
+export interface DrainRefused {
+  kind: "refused";
+  message: string;
+}
+
 export interface ScaleDownHooks<M extends Member> {
-  /** Moves data off `removing` onto `staying`; "finished" once none is left on them. */
-  drain(removing: readonly M[], staying: readonly M[], op: ScaleDownOperation): Promise<DataMoves>;
+  /**
+   * Moves data off `removing` onto `staying`; "finished" once none is left
+   * on them, "refused" when it never can be (the removal is called off).
+   */
+  drain(
+    removing: readonly M[],
+    staying: readonly M[],
+    op: ScaleDownOperation,
+  ): Promise<DataMoves | DrainRefused>;
   /** Just before a drained member's pod is deleted. */
   beforeStop?(member: M): Promise<void>;
   /** After its pod is gone: the data system forgets the member. Called again after a kill: idempotent. */
@@ -43,7 +62,13 @@ export interface ScaleDownHooks<M extends Member> {
 
 export type ScaleDownStep<M> =
   | { kind: "none" }
-  | { kind: "drain"; removing: M[]; staying: M[]; operation: ScaleDownOperation }
+  | {
+      kind: "drain";
+      members: readonly M[];
+      removing: M[];
+      staying: M[];
+      operation: ScaleDownOperation;
+    }
   | { kind: "stop"; member: M; pod: PodLike; operation: ScaleDownOperation }
   | { kind: "await-stop"; member: M; operation: ScaleDownOperation }
   | { kind: "forget"; removing: M[]; staying: M[]; operation: ScaleDownOperation };
@@ -68,13 +93,23 @@ export function planScaleDown<M extends Member>(
           summary: "",
           removing: removing.map((m) => m.id),
         });
-  if (!operation.drained) return { kind: "drain", removing, staying, operation };
+  if (!operation.drained) return { kind: "drain", members, removing, staying, operation };
   for (const member of removing) {
     const pod = pods.get(member.id);
     if (pod && !pod.metadata.deletionTimestamp) return { kind: "stop", member, pod, operation };
     if (pod) return { kind: "await-stop", member, operation };
   }
   return { kind: "forget", removing, staying, operation };
+}
+
+/** `members` with every removal taken back. */
+export function keepAll<M extends Member>(members: readonly M[]): M[] {
+  return members.map((m) => {
+    if (!m.removing) return m;
+    const kept = { ...m };
+    delete (kept as { removing?: boolean }).removing;
+    return kept;
+  });
 }
 
 /** Whether a member needs a running pod: every member, except one drained for removal. */
@@ -92,6 +127,16 @@ export async function actOnScaleDown<M extends Member>(
       return "continue";
     case "drain": {
       const moves = await hooks.drain(step.removing, step.staying, step.operation);
+      if (moves.kind === "refused") {
+        // Step 1's refusal: drained is not recorded, so no pod has stopped.
+        io.event({
+          reason: "ScaleDownCalledOff",
+          action: "ScaleDown",
+          note: `keeping ${step.removing.map(hooks.name).join(", ")}: ${moves.message}`,
+        });
+        await io.recordMembers(keepAll(step.members), null);
+        return Action.requeueAfter(0);
+      }
       if (moves.kind === "moving") {
         await io.record(withSummary({ ...step.operation, ...movesProgress(moves) }));
         return Action.requeueAfter(io.busyRequeueMs);

@@ -5,7 +5,7 @@ import type { Member } from "../members/membership.ts";
 import type { Operation, ScaleDownOperation } from "../operation/operation.ts";
 import type { PodLike } from "../pods/pods.ts";
 import { membershipMayChange } from "./membership-change.ts";
-import { needsPod, planScaleDown } from "./scale-down.ts";
+import { actOnScaleDown, keepAll, needsPod, planScaleDown } from "./scale-down.ts";
 
 const now = new Date("2026-12-01T10:00:00Z");
 
@@ -126,4 +126,68 @@ test("membershipMayChange() cuts into a roll only between two members, and into 
   };
   assert.ok(!membershipMayChange(remove, scalingUp));
   assert.ok(!membershipMayChange({ kind: "none" }, undefined));
+});
+
+test("a drain that refuses calls the removal off: every member kept, the operation cleared, no pod or volume touched", async () => {
+  const step = planScaleDown(
+    members,
+    new Map([2, 3].map((id) => [id, pod(id)])),
+    scaleDown(false),
+    now,
+  );
+  assert.equal(step.kind, "drain");
+  const recorded: { members: readonly Member[]; operation: Operation | null }[] = [];
+  const events: string[] = [];
+  const untouchable = new Proxy(
+    {},
+    {
+      get: (_t, verb) => () => {
+        throw new Error(`the API was called (${String(verb)})`);
+      },
+    },
+  );
+  const result = await actOnScaleDown(
+    step,
+    {
+      name: (m) => `member ${m.id}`,
+      claimName: (m) => `data-${m.id}`,
+      drain: async () => ({ kind: "refused", message: "topic wide needs 4" }),
+      forget: async () => assert.fail("forget called"),
+    },
+    {
+      ctx: { client: untouchable as never, signal: new AbortController().signal },
+      namespace: "ns",
+      busyRequeueMs: 1000,
+      record: async () => assert.fail("the operation was recorded instead of cleared"),
+      recordMembers: async (m, operation) => {
+        recorded.push({ members: m, operation });
+      },
+      event: (e) => events.push(`${e.reason}: ${e.note}`),
+    },
+  );
+  assert.notEqual(result, "continue");
+  assert.deepEqual(recorded, [
+    { members: [{ id: 0 }, { id: 1 }, { id: 2 }, { id: 3 }], operation: null },
+  ]);
+  assert.deepEqual(events, ["ScaleDownCalledOff: keeping member 2, member 3: topic wide needs 4"]);
+});
+
+test("keepAll() takes back every removal and leaves the other fields and the order", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ id: fc.nat(50), removing: fc.boolean(), role: fc.string() })),
+      (list) => {
+        const kept = keepAll(list);
+        assert.deepEqual(
+          kept.map((m) => [m.id, m.role]),
+          list.map((m) => [m.id, m.role]),
+        );
+        assert.ok(kept.every((m) => !m.removing));
+        kept.forEach((m, i) => {
+          if (!list[i]?.removing)
+            assert.equal(m, list[i], "a member not removing is the same object");
+        });
+      },
+    ),
+  );
 });

@@ -203,6 +203,45 @@ test("scale 4 → 3 drains broker 3, then stops it, unregisters it and deletes i
   assert.ok(kills >= 3, "the operator was killed mid-way");
 });
 
+test("a topic the scale-down's first look missed calls the removal off before anything stops; the refusal then names it", async () => {
+  const run = await readyCluster({ brokers: 4 });
+  run.kafka.partitions = partitionsOver(12, [0, 1, 2, 3]);
+  changeSpec(run, { brokers: 3 });
+  // The first reconcile reads metadata from a broker that has not yet heard of topic "wide".
+  await reconcileOnce(run.world, run.kafka);
+  assert.deepEqual(
+    run
+      .cluster()
+      .status?.nodes?.filter((n) => n.removing)
+      .map((n) => n.id),
+    [3],
+    "the removal was recorded",
+  );
+  run.kafka.partitions.push({
+    topic: "wide",
+    partition: 0,
+    replicas: [0, 1, 2, 3],
+    isr: [0, 1, 2, 3],
+    leader: 0,
+  });
+  await run.until(() => conditionOf(run, "Degraded")?.reason === "ScaleDownRefused", 20);
+  assert.match(conditionOf(run, "Degraded")?.message ?? "", /wide \(replication factor 4\)/);
+  assert.equal(run.operation(), undefined);
+  assert.deepEqual(
+    run.cluster().status?.nodes?.map((n) => [n.id, n.removing ?? false]),
+    [
+      [0, false],
+      [1, false],
+      [2, false],
+      [3, false],
+    ],
+  );
+  const stopped = run.world.calls.filter((c) => c.verb === "delete" || c.verb === "unregister");
+  assert.deepEqual(stopped, [], "no pod, volume or broker was removed");
+  const wide = run.kafka.partitions.find((p) => p.topic === "wide");
+  assert.deepEqual(wide?.replicas, [0, 1, 2, 3], "wide keeps every replica");
+});
+
 function conditionOf(run: Run, type: string) {
   return run.cluster().status?.conditions?.find((c) => c.type === type);
 }

@@ -15,7 +15,11 @@
  * 1. Refuse (nothing removed, Degraded says why) when a topic's replication
  *    factor exceeds the brokers that would stay.
  * 2. Record the nodes being removed and the operation.
- * 3. Drain: reassign every partition off them, as for a scale-up.
+ * 3. Drain: reassign every partition off them, as for a scale-up. A topic
+ *    that needs more brokers than would stay (created during the drain, or
+ *    missing from the metadata step 1 read: a broker's metadata lags the
+ *    controller's) calls the removal off once no move is in flight, the
+ *    throttles cleared; step 1 then refuses it again, saying which topic.
  * 4. Stop each drained node (its throttles cleared first), wait until its
  *    pod is gone, unregister it in Kafka, delete its volume, forget it.
  */
@@ -50,17 +54,21 @@ export async function startScaleDown(
   const target = activeBrokers(change.members).map((n) => n.id);
   const blockers = scaleDownBlockers(obs.partitions, target);
   if (blockers.length > 0) {
-    const list = blockers.map((b) => `${b.topic} (replication factor ${b.replicationFactor})`);
+    const list = describeBlockers(blockers);
     await s.writeStatus({
       blocked: {
         reason: "ScaleDownRefused",
-        message: `spec.brokers=${target.length} cannot hold ${list.join(", ")}: nothing was removed; keep spec.brokers at least ${Math.max(...blockers.map((b) => b.replicationFactor))} or lower those topics' replication factor`,
+        message: `spec.brokers=${target.length} cannot hold ${list}: nothing was removed; keep spec.brokers at least ${Math.max(...blockers.map((b) => b.replicationFactor))} or lower those topics' replication factor`,
       },
     });
-    s.event("ScaleDownRefused", "ScaleDown", `would lose data: ${list.join(", ")}`, "Warning");
+    s.event("ScaleDownRefused", "ScaleDown", `would lose data: ${list}`, "Warning");
     return Action.requeueAfter(s.idleMs);
   }
   return recordMembership(change, s.operation, s.io(), (id) => `broker ${id}`, s.now());
+}
+
+function describeBlockers(blockers: readonly { topic: string; replicationFactor: number }[]) {
+  return blockers.map((b) => `${b.topic} (replication factor ${b.replicationFactor})`).join(", ");
 }
 
 /** The scale operation in progress, if any, one step further. */
@@ -102,6 +110,14 @@ function scaleDownHooks(
     drain: async (_removing, _staying, op) => {
       const hosting = obs.partitions.some((p) => p.replicas.some((r) => removing.includes(r)));
       if (!hosting && obs.reassignments.length === 0) return { kind: "finished" };
+      const blockers = scaleDownBlockers(obs.partitions, target);
+      if (blockers.length > 0 && obs.reassignments.length === 0) {
+        await admin.clearThrottle({
+          brokers: liveOf([...target, ...removing], obs),
+          topics: topicsOf(obs),
+        });
+        return { kind: "refused", message: describeBlockers(blockers) };
+      }
       return rebalance(s, admin, target, [...target, ...removing], obs, op);
     },
     // Throttles live in broker configs: cleared while the broker can still be asked.
