@@ -298,12 +298,12 @@ async function failovers(password: string, ref: PlainPostgresPair) {
         const r = what === "operator" ? op : pl;
         log(`P1 run ${run + 1}: ${what} ${r?.first_write_ms} ms ${JSON.stringify(r?.timeline)}`);
         if (what === "operator" && (r?.first_write_ms ?? 0) > slowMs)
-          keepLogs(`P1-run-${run + 1}-slow`);
+          await keepLogs(`P1-run-${run + 1}-slow`);
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         failed.push({ run: run + 1, what, error });
         log(`P1 run ${run + 1}: ${what} FAILED: ${error}`);
-        if (what === "operator") keepLogs(`P1-run-${run + 1}`);
+        if (what === "operator") await keepLogs(`P1-run-${run + 1}`);
       }
     }
     // A failed side drops its pair, so the paired ratios stay paired.
@@ -423,12 +423,12 @@ async function switchoverRuns(password: string, ref: PlainPostgresPair) {
         (what === "operator" ? operator : reference).push(r);
         log(`P2 run ${run + 1}: ${what} gap ${r.gap_ms} ms ${JSON.stringify(r.timeline)}`);
         // A slow run passed but is what needs explaining: its operator log too.
-        if (what === "operator" && r.gap_ms > slowMs) keepLogs(`P2-run-${run + 1}-slow`);
+        if (what === "operator" && r.gap_ms > slowMs) await keepLogs(`P2-run-${run + 1}-slow`);
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         failed.push({ run: run + 1, what, error });
         log(`P2 run ${run + 1}: ${what} FAILED: ${error}`);
-        if (what === "operator") keepLogs(`P2-run-${run + 1}`);
+        if (what === "operator") await keepLogs(`P2-run-${run + 1}`);
       }
     }
   }
@@ -480,6 +480,10 @@ async function operatorSwitchover(password: string): Promise<SwitchoverRun> {
     // A few commits after it, so a gap at its very end is closed by one.
     await firstAck(probe, clock());
     const gap = longestGap(probe.acks, askedAt);
+    lastTrace = [
+      `gap ${round(gap.ms, 0)} ms from the last commit before it (time 0); asked at ${ms(askedAt - gap.from)}`,
+      ...world.trace(gap.from),
+    ];
     return {
       gap_ms: round(gap.ms, 0),
       gap_servers: `${gap.before} → ${gap.after}`,
@@ -615,10 +619,36 @@ async function postmasterPid(pod: PodView): Promise<number> {
   throw new Error(`no postmaster in ${pod.metadata.name}'s namespace ${ns}`);
 }
 
-function keepLogs(run: string): void {
+/** The last operator switchover's trace (watchWorld's `trace`), kept with a slow run's logs. */
+let lastTrace: string[] = [];
+
+async function keepLogs(run: string): Promise<void> {
   const dir = join(logDir, run);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "operator.log"), `${h.operator.logs().join("\n")}\n`);
+  if (lastTrace.length > 0) writeFileSync(join(dir, "trace.txt"), `${lastTrace.join("\n")}\n`);
+  const events = await h.cluster
+    .api<{ items?: KubeEvent[] }>(`/api/v1/namespaces/${namespace}/events`)
+    .then((r) => r.body.items ?? [])
+    .catch(() => []);
+  const lines = events
+    .map((e) => ({ at: e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? "", e }))
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .map(
+      ({ at, e }) =>
+        `${at} ${e.involvedObject?.kind}/${e.involvedObject?.name} ${e.type} ${e.reason}: ${e.message}`,
+    );
+  writeFileSync(join(dir, "events.txt"), `${lines.join("\n")}\n`);
+}
+
+interface KubeEvent {
+  metadata?: { creationTimestamp?: string };
+  lastTimestamp?: string;
+  eventTime?: string;
+  type?: string;
+  reason?: string;
+  message?: string;
+  involvedObject?: { kind?: string; name?: string };
 }
 
 interface Seen {
@@ -639,6 +669,8 @@ function watchWorld(password: string) {
   const endpoints: Seen[] = [];
   const roles: Seen[] = [];
   const statuses: Seen[] = [];
+  /** Everything above in one list, with the pods' names and container states: a slow run's trace. */
+  const trace: Seen[] = [];
   const watching = new Set<string>();
   const auth = h.cluster.auth;
   const ns = `/namespaces/${namespace}`;
@@ -662,9 +694,27 @@ function watchWorld(password: string) {
       if (e.type === "DELETED") pods.delete(p.metadata.name);
       else pods.set(p.metadata.name, p);
       const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status;
-      podEvents.push({
+      const state =
+        e.type === "DELETED"
+          ? "gone"
+          : p.metadata.deletionTimestamp
+            ? "deleting"
+            : ready === "True"
+              ? "ready"
+              : "unready";
+      podEvents.push({ at: clock(), what: `${p.metadata.uid} ${state}` });
+      const full = p as PodView & {
+        status?: {
+          phase?: string;
+          containerStatuses?: { name: string; ready?: boolean; state?: Record<string, unknown> }[];
+        };
+      };
+      const containers = (full.status?.containerStatuses ?? [])
+        .map((c) => `${c.name}:${Object.keys(c.state ?? {}).join("")}${c.ready ? "+ready" : ""}`)
+        .join(",");
+      trace.push({
         at: clock(),
-        what: `${p.metadata.uid} ${e.type === "DELETED" ? "gone" : p.metadata.deletionTimestamp ? "deleting" : ready === "True" ? "ready" : "unready"}`,
+        what: `pod ${p.metadata.name} ${p.metadata.uid?.slice(0, 8)} ${e.type} ${state} phase=${full.status?.phase ?? "-"} ip=${p.status?.podIP ?? "-"} ${containers}`,
       });
     },
   );
@@ -679,6 +729,7 @@ function watchWorld(password: string) {
         .filter((x) => x.conditions?.ready !== false)
         .flatMap((x) => x.addresses);
       endpoints.push({ at: clock(), what: ready.join(",") });
+      trace.push({ at: clock(), what: `rw endpoints [${ready.join(",")}]` });
     },
   );
   watch(
@@ -689,6 +740,13 @@ function watchWorld(password: string) {
       statuses.push({
         at: clock(),
         what: `primary=${s?.primary?.id} election=${s?.election?.phase ?? "-"} switchover=${s?.switchover?.phase ?? "-"}`,
+      });
+      const instances = (s?.instances ?? [])
+        .map((i) => `${i.id}:${i.role ?? "?"}${i.ready ? "+ready" : ""}`)
+        .join(",");
+      trace.push({
+        at: clock(),
+        what: `status primary=${s?.primary?.id} election=${JSON.stringify(s?.election ?? null)} switchover=${JSON.stringify(s?.switchover ?? null)} waiting=${JSON.stringify(s?.operation?.waitingFor ?? conditionMessage(s, "Progressing"))} instances=${instances}`,
       });
     },
   );
@@ -724,7 +782,10 @@ function watchWorld(password: string) {
             void clients.get(ip)?.end().catch(quiet);
             clients.delete(ip);
           }
-          if (last.get(ip) !== role) roles.push({ at: clock(), what: `${ip} ${role}` });
+          if (last.get(ip) !== role) {
+            roles.push({ at: clock(), what: `${ip} ${role}` });
+            trace.push({ at: clock(), what: `sql ${ip} ${role}` });
+          }
           last.set(ip, role);
         }),
       );
@@ -813,9 +874,22 @@ function watchWorld(password: string) {
         ),
       };
     },
+    /** Every change seen, ms after `since`, one line each. */
+    trace(since: number): string[] {
+      return [...trace]
+        .sort((a, b) => a.at - b.at)
+        .map((x) => `${String(ms(x.at - since)).padStart(7)} ${x.what}`);
+    },
     stop() {
       stop.abort();
       void polling;
     },
   };
+}
+
+function conditionMessage(
+  s: { conditions?: { type: string; message?: string }[] } | undefined,
+  type: string,
+): string | undefined {
+  return s?.conditions?.find((c) => c.type === type)?.message;
 }
