@@ -92,6 +92,8 @@ const logDir =
 mkdirSync(logDir, { recursive: true });
 /** A run slower than this keeps the operator's log, as a failed one does. */
 const slowMs = 5000;
+/** The last operator switchover's trace (watchWorld's `trace`), kept with a slow run's logs. */
+let lastTrace: string[] = [];
 log(`logs of failed runs, and of runs over ${slowMs} ms, in ${logDir}`);
 let plain: PlainPostgresPair | undefined;
 const results: Record<string, unknown> = {};
@@ -618,9 +620,6 @@ async function postmasterPid(pod: PodView): Promise<number> {
   }
   throw new Error(`no postmaster in ${pod.metadata.name}'s namespace ${ns}`);
 }
-
-/** The last operator switchover's trace (watchWorld's `trace`), kept with a slow run's logs. */
-let lastTrace: string[] = [];
 
 async function keepLogs(run: string): Promise<void> {
   const dir = join(logDir, run);
