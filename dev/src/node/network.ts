@@ -6,7 +6,12 @@
  *                                         └── veth ── [netns of pod b] eth0 10.<N>.2.7
  *
  * Every pod reaches every other pod and the host on one L2 segment, with no
- * NAT or iptables. Node i hands out addresses from 10.<N>.i.0/24. `ip netns
+ * NAT or iptables. A pod's MAC address follows from its IP (`macFor`): a
+ * pod made again once its predecessor is gone usually gets the address
+ * it freed (`NodeIpam` hands out the lowest free one), and with a new random MAC every neighbour
+ * cache that knew the address — the host's, other pods' — would keep
+ * sending to the old one until the entry expired: a PostgreSQL primary's
+ * replacement pod was unreachable for 10–38 s after a switchover (bench P2). Node i hands out addresses from 10.<N>.i.0/24. `ip netns
  * exec` bind-mounts /etc/netns/<netns>/{resolv.conf,hosts} over /etc in the
  * pod's processes, which is how each pod gets its own DNS settings.
  *
@@ -199,6 +204,18 @@ export class NodeIpam {
   }
 }
 
+/**
+ * The MAC a pod with IPv4 `address` gets: locally administered, unicast
+ * (0x02 first), the address's four bytes last — one MAC per IP, so a stale
+ * neighbour entry for a reused IP is still right.
+ */
+export function macFor(address: string): string {
+  const bytes = address.split(".").map(Number);
+  if (bytes.length !== 4 || bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 255))
+    throw new Error(`not an IPv4 address: ${address}`);
+  return ["02", "42", ...bytes.map((b) => b.toString(16).padStart(2, "0"))].join(":");
+}
+
 export function netnsName(net: ClusterNetwork, podUid: string): string {
   return `${net.bridge}-${podUid.replaceAll("-", "").slice(0, 12)}`;
 }
@@ -224,6 +241,7 @@ export async function ensurePodNetwork(
     await ip("link", "set", `${hostVeth}p`, "netns", netns);
     const inPod = (...args: string[]) => ip("-n", netns, ...args);
     await inPod("link", "set", `${hostVeth}p`, "name", "eth0");
+    await inPod("link", "set", "eth0", "address", macFor(address));
     await inPod("addr", "add", `${address}/16`, "dev", "eth0");
     await inPod("link", "set", "eth0", "up");
     await inPod("link", "set", "lo", "up");

@@ -202,8 +202,12 @@ function serverState(
   i: InstanceObservation & { reachable: true },
 ): { serving: boolean; role: "primary" | "standby"; why: string } {
   const primary = obs.status.primary?.id;
+  // In `repointing` status already names the elected primary, and -rw
+  // follows it (service.ts): its gate must say it serves, or -rw is empty
+  // until the last standby is repointed (4 s of refused writes in bench P2).
+  const election = obs.status.election;
   if (!i.inRecovery) {
-    return primary === i.id && !obs.status.election
+    return primary === i.id && (!election || election.phase === "repointing")
       ? { serving: true, role: "primary", why: "the primary" }
       : { serving: false, role: "primary", why: "takes writes but is not the primary" };
   }

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PodLike } from "@ballast/stateful";
-import type { InstanceObservation, PostgresStatus } from "../plan/types.ts";
+import type { Election, InstanceObservation, PostgresStatus } from "../plan/types.ts";
 import { annotations } from "../resources.ts";
 import { isFenced, serving } from "./observe.ts";
 
@@ -82,4 +82,25 @@ test("serving: the primary serves once the kubelet's probe passes too, and keeps
   assert.equal(early.role, "primary");
   assert.match(early.why, /probe has not passed/);
   assert.deepEqual(serving(obs(true), 0), { serving: true, role: "primary", why: "the primary" });
+});
+
+test("serving: an elected primary serves while the others are repointed, not before", () => {
+  const election = (phase: "fencing" | "promoting" | "repointing"): Election =>
+    phase === "fencing"
+      ? { phase, from: 1, timeline: 1, startedAt: "t" }
+      : { phase, from: 1, to: 0, timeline: 1, startedAt: "t" };
+  const obs = (phase: "fencing" | "promoting" | "repointing", primary: number) => ({
+    instances: [{ ...writing, kubeletReportsUp: true }],
+    synchronous: "off" as const,
+    failoverDelayMs: 5000,
+    status: {
+      systemIdentifier: SYSID,
+      primary: { id: primary, timeline: 2 },
+      election: election(phase),
+    } satisfies PostgresStatus,
+  });
+  assert.equal(serving(obs("repointing", 0), 0).serving, true);
+  // Before repointing status still names the lost primary: instance 0 writes, but is not it.
+  assert.equal(serving(obs("promoting", 1), 0).serving, false);
+  assert.equal(serving(obs("fencing", 1), 0).serving, false);
 });
